@@ -1,0 +1,3 @@
+"""Apache Airflow provider for activating audiences into Salesforce CRM."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,60 @@
+"""Salesforce record Ids: 15-character case-sensitive and 18-character checksummed forms."""
+
+from __future__ import annotations
+
+import re
+
+_CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+_ID_CHARS = re.compile(r"^[0-9A-Za-z]+$")
+
+# Key prefixes (first three characters of an Id) of the objects this product touches.
+KEY_PREFIXES: dict[str, str] = {
+    "Account": "001",
+    "Contact": "003",
+    "Lead": "00Q",
+    "Campaign": "701",
+    "CampaignMember": "00v",
+    "User": "005",
+    "Organization": "00D",
+    "Profile": "00e",
+    "PermissionSet": "0PS",
+    "FieldPermissions": "01k",
+    "CustomField": "00N",
+}
+
+
+def checksum(id15: str) -> str:
+    """The three-character suffix that turns a 15-character Id into its 18-character form.
+
+    Each 5-character chunk gives a 5-bit number whose bit *i* is set when character *i* is an
+    upper-case letter; the number indexes ``A..Z0..5``.
+    """
+    return "".join(
+        _CHECKSUM_ALPHABET[sum(1 << bit for bit, ch in enumerate(id15[start : start + 5]) if "A" <= ch <= "Z")]
+        for start in (0, 5, 10)
+    )
+
+
+def to18(record_id: str) -> str:
+    """The 18-character form of a 15- or 18-character Id (an 18-character Id is returned as is)."""
+    if len(record_id) == 18:
+        return record_id
+    if len(record_id) != 15:
+        raise ValueError(f"a Salesforce Id has 15 or 18 characters, got {len(record_id)}")
+    return record_id + checksum(record_id)
+
+
+def is_well_formed(record_id: object) -> bool:
+    """True when ``record_id`` is a 15-character Id, or an 18-character Id with a valid checksum."""
+    if not isinstance(record_id, str) or len(record_id) not in (15, 18) or not _ID_CHARS.match(record_id):
+        return False
+    if len(record_id) == 15:
+        return True
+    # The checksum is case-insensitive: Salesforce accepts it in either case.
+    return checksum(record_id[:15]) == record_id[15:].upper()
+
+
+def has_prefix_of(record_id: str, sobject: str) -> bool:
+    """True when the Id's key prefix is the one of ``sobject`` (unknown objects never match)."""
+    prefix = KEY_PREFIXES.get(sobject)
+    return prefix is not None and record_id[:3] == prefix

@@ -1,0 +1,47 @@
+"""Errors raised by the provider. Messages never carry secrets or record payloads."""
+
+from __future__ import annotations
+
+try:  # Airflow 3.1+: the Task SDK re-exports the exception authors should raise.
+    from airflow.sdk.exceptions import AirflowException
+except ImportError:  # pragma: no cover - older layouts
+    from airflow.exceptions import AirflowException
+
+
+class SfCrmError(AirflowException):
+    """Base class of every error raised by airflow-provider-sfcrm."""
+
+
+class SfCrmConfigError(SfCrmError):
+    """The connection or an operator argument is not usable as given."""
+
+
+class SfCrmAuthError(SfCrmError):
+    """Salesforce refused to authenticate; carries its ``error`` and ``error_description``."""
+
+    def __init__(self, error: str, description: str, *, status: int | None = None):
+        self.error = error
+        self.description = description
+        self.status = status
+        super().__init__(f"Salesforce authentication failed: {error}: {description}")
+
+
+class SfCrmApiError(SfCrmError):
+    """A Salesforce REST call failed as a whole (not a per-record failure)."""
+
+    def __init__(self, message: str, *, status: int | None = None, error_code: str | None = None):
+        self.status = status
+        self.error_code = error_code
+        super().__init__(message)
+
+
+class SfCrmFieldValidationError(SfCrmError):
+    """One or more audience (Mapping ID) fields are missing or unusable; one line per field."""
+
+    def __init__(self, message: str, verdicts: dict | None = None):
+        self.verdicts = verdicts or {}
+        super().__init__(message)
+
+
+class SfCrmRejectedRowsError(SfCrmError):
+    """More rows were rejected than the task's ``max_rejected_ratio`` allows."""

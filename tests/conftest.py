@@ -1,0 +1,69 @@
+"""Shared fixtures: an isolated Airflow home, and sandboxes that speak HTTPS like a Salesforce org."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+# Airflow reads its configuration when first imported: isolate it before any test imports it.
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="sfcrm-airflow-home-"))
+os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}"
+os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parent.parent / "dags"))
+
+import pytest  # noqa: E402
+
+from airflow_provider_sfcrm.sandbox.process import RunningSandbox, start_sandbox  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> RunningSandbox:
+    """One sandbox for the whole session, on a free port, with no latency and no faults.
+
+    Tests that need a clean org call ``sandbox.reset()``; tests that need faults, latency or
+    limits start their own with ``sandbox_factory``.
+    """
+    with start_sandbox(tmp_path_factory.mktemp("sandbox")) as running:
+        yield running
+
+
+@pytest.fixture
+def sandbox_factory(tmp_path_factory: pytest.TempPathFactory):
+    """Start extra sandboxes with options (``faults={...}``, ``latency_ms=...``); all stop after the test."""
+    started: list[RunningSandbox] = []
+
+    def start(**options) -> RunningSandbox:
+        running = start_sandbox(tmp_path_factory.mktemp("sandbox-custom"), **options)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()
+
+
+def set_connection_env(monkeypatch: pytest.MonkeyPatch, conn_id: str, running: RunningSandbox, **extra) -> None:
+    """Point Airflow connection ``conn_id`` at ``running`` through ``AIRFLOW_CONN_<ID>``."""
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(running.connection_dict(**extra)))
+
+
+@pytest.fixture
+def sfcrm_conn(monkeypatch: pytest.MonkeyPatch, sandbox: RunningSandbox) -> str:
+    """An ``sfcrm_default`` connection pointing at the session sandbox; returns its id."""
+    set_connection_env(monkeypatch, "sfcrm_default", sandbox)
+    return "sfcrm_default"
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """Create the isolated Airflow metadata database once (for ``dag.test()``, the CLI and the API)."""
+    import subprocess
+    import sys
+
+    airflow = Path(sys.executable).with_name("airflow")
+    subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, text=True)
+    return _AIRFLOW_HOME
