@@ -19,6 +19,16 @@ install: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# Speed and memory goals are shown here, never by timed tests. BENCH=name runs one script.
+bench: $(STAMP)
+	@set -e; for script in $(if $(BENCH),benchmarks/bench_$(BENCH).py,benchmarks/bench_*.py); do \
+	  echo "== $$script"; $(BIN)/python $$script; done
+
+# Starts the sandbox, runs the Contacts example DAG for one day with `airflow dags test`, prints the
+# summary and records read back by SOQL. Everything it writes stays in .demo/.
+demo: $(STAMP)
+	$(BIN)/python scripts/demo.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check airflow_provider_sfcrm tests dags benchmarks
 

@@ -45,3 +45,11 @@ class SfCrmFieldValidationError(SfCrmError):
 
 class SfCrmRejectedRowsError(SfCrmError):
     """More rows were rejected than the task's ``max_rejected_ratio`` allows."""
+
+
+class SfCrmRequestLimitError(SfCrmApiError):
+    """Salesforce refuses further calls: the org's API allowance is spent (``REQUEST_LIMIT_EXCEEDED``)."""
+
+
+class SfCrmOutcomeUnknownError(SfCrmApiError):
+    """A request that must not be resent may have reached Salesforce, but its answer was lost."""

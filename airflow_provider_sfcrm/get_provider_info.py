@@ -1,8 +1,68 @@
-"""Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point."""
+"""Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point.
+
+The Airflow 3 UI builds the connection form from ``conn-fields`` (stored in the connection's
+``extra`` under these names) and ``ui-field-behaviour``; hook classmethods are no longer read.
+"""
 
 from __future__ import annotations
 
 from airflow_provider_sfcrm import __version__
+
+
+def _text(label: str, description: str, *, secret: bool = False, **schema: object) -> dict:
+    field_schema: dict[str, object] = {"type": ["string", "null"], **schema}
+    if secret:
+        field_schema["format"] = "password"
+    return {"label": label, "description": description, "schema": field_schema}
+
+
+SFCRM_CONN_FIELDS: dict[str, dict] = {
+    "security_token": _text(
+        "Security Token",
+        "Optional; appended to the password when set, e.g. 'aBcD1234efGH5678'.",
+        secret=True,
+    ),
+    "custom_domain": _text(
+        "Custom Domain",
+        "My Domain prefix, 'login', 'test' or an https:// base URL, e.g. 'acme', 'acme--uat.sandbox' "
+        "or 'https://127.0.0.1:8443'.",
+        default="login",
+    ),
+    "client_id": _text("Client ID", "Consumer key of the connected app, e.g. '3MVG9...'."),
+    "client_secret": _text(
+        "Client Secret", "Consumer secret of the connected app, e.g. '8F2C...'.", secret=True
+    ),
+    "api_version": _text(
+        "API Version", "Salesforce REST API version without 'v', e.g. '62.0'.", default="62.0"
+    ),
+    "ca_bundle": _text(
+        "CA Bundle",
+        "Optional path of a PEM file of CAs to trust (proxy, sandbox), e.g. '/etc/ssl/corp-ca.pem'.",
+    ),
+    "auth_type": _text(
+        "Auth Type",
+        "'password' (OAuth username-password grant) or 'client_credentials' (needs a My Domain), "
+        "e.g. 'password'.",
+        default="password",
+        enum=["password", "client_credentials"],
+    ),
+}
+
+SFCRM_UI_FIELD_BEHAVIOUR: dict = {
+    "hidden-fields": ["host", "schema", "port"],
+    "relabeling": {"login": "Username"},
+    "placeholders": {
+        "login": "integration.user@acme.com",
+        "password": "password (security token appended, or set Security Token)",
+        "security_token": "aBcD1234efGH5678",
+        "custom_domain": "acme",
+        "client_id": "3MVG9...",
+        "client_secret": "connected app consumer secret",
+        "api_version": "62.0",
+        "ca_bundle": "/etc/ssl/certs/corp-ca.pem",
+        "auth_type": "password",
+    },
+}
 
 
 def get_provider_info() -> dict:
@@ -16,6 +76,8 @@ def get_provider_info() -> dict:
                 "connection-type": "sfcrm",
                 "hook-class-name": "airflow_provider_sfcrm.hooks.salesforce_crm.SalesforceCrmHook",
                 "hook-name": "Salesforce CRM",
+                "conn-fields": SFCRM_CONN_FIELDS,
+                "ui-field-behaviour": SFCRM_UI_FIELD_BEHAVIOUR,
             }
         ],
     }

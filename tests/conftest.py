@@ -67,3 +67,39 @@ def airflow_db() -> Path:
     airflow = Path(sys.executable).with_name("airflow")
     subprocess.run([str(airflow), "db", "migrate"], check=True, capture_output=True, text=True)
     return _AIRFLOW_HOME
+
+
+# --- audience (Mapping ID) field helpers, used by the custom-field tests -------------------------
+
+#: Tooling API ``Metadata`` per kind of field the custom-field tests create.
+CUSTOM_FIELD_METADATA = {
+    "long": {"type": "LongTextArea", "length": 32768, "visibleLines": 6},
+    "long_min": {"type": "LongTextArea", "length": 256, "visibleLines": 2},
+    "textarea": {"type": "TextArea"},
+    "html": {"type": "Html", "length": 32768, "visibleLines": 10},
+    "text": {"type": "Text", "length": 80},
+    "email": {"type": "Email"},
+}
+
+
+def unique_mapping_id(prefix: str = "cf") -> str:
+    """A Mapping ID no other test uses (custom fields outlive ``sandbox.reset()``)."""
+    import uuid
+
+    return f"{prefix}_{uuid.uuid4().hex[:10]}"
+
+
+def create_audience_field(
+    hook, sobject: str, mapping_id: str, kind: str = "long", access: str | None = "edit"
+) -> str:
+    """Create ``<mapping_id>__c`` on ``sobject`` through the Tooling API and grant ``access``.
+
+    ``access`` is ``"edit"``, ``"read"`` or None (no grant: the field stays hidden from the user).
+    """
+    field_name = f"{mapping_id}__c"
+    hook.create_custom_field(sobject, field_name, {"label": mapping_id, **CUSTOM_FIELD_METADATA[kind]})
+    if access:
+        hook.grant_field_access(
+            sobject, field_name, hook.get_user_permission_set_id(), read=True, edit=access == "edit"
+        )
+    return field_name

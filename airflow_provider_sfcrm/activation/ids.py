@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 _CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
-_ID_CHARS = re.compile(r"^[0-9A-Za-z]+$")
+_ID_CHARS = re.compile(r"^[0-9A-Za-z]+\Z")
 
 # Key prefixes (first three characters of an Id) of the objects this product touches.
 KEY_PREFIXES: dict[str, str] = {
@@ -30,7 +30,9 @@ def checksum(id15: str) -> str:
     upper-case letter; the number indexes ``A..Z0..5``.
     """
     return "".join(
-        _CHECKSUM_ALPHABET[sum(1 << bit for bit, ch in enumerate(id15[start : start + 5]) if "A" <= ch <= "Z")]
+        _CHECKSUM_ALPHABET[
+            sum(1 << bit for bit, ch in enumerate(id15[start : start + 5]) if "A" <= ch <= "Z")
+        ]
         for start in (0, 5, 10)
     )
 
@@ -41,6 +43,8 @@ def to18(record_id: str) -> str:
         return record_id
     if len(record_id) != 15:
         raise ValueError(f"a Salesforce Id has 15 or 18 characters, got {len(record_id)}")
+    if not _ID_CHARS.match(record_id):
+        raise ValueError(f"a Salesforce Id has only letters and digits, got {record_id!r}")
     return record_id + checksum(record_id)
 
 

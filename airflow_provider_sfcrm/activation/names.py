@@ -13,7 +13,8 @@ def validate_api_name(name: object, what: str = "name") -> str:
     Object, field and external-id names are put into request paths and SOQL, so anything other
     than letters, digits and underscores (starting with a letter) is refused before it gets there.
     """
-    if not isinstance(name, str) or not API_NAME.match(name):
+    # fullmatch, not match: ``$`` would also accept a trailing newline ("Contact\n").
+    if not isinstance(name, str) or not API_NAME.fullmatch(name):
         raise ValueError(
             f"invalid Salesforce {what} {name!r}: use letters, digits and underscores, starting with a letter"
         )

@@ -17,10 +17,12 @@ class RecordError:
 
     @classmethod
     def from_api(cls, error: Mapping[str, Any]) -> RecordError:
+        fields = error.get("fields") or ()
         return cls(
             status_code=str(error.get("statusCode") or error.get("errorCode") or "UNKNOWN_ERROR"),
-            message=str(error.get("message", "")),
-            fields=tuple(error.get("fields") or ()),
+            # A null message must not become the text "None"; a lone field name is not a list of letters.
+            message=str(error.get("message") or ""),
+            fields=(fields,) if isinstance(fields, str) else tuple(fields),
         )
 
     def to_dict(self) -> dict[str, Any]:

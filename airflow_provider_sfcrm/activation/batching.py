@@ -1,0 +1,100 @@
+"""Pure helpers for sObject Collections writes: batch cutting, headers and JSON-safe values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from airflow_provider_sfcrm.activation.ids import is_well_formed
+
+#: Salesforce's cap on records per sObject Collections request.
+MAX_BATCH_SIZE = 200
+#: Salesforce allows 25 concurrent long-running requests per org; more workers only earn refusals.
+MAX_WORKERS = 25
+#: Key prefix of AssignmentRule Ids (the value ``Sforce-Auto-Assign`` accepts besides TRUE/FALSE).
+ASSIGNMENT_RULE_PREFIX = "01Q"
+
+_LIMIT_INFO = re.compile(r"api-usage=(\d+)/(\d+)")
+
+
+def batch_ranges(count: int, batch_size: int) -> list[range]:
+    """Cut ``count`` records into consecutive index ranges of at most ``batch_size``."""
+    if (
+        isinstance(batch_size, bool)
+        or not isinstance(batch_size, int)
+        or not 1 <= batch_size <= MAX_BATCH_SIZE
+    ):
+        raise ValueError(f"batch_size must be an integer from 1 to {MAX_BATCH_SIZE}, got {batch_size!r}")
+    return [range(start, min(start + batch_size, count)) for start in range(0, count, batch_size)]
+
+
+def parse_limit_info(header: str | None) -> tuple[int, int] | None:
+    """``Sforce-Limit-Info: api-usage=10018/100000; ...`` → ``(10018, 100000)``; ``None`` if absent."""
+    match = _LIMIT_INFO.search(header or "")
+    return (int(match.group(1)), int(match.group(2))) if match else None
+
+
+def auto_assign_header(auto_assign: bool | str) -> str:
+    """The ``Sforce-Auto-Assign`` value: ``FALSE``, ``TRUE`` or a validated AssignmentRule Id."""
+    if isinstance(auto_assign, bool):
+        return "TRUE" if auto_assign else "FALSE"
+    if (
+        isinstance(auto_assign, str)
+        and is_well_formed(auto_assign)
+        and auto_assign.startswith(ASSIGNMENT_RULE_PREFIX)
+    ):
+        return auto_assign
+    raise ValueError(
+        f"auto_assign must be True, False or an AssignmentRule Id (15/18 characters starting "
+        f"{ASSIGNMENT_RULE_PREFIX!r}), got {auto_assign!r}"
+    )
+
+
+class UnsendableValueError(ValueError):
+    """A record's field holds a value that cannot be encoded for Salesforce; names the field."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"field {field!r}: {message}")
+        self.field = field
+
+
+def json_value(value: Any) -> Any:
+    """Make one field value JSON-serialisable the way Salesforce expects (ISO dates, numbers)."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if hasattr(value, "item") and callable(value.item):  # numpy scalars (from pandas rows)
+        return json_value(value.item())
+    raise TypeError(f"a value of type {type(value).__name__} cannot be sent to Salesforce")
+
+
+def to_api_record(record: Mapping[str, Any], sobject: str) -> dict[str, Any]:
+    """A new dict with ``attributes.type`` set and JSON-safe values; the caller's dict is untouched.
+
+    Raises ``UnsendableValueError`` naming the first field whose value cannot be sent.
+    """
+    api_record: dict[str, Any] = {"attributes": {"type": sobject}}
+    for name, value in record.items():
+        if name == "attributes":
+            continue
+        try:
+            api_record[name] = json_value(value)
+        except TypeError as exc:
+            raise UnsendableValueError(name, str(exc)) from None
+    return api_record
+
+
+def count_by_code(codes: Sequence[str]) -> dict[str, int]:
+    """How many times each status code occurs, most frequent first (for summaries)."""
+    counts: dict[str, int] = {}
+    for code in codes:
+        counts[code] = counts.get(code, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))

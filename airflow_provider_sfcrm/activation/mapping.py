@@ -1,0 +1,307 @@
+"""How segment columns become Salesforce fields: identity, attributes and audience statuses.
+
+A segment row carries an identity column, attribute columns and one status column per audience.
+:class:`ExportMapping` says which column goes to which field; :func:`check_mapping_against_describe`
+refuses, before any write, a mapping the object cannot take (unknown or read-only fields, missing
+required fields on create); :func:`build_records` turns rows into one record per person. Pure: no
+Airflow, no HTTP.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import decimal
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from airflow_provider_sfcrm.activation.field_check import field_api_name
+from airflow_provider_sfcrm.activation.names import validate_api_name
+
+#: Audience membership statuses of the reference product.
+STATUSES: tuple[str, ...] = ("realized", "existing", "exited")
+
+#: The operations, and the ``external_id_field`` the hook's ``upsert_records`` takes for each.
+OPERATIONS: tuple[str, ...] = ("update", "upsert", "insert")
+
+#: Several audiences may share one field; their statuses are joined with this separator.
+SHARED_FIELD_SEPARATOR = ";"
+
+
+class MappingError(ValueError):
+    """The mapping cannot work as configured (raised before any row is read or written)."""
+
+
+@dataclass(frozen=True)
+class ExportMapping:
+    """Which segment column goes to which Salesforce field.
+
+    :param sobject: target object (``Contact`` or ``Lead``).
+    :param operation: ``update`` (by Salesforce Id), ``upsert`` (on ``external_id_field``) or ``insert``.
+    :param identity_column: the column holding the person's identity (None for ``insert``).
+    :param identity_field: ``Id`` for update, the external-id field for upsert, None for insert.
+    :param attributes: ``{column: field}`` for every mapped column except the identity.
+    :param audiences: ``{status column: field API name}`` (``crm_1_seg`` → ``crm_1_seg__c``).
+    :param status_values: translation of ``realized``/``existing``/``exited`` into what is written.
+    """
+
+    sobject: str
+    operation: str
+    identity_column: str | None
+    identity_field: str | None
+    attributes: dict[str, str] = field(default_factory=dict)
+    audiences: dict[str, str] = field(default_factory=dict)
+    status_values: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def write_key(self) -> str | None:
+        """The ``external_id_field`` argument of ``upsert_records`` for this operation."""
+        return self.identity_field
+
+    @property
+    def may_create(self) -> bool:
+        """Whether a row may create a record (so required-on-create fields must be present)."""
+        return self.operation in ("insert", "upsert")
+
+    @property
+    def columns(self) -> list[str]:
+        """Every input column the export reads, identity first, without repeats."""
+        cols = [self.identity_column] if self.identity_column else []
+        for col in [*self.attributes, *self.audiences]:
+            if col not in cols:
+                cols.append(col)
+        return cols
+
+    def target_fields(self) -> list[str]:
+        """Every field written, identity included, without repeats."""
+        fields = [self.identity_field] if self.identity_field else []
+        for name in [*self.attributes.values(), *self.audiences.values()]:
+            if name not in fields:
+                fields.append(name)
+        return fields
+
+
+def build_mapping(
+    *,
+    sobject: str,
+    operation: str,
+    field_mapping: Mapping[str, str],
+    audiences: Mapping[str, str] | None = None,
+    status_values: Mapping[str, str] | None = None,
+    external_id_field: str | None = None,
+) -> ExportMapping:
+    """Check the arguments against each other and build an :class:`ExportMapping`.
+
+    The identity column is the one ``field_mapping`` maps to ``Id`` (update) or to
+    ``external_id_field`` (upsert); insert has none.
+
+    :raises MappingError: naming the argument that is wrong.
+    """
+    try:
+        validate_api_name(sobject, "object name")
+        for column, target in field_mapping.items():
+            validate_api_name(target, f"field name (mapped from column {column!r})")
+        if external_id_field is not None:
+            validate_api_name(external_id_field, "external-id field name")
+        audience_fields = {column: field_api_name(mid) for column, mid in (audiences or {}).items()}
+    except ValueError as exc:
+        raise MappingError(str(exc)) from exc
+    if operation not in OPERATIONS:
+        raise MappingError(f"operation must be one of {', '.join(OPERATIONS)}, not {operation!r}")
+    if not field_mapping and not audience_fields:
+        raise MappingError("nothing to write: field_mapping and audiences are both empty")
+    translation = dict(status_values or {})
+    unknown = sorted(set(translation) - set(STATUSES))
+    if unknown:
+        raise MappingError(f"status_values keys must be among {', '.join(STATUSES)}; unknown: {unknown}")
+    overlap = sorted(set(field_mapping) & set(audience_fields))
+    if overlap:
+        raise MappingError(f"columns {overlap} are both in field_mapping and audiences")
+
+    key = {"update": "Id", "upsert": external_id_field, "insert": None}[operation]
+    if operation == "upsert" and not external_id_field:
+        raise MappingError('operation="upsert" needs external_id_field')
+    if operation != "upsert" and external_id_field:
+        raise MappingError(f'external_id_field is only used with operation="upsert", not {operation!r}')
+    identity_column = None
+    attributes = dict(field_mapping)
+    if key is not None:
+        identity_columns = [col for col, target in field_mapping.items() if target.lower() == key.lower()]
+        if len(identity_columns) != 1:
+            raise MappingError(
+                f"operation={operation!r} needs exactly one column mapped to {key!r} in field_mapping "
+                f"(the identity); found {len(identity_columns)}"
+            )
+        identity_column = identity_columns[0]
+        del attributes[identity_column]
+    elif any(target.lower() == "id" for target in field_mapping.values()):
+        raise MappingError('operation="insert" creates records: no column may be mapped to "Id"')
+    clashes = sorted(
+        {t for t in attributes.values() if t.lower() in {f.lower() for f in audience_fields.values()}}
+    )
+    if clashes:
+        raise MappingError(f"fields {clashes} are written both from field_mapping and from audiences")
+    return ExportMapping(
+        sobject=sobject,
+        operation=operation,
+        identity_column=identity_column,
+        identity_field=key,
+        attributes=attributes,
+        audiences=audience_fields,
+        status_values=translation,
+    )
+
+
+def required_on_create(describe: Mapping[str, Any]) -> list[str]:
+    """Fields a create must carry: not nillable, createable, and not defaulted by Salesforce."""
+    return [
+        str(f["name"])
+        for f in describe.get("fields") or ()
+        if f.get("nillable") is False and f.get("createable") and not f.get("defaultedOnCreate")
+    ]
+
+
+def check_mapping_against_describe(mapping: ExportMapping, describe: Mapping[str, Any]) -> ExportMapping:
+    """Refuse a mapping the object cannot take; return it with the org's spelling of each field.
+
+    Unknown fields (or fields hidden by field-level security), fields the user cannot write for
+    this operation, an identity field that is not an external id, and — when rows may create
+    records — required fields left unmapped are configuration errors: every row would fail.
+
+    :raises MappingError: listing every problem.
+    """
+    by_name = {str(f.get("name", "")).lower(): f for f in describe.get("fields") or ()}
+    needs = {"update": ("updateable",), "insert": ("createable",), "upsert": ("createable", "updateable")}
+    problems: list[str] = []
+
+    def canonical(name: str, *, is_key: bool = False) -> str:
+        described = by_name.get(name.lower())
+        if described is None:
+            problems.append(
+                f"{mapping.sobject}.{name} does not exist or is not visible to the connection's user"
+            )
+            return name
+        if is_key and name.lower() != "id" and not (described.get("externalId") or described.get("idLookup")):
+            problems.append(f"{mapping.sobject}.{described['name']} is not an External ID field")
+        if not is_key or name.lower() != "id":
+            missing = [flag for flag in needs[mapping.operation] if not described.get(flag)]
+            if missing:
+                where = f"{mapping.sobject}.{described['name']}"
+                problems.append(f"{where} is not {' and '.join(missing)} for the connection's user")
+        return str(described["name"])
+
+    identity_field = canonical(mapping.identity_field, is_key=True) if mapping.identity_field else None
+    attributes = {col: canonical(name) for col, name in mapping.attributes.items()}
+    audiences = {col: canonical(name) for col, name in mapping.audiences.items()}
+    if mapping.may_create:
+        written = {f.lower() for f in [identity_field or "", *attributes.values()]}
+        unmapped = [name for name in required_on_create(describe) if name.lower() not in written]
+        if unmapped:
+            problems.append(
+                f"{mapping.operation} may create {mapping.sobject} records, which require {unmapped}: "
+                "map a column to each"
+            )
+    if problems:
+        raise MappingError("; ".join(problems))
+    return ExportMapping(
+        sobject=mapping.sobject,
+        operation=mapping.operation,
+        identity_column=mapping.identity_column,
+        identity_field=identity_field,
+        attributes=attributes,
+        audiences=audiences,
+        status_values=mapping.status_values,
+    )
+
+
+def _json_value(value: Any) -> Any:
+    """A value as it goes into the JSON body; None means "leave the field as it is"."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        # An empty string would blank the field; the reference product leaves it untouched instead.
+        return value if value != "" else None
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, _dt.datetime):
+        return value.isoformat()
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, (bool, int)):
+        return value
+    return str(value)
+
+
+def _blank_to_null(values: pa.Array) -> pa.Array:
+    return pc.if_else(pc.equal(values, ""), pa.scalar(None, values.type), values)
+
+
+def _json_ready(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A column whose Python values go straight into JSON; None where the field is left as is."""
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    kind = values.type
+    if pa.types.is_large_string(kind) or pa.types.is_string_view(kind) or pa.types.is_dictionary(kind):
+        values, kind = values.cast(pa.string()), pa.string()
+    if pa.types.is_string(kind):
+        # An empty string would blank the field; the reference product leaves it untouched instead.
+        return _blank_to_null(values)
+    if pa.types.is_floating(kind):
+        return pc.if_else(pc.is_nan(values), pa.scalar(None, kind), values)
+    if pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_null(kind):
+        return values
+    return pa.array([_json_value(v) for v in values.to_pylist()])
+
+
+def _statuses(values: pa.Array | pa.ChunkedArray, translation: Mapping[str, str]) -> pa.Array:
+    """Trimmed, lower-cased, translated statuses; null where empty (the field is left as is)."""
+    text = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if not pa.types.is_string(text.type):
+        text = pc.cast(text, pa.string())
+    text = _blank_to_null(pc.utf8_lower(pc.utf8_trim_whitespace(text)))
+    for status, written in translation.items():
+        text = pc.if_else(pc.equal(text, status), pa.scalar(written), text)
+    return text
+
+
+def build_records(table: pa.Table, mapping: ExportMapping) -> list[dict[str, Any]]:
+    """One record per row of ``table``: identity, non-null attributes and non-empty statuses.
+
+    Null attributes and empty statuses are left out, so Salesforce keeps what it has. Audiences
+    sharing one field have their (translated) statuses joined with ``;`` in audience order. The
+    columns are prepared with pyarrow; Python only assembles the dicts.
+    """
+    plain = dict(mapping.attributes)
+    if mapping.identity_column:
+        plain = {mapping.identity_column: mapping.identity_field, **plain}
+    columns: dict[str, pa.Array] = {target: _json_ready(table.column(col)) for col, target in plain.items()}
+    shared: dict[str, list[str]] = {}
+    for column, target in mapping.audiences.items():
+        shared.setdefault(target, []).append(column)
+    for target, status_columns in shared.items():
+        statuses = [_statuses(table.column(col), mapping.status_values) for col in status_columns]
+        if len(statuses) > 1:  # rare: joined in Python (pyarrow's element-wise join mislays all-null rows)
+            values = zip(*(s.to_pylist() for s in statuses), strict=True)
+            joined = [SHARED_FIELD_SEPARATOR.join(v for v in row if v is not None) or None for row in values]
+            columns[target] = pa.array(joined, pa.string())
+        else:
+            columns[target] = statuses[0]
+    if not columns:
+        return [{} for _ in range(table.num_rows)]
+    rows = pa.Table.from_arrays(list(columns.values()), names=list(columns)).to_pylist()
+    return [{key: value for key, value in row.items() if value is not None} for row in rows]
+
+
+def mapping_summary(mapping: ExportMapping) -> dict[str, Sequence[str] | str | None]:
+    """Names only (no data) for logging what will be written."""
+    return {
+        "identity": mapping.identity_field,
+        "fields": list(mapping.attributes.values()),
+        "audience_fields": sorted(set(mapping.audiences.values())),
+    }

@@ -1,0 +1,278 @@
+"""The sObject Collections write engine behind ``SalesforceCrmHook.upsert_records``.
+
+Batches of at most 200 records go out concurrently; every input record comes back as exactly
+one ``RecordResult`` at its input position. Whole-request faults are handled by the transport;
+this module adds the per-record policy: ``UNABLE_TO_LOCK_ROW`` records are re-sent (bounded,
+with backoff), ``REQUEST_LIMIT_EXCEEDED`` stops all further sending, and anything that cannot
+be written becomes a failed result with a status code — never an exception, never a gap.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
+
+from tenacity import Retrying, retry_if_result, stop_after_attempt
+
+from airflow_provider_sfcrm.activation.batching import (
+    MAX_WORKERS,
+    UnsendableValueError,
+    auto_assign_header,
+    batch_ranges,
+    count_by_code,
+    to_api_record,
+)
+from airflow_provider_sfcrm.activation.names import validate_api_name
+from airflow_provider_sfcrm.activation.results import RecordResult
+from airflow_provider_sfcrm.exceptions import SfCrmApiError, SfCrmOutcomeUnknownError, SfCrmRequestLimitError
+from airflow_provider_sfcrm.hooks._transport import RestTransport, api_error
+
+UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
+REQUEST_LIMIT_EXCEEDED = "REQUEST_LIMIT_EXCEEDED"
+LOCKED = "UNABLE_TO_LOCK_ROW"
+ROLLED_BACK = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
+# Whole-request errors that can only come from a bug in how we build requests: raise, don't report.
+_OUR_BUGS = {"JSON_PARSER_ERROR", "EXCEEDED_ID_LIMIT", "HTTP_415", "METHOD_NOT_ALLOWED"}
+_PROGRESS_EVERY_S = 10.0
+
+
+class CollectionsWriter:
+    """Write one list of records of one sObject type (see ``SalesforceCrmHook.upsert_records``)."""
+
+    def __init__(
+        self,
+        transport: RestTransport,
+        sobject: str,
+        external_id_field: str | None,
+        *,
+        all_or_none: bool,
+        auto_assign: bool | str,
+        log: logging.Logger,
+    ):
+        self.transport = transport
+        self.sobject = validate_api_name(sobject, "object name")
+        self.all_or_none = bool(all_or_none)
+        self.log = log
+        self.headers = {"Sforce-Auto-Assign": auto_assign_header(auto_assign)}
+        if external_id_field is None:  # insert: must never be sent twice
+            self.method, self.path, self.idempotent = "POST", "composite/sobjects", False
+        elif external_id_field == "Id":  # update by Id
+            self.method, self.path, self.idempotent = "PATCH", "composite/sobjects", True
+        else:  # upsert on an external-id field
+            field = validate_api_name(external_id_field, "external-id field name")
+            self.method, self.path, self.idempotent = (
+                "PATCH",
+                f"composite/sobjects/{self.sobject}/{field}",
+                True,
+            )
+        self._stop = threading.Event()
+
+    def write(
+        self,
+        records: Sequence[Mapping[str, Any]],
+        *,
+        batch_size: int,
+        max_workers: int,
+        progress: Callable[[int], None] | None,
+    ) -> list[RecordResult]:
+        ranges = batch_ranges(len(records), batch_size)
+        if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
+            raise ValueError(f"max_workers must be a positive integer, got {max_workers!r}")
+        if max_workers > MAX_WORKERS:
+            self.log.warning(
+                "max_workers=%d capped at %d: Salesforce refuses more concurrent long-running requests",
+                max_workers,
+                MAX_WORKERS,
+            )
+            max_workers = MAX_WORKERS
+        started, calls_before = time.monotonic(), self.transport.api_calls
+        results: list[RecordResult | None] = [None] * len(records)
+        done, last_log = 0, started
+        pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="sfcrm-batch")
+        try:
+            futures: dict[Future, range] = {
+                pool.submit(self._write_batch, number, records, indices, results): indices
+                for number, indices in enumerate(ranges, start=1)
+            }
+            pending = set(futures)
+            while pending:
+                finished, pending = wait(pending, timeout=_PROGRESS_EVERY_S, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    future.result()  # a bug or an auth failure: raise, after cancelling the rest
+                    done += len(futures[future])
+                    if progress is not None:
+                        progress(len(futures[future]))
+                if time.monotonic() - last_log >= _PROGRESS_EVERY_S and pending:
+                    last_log = time.monotonic()
+                    rate = done / (last_log - started)
+                    self.log.info(
+                        "%s: %d of %d records done (%.0f records/s, about %.0fs left)",
+                        self.sobject,
+                        done,
+                        len(records),
+                        rate,
+                        (len(records) - done) / rate if rate else 0.0,
+                    )
+        except BaseException:
+            self._stop.set()
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+        pool.shutdown(wait=True)
+        final = [result for result in results if result is not None]
+        if len(final) != len(records):  # pragma: no cover - guarded by construction
+            raise SfCrmApiError(f"internal error: {len(records) - len(final)} records have no result")
+        self._log_summary(
+            final, len(ranges), self.transport.api_calls - calls_before, time.monotonic() - started
+        )
+        return final
+
+    # -- one batch ------------------------------------------------------------------------------
+
+    def _write_batch(
+        self, number: int, records: Sequence[Mapping[str, Any]], indices: range, results: list
+    ) -> None:
+        if self._stop.is_set():
+            for index in indices:
+                results[index] = self._not_sent(index)
+            return
+        payload: dict[int, dict[str, Any]] = {}
+        for index in indices:
+            try:
+                payload[index] = to_api_record(records[index], self.sobject)
+            except UnsendableValueError as exc:
+                results[index] = RecordResult.failure(
+                    index, "INVALID_TYPE_ON_FIELD_IN_RECORD", f"record {index}: {exc}", [exc.field]
+                )
+        to_send = list(payload)
+        label = f"{self.sobject} batch {number}"
+        policy = self.transport.policy
+
+        def send_round() -> list[int]:
+            nonlocal to_send
+            to_send = self._send(label, to_send, payload, results) if to_send else []
+            return to_send
+
+        if not to_send:
+            return
+        # First round plus `lock_retry_attempts` re-sends of the records that were locked.
+        Retrying(
+            retry=retry_if_result(bool),
+            stop=stop_after_attempt(policy.lock_retry_attempts + 1),
+            wait=policy.backoff(),
+            before_sleep=lambda state: self.log.info(
+                "%s: %d records locked (UNABLE_TO_LOCK_ROW); re-sending them, retry %d of %d",
+                label,
+                len(to_send),
+                state.attempt_number,
+                policy.lock_retry_attempts,
+            ),
+            retry_error_callback=lambda state: state.outcome.result(),
+        )(send_round)
+
+    def _send(self, label: str, indices: list[int], payload: dict[int, dict], results: list) -> list[int]:
+        """Send ``indices`` once; fill their results; return those to re-send (locked rows)."""
+        if self._stop.is_set():
+            for index in indices:
+                results[index] = self._not_sent(index)
+            return []
+        body = {"allOrNone": self.all_or_none, "records": [payload[index] for index in indices]}
+        try:
+            response = self.transport.request(
+                self.method,
+                self.path,
+                json=body,
+                headers=self.headers,
+                idempotent=self.idempotent,
+                label=label,
+            )
+        except SfCrmRequestLimitError:
+            self._stop.set()  # no further batch is sent; those records come back as not sent
+            self.log.warning("%s: REQUEST_LIMIT_EXCEEDED; stopping all further writes", label)
+            for index in indices:
+                results[index] = self._not_sent(index)
+            return []
+        except SfCrmOutcomeUnknownError as exc:
+            for index in indices:
+                results[index] = RecordResult.failure(
+                    index,
+                    UNKNOWN_OUTCOME,
+                    f"insert not confirmed: {exc}. Salesforce may or may not have created this record; "
+                    "it was not re-sent to avoid a duplicate — check before writing it again",
+                )
+            return []
+        except SfCrmApiError as exc:
+            if exc.error_code in _OUR_BUGS:
+                raise
+            for index in indices:
+                results[index] = RecordResult.failure(index, exc.error_code or "UNKNOWN_ERROR", str(exc))
+            return []
+        if response.status_code in (200, 201):
+            try:
+                items = response.json()
+            except ValueError:
+                items = None
+            if not isinstance(items, list) or len(items) != len(indices):
+                # Written or not, we cannot tell which: say so per record rather than guess.
+                code = UNKNOWN_OUTCOME if not self.idempotent else "UNREADABLE_RESPONSE"
+                for index in indices:
+                    results[index] = RecordResult.failure(
+                        index, code, f"{label}: Salesforce's answer did not list one result per record"
+                    )
+                return []
+            for index, item in zip(indices, items, strict=True):
+                results[index] = RecordResult.from_api(index, item)
+            return self._to_retry(indices, results)
+        code, message = api_error(response)
+        if code in _OUR_BUGS or response.status_code == 415:
+            raise SfCrmApiError(f"{label}: {code}: {message}", status=response.status_code, error_code=code)
+        # The whole request was refused for a reason about the data or the org: report it per record.
+        for index in indices:
+            results[index] = RecordResult.failure(index, code, message)
+        return []
+
+    def _to_retry(self, indices: list[int], results: list) -> list[int]:
+        locked = [index for index in indices if LOCKED in results[index].status_codes]
+        if not self.all_or_none or not locked:
+            return locked
+        # allOrNone: a lock rolled the others back; re-send all if nothing else went wrong.
+        failed = [results[index] for index in indices if not results[index].success]
+        if all(set(result.status_codes) <= {LOCKED, ROLLED_BACK} for result in failed):
+            return list(indices)
+        return []
+
+    def _not_sent(self, index: int) -> RecordResult:
+        return RecordResult.failure(
+            index,
+            REQUEST_LIMIT_EXCEEDED,
+            "not written: Salesforce refused further API calls (REQUEST_LIMIT_EXCEEDED); safe to re-send",
+        )
+
+    def _log_summary(self, results: list[RecordResult], batches: int, calls: int, elapsed: float) -> None:
+        failures = count_by_code(
+            [
+                result.status_codes[0] if result.errors else "UNKNOWN_ERROR"
+                for result in results
+                if not result.success
+            ]
+        )
+        usage = self.transport.api_usage
+        self.log.info(
+            "%s %s: %d records in %d batches, %d succeeded, %d failed %s; %d API calls in %.1fs; "
+            "daily API usage %s",
+            self.sobject,
+            {"POST": "insert", "PATCH": "update" if self.path == "composite/sobjects" else "upsert"}[
+                self.method
+            ],
+            len(results),
+            batches,
+            len(results) - sum(failures.values()),
+            sum(failures.values()),
+            failures or "",
+            calls,
+            elapsed,
+            f"{usage[0]} of {usage[1]}" if usage else "unknown",
+        )

@@ -1,0 +1,72 @@
+"""Argument parsing and output locations for the segment-export operator (kept apart to keep it short)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from airflow_provider_sfcrm.exceptions import SfCrmConfigError
+from airflow_provider_sfcrm.sources import resolve_filesystem
+
+_TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off", "none", ""}
+_UNSAFE_PATH_CHARS = re.compile(r"[^A-Za-z0-9._=-]+")
+
+
+def as_bool(value: Any, name: str) -> bool:
+    """A templated flag: a bool, or its rendering as text (``"{{ params.dry_run }}"`` → ``"True"``)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+        return value.strip().lower() in _TRUE
+    raise SfCrmConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def as_mapping(value: Any, name: str) -> dict[str, str]:
+    """A templated mapping: a dict, or a JSON object rendered as text."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value) if value.strip() else {}
+        except json.JSONDecodeError as exc:
+            raise SfCrmConfigError(f"{name} must be a mapping (or a JSON object), not {value!r}") from exc
+    if not isinstance(value, Mapping) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise SfCrmConfigError(f"{name} must map column names to names, got {value!r}")
+    return dict(value)
+
+
+def default_rejected_rows_path(context: Mapping[str, Any]) -> str:
+    """``<AIRFLOW_HOME or tmp>/sfcrm/rejected/<dag_id>/<run_id>/<task_id>[_<map_index>].parquet``."""
+    ti = context.get("ti") or context.get("task_instance")
+
+    def part(name: str, default: str) -> str:
+        value = getattr(ti, name, None) if ti is not None else None
+        return _UNSAFE_PATH_CHARS.sub("_", str(value if value not in (None, "") else default))
+
+    task = part("task_id", "task")
+    map_index = getattr(ti, "map_index", -1) if ti is not None else -1
+    if isinstance(map_index, int) and map_index >= 0:
+        task += f"_{map_index}"
+    home = os.environ.get("AIRFLOW_HOME") or tempfile.gettempdir()
+    return str(
+        Path(home, "sfcrm", "rejected", part("dag_id", "dag"), part("run_id", "manual"), f"{task}.parquet")
+    )
+
+
+@contextlib.contextmanager
+def open_output(path: str) -> Iterator[str | IO[bytes]]:
+    """A local path (parents created) or, for a URL, a binary file on its object store."""
+    if "://" in path and not path.startswith("file://"):
+        fs, target = resolve_filesystem(path)
+        with fs.open(target, "wb") as handle:
+            yield handle
+        return
+    local = Path(path[len("file://") :] if path.startswith("file://") else path).expanduser()
+    local.parent.mkdir(parents=True, exist_ok=True)
+    yield str(local)

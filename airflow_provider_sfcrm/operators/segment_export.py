@@ -1,0 +1,291 @@
+"""Activates a segment into Salesforce Leads or Contacts: mapped attributes and audience statuses."""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseHook, BaseOperator
+
+from airflow_provider_sfcrm.activation.field_check import check_audience_fields, problems_message
+from airflow_provider_sfcrm.activation.mapping import (
+    MappingError,
+    build_mapping,
+    check_mapping_against_describe,
+    mapping_summary,
+)
+from airflow_provider_sfcrm.activation.report import ExportSummary, RejectedRowsWriter
+from airflow_provider_sfcrm.activation.row_validation import rules_from_describe
+from airflow_provider_sfcrm.activation.segment import ExportCounts, SegmentExport
+from airflow_provider_sfcrm.exceptions import (
+    SfCrmConfigError,
+    SfCrmFieldValidationError,
+    SfCrmRejectedRowsError,
+)
+from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
+from airflow_provider_sfcrm.operators._export_support import (
+    as_bool,
+    as_mapping,
+    default_rejected_rows_path,
+    open_output,
+)
+from airflow_provider_sfcrm.sources import FileSegment, spool_query
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    from airflow.sdk import Context
+
+    from airflow_provider_sfcrm.activation.mapping import ExportMapping
+
+
+class SalesforceSegmentExportOperator(BaseOperator):
+    """Writes a segment's attributes and audience statuses into Salesforce Leads or Contacts.
+
+    The segment (one row per person: an identity, attributes, one status column per audience) is
+    streamed in chunks. Each row is checked against the object's describe before any API call;
+    rows that fail, duplicates (the last row of an identity wins) and rows Salesforce refuses go
+    to a Parquet file of rejected rows with their codes, messages and original columns. Returns a
+    summary (``total == written + rejected``). Row numbers are 0-based positions in the input.
+
+    :param sobject: ``Contact`` or ``Lead`` (templated).
+    :param segment_path: Parquet or CSV file, directory of parts, or glob; local or any
+        fsspec / ObjectStoragePath URL (templated). Exactly one of this and ``sql``.
+    :param sql: a query whose rows are the segment (templated; ``.sql`` files are read).
+    :param source_conn_id: the Airflow SQL connection ``sql`` runs on (common-sql).
+    :param field_mapping: ``{column: field}``; the identity column maps to ``Id`` (update) or to
+        ``external_id_field`` (upsert) (templated).
+    :param audiences: ``{status column: Mapping ID}``, e.g. ``{"aud_vip": "crm_1_seg"}`` (templated).
+    :param status_values: translation of ``realized``/``existing``/``exited``; default as is.
+    :param operation: ``update`` (by Id, default), ``upsert`` (on ``external_id_field``; creates
+        missing people; its rows must carry the fields required on create) or ``insert`` (creates
+        every row, no identity: unlike the other two, running it twice creates twice).
+    :param external_id_field: the external-id field of ``upsert`` (templated).
+    :param all_or_none: Salesforce's ``allOrNone``, per request.
+    :param auto_assign: ``Sforce-Auto-Assign`` (Leads): False (default), True or a rule Id.
+    :param batch_size: records per request, 1..200.
+    :param max_workers: concurrent requests.
+    :param rejected_rows_path: where the rejected rows go (templated); None = run-scoped default
+        under ``$AIRFLOW_HOME/sfcrm/rejected`` (use an object-store URL with remote workers).
+    :param max_rejected_ratio: the task fails when rejected / total exceeds it — after every other
+        row was written and the rejected rows were saved. Default 0.0.
+    :param dry_run: validate and plan only; nothing is written (templated, "True"/"False" accepted).
+        The rejected file and ``max_rejected_ratio`` apply as in a real run, for the rows refused
+        client-side; rows that would be sent count as written.
+    :param validate_fields: check the Mapping ID fields (Text Area (Long)) first and fail before any
+        write if one is wrong. Mapped and audience fields must exist and be writable either way.
+    :param sfcrm_conn_id: the Salesforce CRM connection.
+    :param chunk_rows: rows read and validated at a time (memory vs. overhead).
+    """
+
+    template_fields: Sequence[str] = (
+        "sobject",
+        "segment_path",
+        "sql",
+        "rejected_rows_path",
+        "field_mapping",
+        "audiences",
+        "external_id_field",
+        "dry_run",
+    )
+    template_ext: Sequence[str] = (".sql",)
+    template_fields_renderers = {"sql": "sql", "field_mapping": "json", "audiences": "json"}
+    ui_color = "#d9f2e6"
+
+    def __init__(
+        self,
+        *,
+        sobject: str,
+        field_mapping: Mapping[str, str] | str,
+        segment_path: str | None = None,
+        sql: str | None = None,
+        source_conn_id: str | None = None,
+        audiences: Mapping[str, str] | str | None = None,
+        status_values: Mapping[str, str] | None = None,
+        operation: str = "update",
+        external_id_field: str | None = None,
+        all_or_none: bool = False,
+        auto_assign: bool | str = False,
+        batch_size: int = 200,
+        max_workers: int = 4,
+        rejected_rows_path: str | None = None,
+        max_rejected_ratio: float = 0.0,
+        dry_run: bool | str = False,
+        validate_fields: bool = True,
+        sfcrm_conn_id: str = "sfcrm_default",
+        chunk_rows: int = 20_000,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.sobject = sobject
+        self.field_mapping = field_mapping
+        self.segment_path = segment_path
+        self.sql = sql
+        self.source_conn_id = source_conn_id
+        self.audiences = audiences
+        self.status_values = status_values
+        self.operation = operation
+        self.external_id_field = external_id_field
+        self.all_or_none = all_or_none
+        self.auto_assign = auto_assign
+        self.batch_size = batch_size
+        self.max_workers = max_workers
+        self.rejected_rows_path = rejected_rows_path
+        self.max_rejected_ratio = max_rejected_ratio
+        self.dry_run = dry_run
+        self.validate_fields = validate_fields
+        self.sfcrm_conn_id = sfcrm_conn_id
+        self.chunk_rows = chunk_rows
+
+    def execute(self, context: Context) -> dict[str, Any]:
+        started = time.monotonic()
+        mapping, dry_run = self._checked_arguments()
+        hook = SalesforceCrmHook(sfcrm_conn_id=self.sfcrm_conn_id)
+        describe = hook.describe_object(mapping.sobject)
+        mapping = self._checked_against(describe, mapping)
+        rejected_path = self.rejected_rows_path or default_rejected_rows_path(context)
+        self.log.info(
+            "Exporting a segment into %s (%s, dry_run=%s): %s",
+            mapping.sobject,
+            mapping.operation,
+            dry_run,
+            mapping_summary(mapping),
+        )
+        counts = self._export(hook, describe, mapping, rejected_path, dry_run)
+        summary = self._summarise(hook, mapping, counts, rejected_path, dry_run, time.monotonic() - started)
+        self.log.info("Export summary: %s", summary.to_dict())
+        if summary.rejected_ratio > self.max_rejected_ratio:
+            error = SfCrmRejectedRowsError(summary.rejected_message(self.max_rejected_ratio))
+            error.summary = summary.to_dict()  # for callers that catch it (the task fails either way)
+            raise error
+        return summary.to_dict()
+
+    @staticmethod
+    def _summarise(
+        hook: SalesforceCrmHook,
+        mapping: ExportMapping,
+        counts: ExportCounts,
+        rejected_path: str,
+        dry_run: bool,
+        seconds: float,
+    ) -> ExportSummary:
+        usage = hook.api_usage
+        return ExportSummary(
+            sobject=mapping.sobject,
+            operation=mapping.operation,
+            total=counts.total,
+            written=counts.written,
+            created=counts.created,
+            updated=counts.updated,
+            rejected=counts.rejected,
+            rejected_by_code=dict(counts.rejected_by_code),
+            api_calls=hook.api_calls,
+            api_usage={"used": usage[0], "max": usage[1]} if usage else None,
+            duration_s=round(seconds, 3),
+            rejected_rows_path=rejected_path,
+            dry_run=dry_run,
+        )
+
+    def _export(
+        self,
+        hook: SalesforceCrmHook,
+        describe: Mapping[str, Any],
+        mapping: ExportMapping,
+        rejected_path: str,
+        dry_run: bool,
+    ) -> ExportCounts:
+        """Stream the segment through the core; rejected rows are saved before anything is judged."""
+        key = next((f for f in describe.get("fields", ()) if f.get("name") == mapping.identity_field), {})
+        with self._segment() as source:
+            self._check_columns(source.schema, mapping)
+            with open_output(rejected_path) as where, RejectedRowsWriter(where, source.schema) as rejected:
+                return SegmentExport(
+                    source,
+                    rules_from_describe(mapping, describe),
+                    rejected,
+                    write=None if dry_run else self._writer(hook, mapping),
+                    batch_size=self.batch_size,
+                    key_case_sensitive=bool(key.get("caseSensitive")),
+                    log=self.log.info,
+                ).run()
+
+    def _checked_arguments(self) -> tuple[ExportMapping, bool]:
+        """Validate the rendered arguments (templated values arrive only now)."""
+        if (self.segment_path is None) == (self.sql is None):
+            raise SfCrmConfigError("give exactly one of segment_path and sql")
+        if self.sql is not None and not self.source_conn_id:
+            raise SfCrmConfigError("sql needs source_conn_id (an Airflow SQL connection)")
+        if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 200:
+            raise SfCrmConfigError(f"batch_size must be an integer from 1 to 200, not {self.batch_size!r}")
+        if not isinstance(self.max_rejected_ratio, (int, float)) or not 0.0 <= self.max_rejected_ratio <= 1.0:
+            raise SfCrmConfigError(f"max_rejected_ratio must be within 0..1, not {self.max_rejected_ratio!r}")
+        try:
+            mapping = build_mapping(
+                sobject=str(self.sobject).strip(),
+                operation=self.operation,
+                field_mapping=as_mapping(self.field_mapping, "field_mapping"),
+                audiences=as_mapping(self.audiences or {}, "audiences"),
+                status_values=as_mapping(self.status_values or {}, "status_values"),
+                external_id_field=self.external_id_field or None,
+            )
+        except MappingError as exc:
+            raise SfCrmConfigError(str(exc)) from exc
+        return mapping, as_bool(self.dry_run, "dry_run")
+
+    def _checked_against(self, describe: Mapping[str, Any], mapping: ExportMapping) -> ExportMapping:
+        """Fail before any write when an audience field or a mapped field cannot be written."""
+        if self.validate_fields and mapping.audiences:
+            try:
+                verdicts = check_audience_fields(describe, sorted(set(mapping.audiences.values())))
+            except ValueError as exc:
+                raise SfCrmConfigError(str(exc)) from exc
+            if not all(v.ok for v in verdicts.values()):
+                raise SfCrmFieldValidationError(problems_message(mapping.sobject, verdicts), verdicts)
+        try:
+            return check_mapping_against_describe(mapping, describe)
+        except MappingError as exc:
+            raise SfCrmConfigError(str(exc)) from exc
+
+    @staticmethod
+    def _check_columns(schema: pa.Schema, mapping: ExportMapping) -> None:
+        missing = [column for column in mapping.columns if column not in schema.names]
+        if missing:
+            raise SfCrmConfigError(f"the segment has no column(s) {missing}; it has {schema.names}")
+
+    @contextlib.contextmanager
+    def _segment(self) -> Iterator[FileSegment]:
+        if self.segment_path is not None:
+            try:
+                segment = FileSegment(str(self.segment_path), chunk_rows=self.chunk_rows)
+            except (FileNotFoundError, ValueError) as exc:
+                raise SfCrmConfigError(str(exc)) from exc
+            yield segment
+            return
+        db_hook = BaseHook.get_connection(self.source_conn_id).get_hook()
+        with tempfile.TemporaryDirectory(prefix="sfcrm-segment-") as spool_dir:
+            spooled = str(Path(spool_dir, "segment.parquet"))
+            columns = [
+                *as_mapping(self.field_mapping, "field_mapping"),
+                *as_mapping(self.audiences or {}, "audiences"),
+            ]
+            rows = spool_query(db_hook, self.sql, spooled, chunk_rows=self.chunk_rows, columns=columns)
+            self.log.info("Read %d segment rows from %s", rows, self.source_conn_id)
+            yield FileSegment(spooled, chunk_rows=self.chunk_rows)
+
+    def _writer(self, hook: SalesforceCrmHook, mapping: ExportMapping):
+        def write(records, progress):
+            return hook.upsert_records(
+                mapping.sobject,
+                records,
+                external_id_field=mapping.write_key,
+                all_or_none=self.all_or_none,
+                batch_size=self.batch_size,
+                max_workers=self.max_workers,
+                auto_assign=self.auto_assign,
+                progress=progress,
+            )
+
+        return write

@@ -1,0 +1,673 @@
+"""Record writes with Salesforce's semantics: insert, update by Id, upsert on an external id, delete.
+
+One call = one transaction of up to 200 records (sObject Collections, or one record for the
+single-record endpoints). Every record gets a result in request order; failures carry
+Salesforce's status codes and messages (salesforce-api.md §2), ``allOrNone`` commits nothing
+when any record fails. Reads of existing records and key lookups are batched and indexed: a write
+never scans a table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from airflow_provider_sfcrm.sandbox.schema import OBJECTS, FieldSpec, ObjectSpec
+from airflow_provider_sfcrm.sandbox.store import COMPOSITE_FIELD, COMPOSITE_KEYS, OrgStore, key_value
+from airflow_provider_sfcrm.sandbox.values import (
+    ValueRejected,
+    coerce,
+    error,
+    normalize_id,
+    now_datetime,
+    object_of_id,
+    well_formed,
+)
+
+ROLLED_BACK = error(
+    "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+    "Record rolled back because not all records were valid and the request was using AllOrNone header",
+)
+_AUDIT = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp")
+_NAMED = ("Contact", "Lead", "User")
+_STANDARD_FIELDS = {name: {f.name: f for f in spec.fields} for name, spec in OBJECTS.items()}
+
+
+class RequestRejected(Exception):
+    """The whole request is malformed (HTTP 4xx with a JSON error array), not one record."""
+
+    def __init__(self, status: int, error_code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+        self.message = message
+
+
+@dataclass
+class _Plan:
+    """What one input record turned into: an insert or update of one object, or errors."""
+
+    sobject: str | None = None
+    action: str = "insert"
+    record_id: str | None = None
+    values: dict[str, Any] = field(default_factory=dict)
+    existing: dict[str, Any] | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    # Id to show on a rolled-back item (Salesforce shows it when the record was valid and known).
+    shown_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def fail(self, err: dict[str, Any]) -> None:
+        if not self.errors:
+            self.errors.append(err)
+
+
+@dataclass(frozen=True)
+class _Shape:
+    key_prefix: str
+    owned: bool
+    insert_defaults: dict[str, Any]
+    insert_audit: dict[str, Any]
+    update_audit: dict[str, Any]
+    indexed: list[FieldSpec]
+
+
+def _malformed_id(value: Any) -> dict[str, Any]:
+    return error("MALFORMED_ID", f"malformed id {value}", ["Id"])
+
+
+def _wrong_type_id(spec: ObjectSpec, value: str) -> dict[str, Any]:
+    id_label = next(f.label for f in spec.fields if f.name == "Id")
+    return error("MALFORMED_ID", f"{id_label}: id value of incorrect type: {value}", ["Id"])
+
+
+class Writer:
+    """Applies writes to an :class:`OrgStore`.
+
+    :param store: the org.
+    :param lock_draw: called once per record about to be written; True makes that record fail with
+        ``UNABLE_TO_LOCK_ROW`` (fault injection).
+    """
+
+    def __init__(self, store: OrgStore, lock_draw: Callable[[], bool] | None = None) -> None:
+        self.store = store
+        self.lock_draw = lock_draw or (lambda: False)
+
+    # --- public operations --------------------------------------------------------------------
+
+    def save(
+        self,
+        records: list[Any],
+        *,
+        mode: str,
+        all_or_none: bool = False,
+        auto_assign: bool = True,
+        sobject: str | None = None,
+        external_id_field: FieldSpec | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Insert (``mode="insert"``), update by Id (``"update"``) or upsert (``"upsert"``) records.
+
+        Returns one result dict per record, in order, and the number of records written.
+        """
+        with self.store.lock:
+            plans = [self._parse(record, mode, sobject, external_id_field) for record in records]
+            self._resolve_existing(plans, mode, sobject, external_id_field)
+            for plan, record in zip(plans, records, strict=True):
+                if plan.ok:
+                    self._validate_values(plan, record, external_id_field)
+            self._check_duplicates_in_request(plans, mode, external_id_field)
+            self._check_unique(plans)
+            self._check_references(plans)
+            self._check_special(plans)
+            for plan in plans:
+                if plan.ok and self.lock_draw():
+                    plan.fail(
+                        error(
+                            "UNABLE_TO_LOCK_ROW",
+                            "unable to obtain exclusive access to this record or 1 records: "
+                            + (plan.record_id or ""),
+                        )
+                    )
+            failed = any(not plan.ok for plan in plans)
+            written = 0
+            if not (all_or_none and failed):
+                written = self._commit([plan for plan in plans if plan.ok], auto_assign)
+            return [self._result(plan, mode, all_or_none and failed) for plan in plans], written
+
+    def delete(self, ids: list[Any], *, all_or_none: bool = False) -> tuple[list[dict[str, Any]], int]:
+        """Delete records by Id (they stay as ``IsDeleted = true``, visible to queryAll)."""
+        with self.store.lock:
+            plans: list[_Plan] = []
+            wanted = [normalize_id(i) for i in ids if isinstance(i, str) and well_formed(i)]
+            existing = self.store.get_many(wanted)
+            seen: set[str] = set()
+            for raw in ids:
+                plan = _Plan(action="delete")
+                plans.append(plan)
+                if not isinstance(raw, str) or not well_formed(raw) or object_of_id(raw) is None:
+                    plan.fail(error("MALFORMED_ID", f"malformed id {raw}"))
+                    continue
+                record_id = normalize_id(raw)
+                plan.record_id = record_id
+                found = existing.get(record_id)
+                if record_id in seen:
+                    # UNVERIFIED: Salesforce's code for one Id listed twice; the first occurrence wins.
+                    plan.fail(error("DUPLICATE_VALUE", f"Duplicate id in list: {record_id}"))
+                    continue
+                seen.add(record_id)
+                if found is None or found[1]:
+                    # UNVERIFIED for never-existing Ids; Salesforce reports recycled ones this way.
+                    plan.fail(error("ENTITY_IS_DELETED", "entity is deleted"))
+                    continue
+                if not OBJECTS[found[0]].deletable:
+                    plan.fail(
+                        error("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id")
+                    )
+                    continue
+                plan.sobject, plan.existing, plan.shown_id = found[0], found[2], record_id
+                if self.lock_draw():
+                    plan.fail(
+                        error(
+                            "UNABLE_TO_LOCK_ROW",
+                            f"unable to obtain exclusive access to this record or 1 records: {record_id}",
+                        )
+                    )
+            failed = any(not plan.ok for plan in plans)
+            written = 0
+            if not (all_or_none and failed):
+                written = self._commit_deletes([plan for plan in plans if plan.ok])
+            results = []
+            for plan in plans:
+                if plan.ok and not (all_or_none and failed):
+                    results.append({"id": plan.record_id, "success": True, "errors": []})
+                elif plan.ok:
+                    results.append({"id": plan.record_id, "success": False, "errors": [dict(ROLLED_BACK)]})
+                else:
+                    results.append({"success": False, "errors": plan.errors})
+            return results, written
+
+    # --- parsing ------------------------------------------------------------------------------
+
+    def _parse(self, record: Any, mode: str, sobject: str | None, ext: FieldSpec | None) -> _Plan:
+        plan = _Plan(action="update" if mode == "update" else "insert")
+        if not isinstance(record, dict):
+            raise RequestRejected(400, "JSON_PARSER_ERROR", "Each record must be a JSON object")
+        attributes = record.get("attributes") if isinstance(record.get("attributes"), dict) else {}
+        type_name = attributes.get("type") or sobject
+        id_key = next((k for k in record if k.lower() == "id"), None)
+        raw_id = record.get(id_key) if id_key else None
+        if mode == "update":
+            if raw_id in (None, ""):
+                plan.fail(error("MISSING_ARGUMENT", "Id not specified in an update call"))
+                return plan
+            if not isinstance(raw_id, str) or not well_formed(raw_id):
+                plan.fail(_malformed_id(raw_id))
+                return plan
+            if not type_name:
+                type_name = object_of_id(raw_id)
+        if not type_name:
+            raise RequestRejected(400, "INVALID_TYPE", "Must send a concrete entity type.")
+        spec = self.store.object_spec(str(type_name))
+        if spec is None:
+            raise RequestRejected(400, "INVALID_TYPE", f"sObject type '{type_name}' is not supported.")
+        plan.sobject = spec.name
+        if sobject and spec.name != sobject:
+            # UNVERIFIED wording: upsert records must all be of the URL's object.
+            plan.fail(error("INVALID_TYPE", f"Record type {type_name} does not match {sobject}"))
+            return plan
+        if mode == "update":
+            if object_of_id(raw_id) != spec.name:
+                plan.fail(_wrong_type_id(spec, raw_id))
+                return plan
+            plan.record_id = normalize_id(raw_id)
+        elif raw_id not in (None, ""):
+            if mode == "upsert":
+                # UNVERIFIED wording: upsert on an external id does not take record Ids.
+                plan.fail(
+                    error(
+                        "INVALID_FIELD_FOR_INSERT_UPDATE", "Id not allowed when upserting on an external id"
+                    )
+                )
+            else:
+                plan.fail(
+                    error("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ["Id"])
+                )
+            return plan
+        if mode == "upsert":
+            assert ext is not None
+            key_name = next((k for k in record if k.lower() == ext.name.lower()), None)
+            value = record.get(key_name) if key_name else None
+            if value in (None, ""):
+                # UNVERIFIED: a record without a key value cannot be matched.
+                plan.fail(error("MISSING_ARGUMENT", f"{ext.name} not specified", [ext.name]))
+                return plan
+            plan.values[ext.name] = value
+        if (plan.action == "insert" and not spec.createable) or (
+            plan.action == "update" and not spec.updateable
+        ):
+            plan.fail(error("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id"))
+        return plan
+
+    def _resolve_existing(
+        self, plans: list[_Plan], mode: str, sobject: str | None, ext: FieldSpec | None
+    ) -> None:
+        if mode == "update":
+            existing = self.store.get_many([p.record_id for p in plans if p.ok and p.record_id])
+            for plan in plans:
+                if not plan.ok:
+                    continue
+                found = existing.get(plan.record_id)
+                if found is None:
+                    # UNVERIFIED: a well-formed Id of no record in this org.
+                    plan.fail(error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id"))
+                elif found[1]:
+                    plan.fail(error("ENTITY_IS_DELETED", "entity is deleted"))
+                else:
+                    plan.existing = found[2]
+                    plan.shown_id = plan.record_id
+        elif mode == "upsert":
+            assert ext is not None and sobject is not None
+            keys = [key_value(p.values[ext.name]) for p in plans if p.ok]
+            matches = self.store.find_keys(sobject, ext.name.lower(), keys)
+            existing = self.store.get_many([i for ids in matches.values() for i in ids])
+            for plan in plans:
+                if not plan.ok:
+                    continue
+                ids = matches.get(key_value(plan.values[ext.name]), [])
+                if len(ids) > 1:
+                    # UNVERIFIED wording (single-record upsert answers HTTP 300 instead).
+                    plan.fail(
+                        error(
+                            "DUPLICATE_EXTERNAL_ID",
+                            f"more than one record found for external id field: {ids}",
+                        )
+                    )
+                elif ids:
+                    plan.action, plan.record_id = "update", ids[0]
+                    plan.existing = existing[ids[0]][2]
+                    plan.shown_id = ids[0]
+
+    # --- validation ---------------------------------------------------------------------------
+
+    def _validate_values(self, plan: _Plan, record: dict[str, Any], ext: FieldSpec | None) -> None:
+        assert plan.sobject is not None
+        spec = OBJECTS[plan.sobject]
+        insert = plan.action == "insert"
+        if not insert and plan.sobject == "Lead" and plan.existing and plan.existing.get("IsConverted"):
+            plan.fail(error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead"))
+            return
+        visible = self.store.visible_fields(plan.sobject)
+        chosen: dict[str, tuple[FieldSpec, Any]] = {}
+        read_only: list[str] = []
+        for key, raw in record.items():
+            lower = key.lower()
+            if lower in ("attributes", "id"):
+                continue
+            entry = visible.get(lower)
+            if entry is None:
+                plan.fail(error("INVALID_FIELD", f"No such column '{key}' on sobject of type {plan.sobject}"))
+                return
+            field_spec, editable = entry
+            allowed = field_spec.createable if insert else field_spec.updateable
+            if not (editable and allowed) and not (
+                ext is not None and field_spec.name == ext.name and editable
+            ):
+                read_only.append(field_spec.name)
+                continue
+            chosen[field_spec.name] = (field_spec, raw)
+        if read_only:
+            plan.fail(
+                error(
+                    "INVALID_FIELD_FOR_INSERT_UPDATE",
+                    f"Unable to create/update fields: {', '.join(read_only)}. "
+                    "Please check the security settings "
+                    "of this field and verify that it is read/write for your profile or permission set.",
+                    read_only,
+                )
+            )
+            return
+        values: dict[str, Any] = {}
+        for name, (field_spec, raw) in chosen.items():
+            try:
+                values[name] = coerce(field_spec, raw)
+            except ValueRejected as rejected:
+                plan.fail(rejected.error)
+                return
+        if insert:
+            # Only standard fields can be required here (custom fields are created nillable).
+            missing = [f.name for f in spec.fields if f.required and values.get(f.name) is None]
+        else:
+            missing = [name for name, (f, _) in chosen.items() if f.required and values[name] is None]
+        if missing:
+            plan.fail(
+                error(
+                    "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+                )
+            )
+            return
+        plan.values = values
+
+    def _check_duplicates_in_request(self, plans: list[_Plan], mode: str, ext: FieldSpec | None) -> None:
+        if mode == "upsert":
+            assert ext is not None
+            by_key: dict[str, list[_Plan]] = {}
+            for plan in plans:
+                if plan.ok:
+                    by_key.setdefault(key_value(plan.values[ext.name]), []).append(plan)
+            for group in by_key.values():
+                if len(group) > 1:
+                    # UNVERIFIED exact text; every record sharing the key fails, none is written.
+                    for plan in group:
+                        plan.fail(
+                            error(
+                                "DUPLICATE_EXTERNAL_ID",
+                                f"Duplicate external id specified: {group[0].values[ext.name]}",
+                                [ext.name],
+                            )
+                        )
+        elif mode == "update":
+            seen: set[str] = set()
+            for plan in plans:
+                if not plan.ok or plan.record_id is None:
+                    continue
+                if plan.record_id in seen:
+                    # UNVERIFIED: Apex says "Duplicate id in list"; the sandbox writes the first
+                    # occurrence and fails the later ones with that message.
+                    plan.fail(error("DUPLICATE_VALUE", f"Duplicate id in list: {plan.record_id}"))
+                seen.add(plan.record_id)
+
+    def _indexed_fields(self, sobject: str) -> list[FieldSpec]:
+        return [f for f in self.store.all_fields(sobject) if f.unique or f.external_id]
+
+    @staticmethod
+    def _composite(sobject: str, data: dict[str, Any]) -> str | None:
+        names = COMPOSITE_KEYS.get(sobject)
+        if not names or any(data.get(n) is None for n in names):
+            return None
+        return key_value("|".join(str(data[n]) for n in names))
+
+    def _check_unique(self, plans: list[_Plan]) -> None:
+        """DUPLICATE_VALUE for unique fields (and composite keys) against the org and the request."""
+        claims: dict[tuple[str, str, str], _Plan] = {}
+        by_object: dict[str, list[_Plan]] = {}
+        for plan in plans:
+            if plan.ok and plan.sobject:
+                by_object.setdefault(plan.sobject, []).append(plan)
+        for sobject, group in by_object.items():
+            unique_fields = [f for f in self._indexed_fields(sobject) if f.unique]
+            checks: list[tuple[_Plan, str, str, str]] = []  # plan, index field, value, label
+            for plan in group:
+                merged = {**(plan.existing or {}), **plan.values}
+                for f in unique_fields:
+                    if plan.values.get(f.name) is not None:
+                        checks.append((plan, f.name.lower(), key_value(plan.values[f.name]), f.name))
+                composite = self._composite(sobject, merged)
+                if composite is not None and plan.action == "insert":
+                    checks.append((plan, COMPOSITE_FIELD, composite, "<unknown>"))
+            for index_field in {c[1] for c in checks}:
+                values = [c[2] for c in checks if c[1] == index_field]
+                found = self.store.find_keys(sobject, index_field, values)
+                for plan, field_name, value, label in (c for c in checks if c[1] == index_field):
+                    owners = [i for i in found.get(value, []) if i != plan.record_id]
+                    claim_key = (sobject, field_name, value)
+                    claimant = claims.get(claim_key)
+                    if not owners and claimant is not None and claimant is not plan:
+                        # An earlier record of this request takes the value (no Id yet when inserted).
+                        owners = [claimant.record_id or "<unknown>"]
+                    if owners:
+                        plan.fail(
+                            error(
+                                "DUPLICATE_VALUE",
+                                f"duplicate value found: {label} duplicates value "
+                                f"on record with id: {owners[0]}",
+                                [] if label == "<unknown>" else [label],
+                            )
+                        )
+                    else:
+                        claims[claim_key] = plan
+
+    def _check_references(self, plans: list[_Plan]) -> None:
+        refs = {
+            v
+            for plan in plans
+            if plan.ok and plan.sobject
+            for name, v in plan.values.items()
+            if v is not None and self._field(plan.sobject, name).type == "reference"
+        }
+        if not refs:
+            return
+        found = self.store.get_many(sorted(refs))
+        for plan in plans:
+            if not plan.ok or not plan.sobject:
+                continue
+            for name, value in plan.values.items():
+                if value is None or self._field(plan.sobject, name).type != "reference":
+                    continue
+                target = found.get(value)
+                if target is None:
+                    # UNVERIFIED: a lookup to an Id of no record.
+                    plan.fail(error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [name]))
+                elif target[1]:
+                    plan.fail(error("ENTITY_IS_DELETED", "entity is deleted", [name]))
+
+    def _field(self, sobject: str, name: str) -> FieldSpec:
+        return self.store.custom_field(sobject, name) or _STANDARD_FIELDS[sobject][name]
+
+    def _check_special(self, plans: list[_Plan]) -> None:
+        """Rules of setup objects: a FieldPermissions grant must name an existing field of its object."""
+        for plan in plans:
+            if not plan.ok or plan.sobject != "FieldPermissions":
+                continue
+            merged = {**(plan.existing or {}), **plan.values}
+            if plan.action == "insert":
+                self._check_field_permission(plan, merged)
+            if merged.get("PermissionsEdit") and not merged.get("PermissionsRead"):
+                # UNVERIFIED wording: edit access requires read access.
+                plan.fail(
+                    error(
+                        "FIELD_INTEGRITY_EXCEPTION",
+                        "Permission Edit Field depends on permission(s): Read Field",
+                        ["PermissionsRead"],
+                    )
+                )
+
+    def _check_field_permission(self, plan: _Plan, merged: dict[str, Any]) -> None:
+        sobject_name = merged.get("SobjectType") or ""
+        target = self.store.object_spec(sobject_name)
+        if target is None or not self.store.customizable(target.name):
+            plan.fail(
+                error(
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"Object Type: bad value for restricted picklist field: {sobject_name}",
+                    ["SobjectType"],
+                )
+            )
+            return
+        object_part, _, field_part = (merged.get("Field") or "").partition(".")
+        spec = self.store.custom_field(target.name, field_part) or next(
+            (
+                f
+                for f in target.fields
+                if f.name.lower() == field_part.lower() and f.nillable and f.name != "Id"
+            ),
+            None,
+        )
+        if object_part.lower() != target.name.lower() or spec is None:
+            plan.fail(
+                error(
+                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                    f"Field Name: bad value for restricted picklist field: {merged.get('Field')}",
+                    ["Field"],
+                )
+            )
+            return
+        parent = self.store.get(merged.get("ParentId") or "")
+        if parent is None or parent[0] != "PermissionSet":
+            plan.fail(error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["ParentId"]))
+            return
+        plan.values["SobjectType"] = target.name
+        plan.values["Field"] = f"{target.name}.{spec.name}"
+
+    # --- results and commit -------------------------------------------------------------------
+
+    @staticmethod
+    def _result(plan: _Plan, mode: str, rolled_back: bool) -> dict[str, Any]:
+        if plan.ok and not rolled_back:
+            result: dict[str, Any] = {"id": plan.record_id, "success": True, "errors": []}
+            if mode == "upsert":
+                result["created"] = plan.action == "insert"
+            return result
+        result = {"success": False, "errors": plan.errors if not plan.ok else [dict(ROLLED_BACK)]}
+        if plan.ok and plan.shown_id:
+            result = {"id": plan.shown_id, **result}
+        return result
+
+    def _commit(self, plans: list[_Plan], auto_assign: bool) -> int:
+        if not plans:
+            return 0
+        store = self.store
+        now = now_datetime()
+        inserts: list[tuple[str, str, str]] = []
+        updates: list[tuple[str, str]] = []
+        key_deletes: list[tuple[str, str]] = []
+        key_inserts: list[tuple[str, str, str, str]] = []
+        touched_setup = False
+        shapes: dict[str, _Shape] = {}
+        for plan in plans:
+            assert plan.sobject is not None
+            shape = shapes.get(plan.sobject)
+            if shape is None:
+                shape = shapes[plan.sobject] = self._shape(plan.sobject, now)
+            if plan.action == "insert":
+                plan.record_id = store.new_id(shape.key_prefix)
+                data: dict[str, Any] = {**shape.insert_defaults, **plan.values, "Id": plan.record_id}
+                if shape.owned and data.get("OwnerId") is None:
+                    data["OwnerId"] = store.user_id
+                data.update(shape.insert_audit)
+                old: dict[str, Any] = {}
+            else:
+                old = plan.existing or {}
+                data = {**old, **plan.values, **shape.update_audit}
+            if plan.sobject == "Lead" and auto_assign:
+                # Sforce-Auto-Assign TRUE (the default): the org's assignment rule routes the lead.
+                data["OwnerId"] = store.router_user_id
+            if plan.sobject in _NAMED:
+                data["Name"] = " ".join(p for p in (data.get("FirstName"), data.get("LastName")) if p)
+            record_id = plan.record_id
+            assert record_id is not None
+            for f in shape.indexed:
+                if plan.action == "update" and old.get(f.name) == data.get(f.name):
+                    continue
+                if plan.action == "update" and old.get(f.name) is not None:
+                    key_deletes.append((record_id, f.name.lower()))
+                if data.get(f.name) is not None:
+                    key_inserts.append((plan.sobject, f.name.lower(), key_value(data[f.name]), record_id))
+            composite = self._composite(plan.sobject, data)
+            if composite is not None and plan.action == "insert":
+                key_inserts.append((plan.sobject, COMPOSITE_FIELD, composite, record_id))
+            encoded = json.dumps(data, separators=(",", ":"))
+            if plan.action == "insert":
+                inserts.append((record_id, plan.sobject, encoded))
+            else:
+                updates.append((encoded, record_id))
+            touched_setup |= plan.sobject in ("FieldPermissions", "PermissionSetAssignment")
+        db = store.db
+        db.execute("BEGIN")
+        try:
+            if inserts:
+                db.executemany("INSERT INTO record (id, sobject, deleted, data) VALUES (?, ?, 0, ?)", inserts)
+            if updates:
+                db.executemany("UPDATE record SET data = ? WHERE id = ?", updates)
+            if key_deletes:
+                db.executemany("DELETE FROM keyval WHERE id = ? AND field = ?", key_deletes)
+            if key_inserts:
+                db.executemany(
+                    "INSERT INTO keyval (sobject, field, value, id) VALUES (?, ?, ?, ?)", key_inserts
+                )
+            if inserts:
+                store.save_counters()
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        for _, sobject, _ in inserts:
+            store.counts[sobject] += 1
+        if touched_setup:
+            store.refresh_grants()
+        return len(plans)
+
+    def _shape(self, sobject: str, now: str) -> _Shape:
+        """What every record of ``sobject`` written in this transaction gets (computed once per object)."""
+        spec = OBJECTS[sobject]
+        defaults: dict[str, Any] = {}
+        for f in self.store.all_fields(sobject):
+            if f.type == "boolean":
+                defaults[f.name] = False
+            elif f.defaulted_on_create and f.default is not None:
+                defaults[f.name] = f.default
+        audit = {
+            k: (now if k.endswith("Date") or k == "SystemModstamp" else self.store.user_id)
+            for k in _AUDIT
+            if spec.has_field(k)
+        }
+        return _Shape(
+            key_prefix=spec.key_prefix,
+            owned=spec.has_field("OwnerId"),
+            insert_defaults=defaults,
+            insert_audit=audit,
+            update_audit={k: v for k, v in audit.items() if k not in ("CreatedDate", "CreatedById")},
+            indexed=self._indexed_fields(sobject),
+        )
+
+    def _commit_deletes(self, plans: list[_Plan]) -> int:
+        if not plans:
+            return 0
+        now = now_datetime()
+        rows = []
+        for plan in plans:
+            data = dict(plan.existing or {})
+            data["IsDeleted"] = True
+            for name in ("LastModifiedDate", "SystemModstamp"):
+                if name in data:
+                    data[name] = now
+            rows.append((json.dumps(data, separators=(",", ":")), plan.record_id))
+        db = self.store.db
+        db.execute("BEGIN")
+        try:
+            db.executemany("UPDATE record SET deleted = 1, data = ? WHERE id = ?", rows)
+            db.executemany("DELETE FROM keyval WHERE id = ?", [(plan.record_id,) for plan in plans])
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        for plan in plans:
+            assert plan.sobject is not None
+            self.store.counts[plan.sobject] -= 1
+        if any(plan.sobject in ("FieldPermissions", "PermissionSetAssignment") for plan in plans):
+            self.store.refresh_grants()
+        return len(plans)
+
+    def convert_lead(self, record_id: str) -> bool:
+        """Mark a Lead converted (the sandbox's stand-in for ``convertLead``); False when not a live Lead."""
+        with self.store.lock:
+            found = self.store.get(record_id)
+            if found is None or found[0] != "Lead" or found[1]:
+                return False
+            data = found[2]
+            now = now_datetime()
+            data.update(
+                {
+                    "IsConverted": True,
+                    "ConvertedDate": now[:10],
+                    "Status": "Closed - Converted",
+                    "LastModifiedDate": now,
+                    "SystemModstamp": now,
+                }
+            )
+            self.store.db.execute("UPDATE record SET data = ? WHERE id = ?", (json.dumps(data), record_id))
+            return True

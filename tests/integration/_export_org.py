@@ -1,0 +1,114 @@
+"""Helpers for the segment-export integration tests: an org with audience fields, seeding, segments."""
+
+from __future__ import annotations
+
+import json
+import random
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from simple_salesforce import format_soql
+
+from airflow_provider_sfcrm.activation.ids import to18
+from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
+from airflow_provider_sfcrm.sandbox.process import RunningSandbox, start_sandbox
+
+CONN_ID = "sfcrm_export"
+AUDIENCE_FIELDS = ("crm_1_seg", "crm_2_seg")
+STATUS_VALUES = {"realized": "Realized", "exited": "Exited"}  # "existing" is written as is
+
+
+@dataclass
+class ExportOrg:
+    """A sandbox of its own (so API calls are counted for these tests alone) and a hook on it."""
+
+    sandbox: RunningSandbox
+    hook: SalesforceCrmHook
+    seeded: dict[str, list[str]] = field(default_factory=dict)
+
+    def api_calls(self) -> int:
+        return int(self.sandbox.stats()["api_calls"])
+
+    def write_calls(self) -> int:
+        """Calls on the collections routes (the writes)."""
+        routes = self.sandbox.stats()["api_calls_by_route"]
+        return sum(int(n) for route, n in routes.items() if "composite" in route.lower())
+
+
+def start_export_org(tmp: Path, monkeypatch) -> Iterator[ExportOrg]:
+    """Start a sandbox, point ``CONN_ID`` at it, create and grant the audience and external-id fields."""
+    with start_sandbox(tmp) as running:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(running.connection_dict()))
+        hook = SalesforceCrmHook(sfcrm_conn_id=CONN_ID)
+        permission_set = hook.get_user_permission_set_id()
+        for sobject in ("Contact", "Lead"):
+            for name in AUDIENCE_FIELDS:
+                metadata = {"type": "LongTextArea", "label": name, "length": 32768, "visibleLines": 3}
+                hook.create_custom_field(sobject, f"{name}__c", metadata)
+                hook.grant_field_access(sobject, f"{name}__c", permission_set)
+            metadata = {"type": "Text", "label": "Ext Id", "length": 64, "externalId": True, "unique": True}
+            hook.create_custom_field(sobject, "Ext_Id__c", metadata)
+            hook.grant_field_access(sobject, "Ext_Id__c", permission_set)
+        yield ExportOrg(running, SalesforceCrmHook(sfcrm_conn_id=CONN_ID))
+
+
+def insert(hook: SalesforceCrmHook, sobject: str, records: list[dict[str, Any]]) -> list[str]:
+    results = hook.upsert_records(sobject, records, external_id_field=None, max_workers=4)
+    failed = [r for r in results if not r.success]
+    assert not failed, failed[:3]
+    return [r.id for r in results]
+
+
+def delete(hook: SalesforceCrmHook, ids: list[str]) -> None:
+    sf = hook.get_conn()
+    for start in range(0, len(ids), 200):
+        chunk = ",".join(ids[start : start + 200])
+        results = sf.restful(f"composite/sobjects?ids={chunk}&allOrNone=false", method="DELETE")
+        assert all(r["success"] for r in results), results[:3]
+
+
+def snapshot(hook: SalesforceCrmHook, sobject: str, key: str = "Id") -> dict[str, dict[str, Any]]:
+    fields = "Id, FirstName, LastName, Email, Ext_Id__c, crm_1_seg__c, crm_2_seg__c"
+    if sobject == "Lead":
+        fields += ", Company"
+    rows = hook.query_all(format_soql(f"SELECT {fields} FROM {sobject}"))
+    return {row[key]: {k: v for k, v in row.items() if k != "attributes"} for row in rows}
+
+
+def status_cycle(i: int, shift: int) -> str | None:
+    return ["realized", "existing", "exited", None, "", " Existing "][(i + shift) % 6]
+
+
+def written_status(status: str | None) -> str | None:
+    if status is None or not status.strip():
+        return None
+    status = status.strip().lower()
+    return STATUS_VALUES.get(status, status)
+
+
+def bad_positions(n: int, kinds: list[str], per_kind: int, seed: int, *, not_after: int) -> dict[int, str]:
+    """Spread ``per_kind`` rows of each kind over positions ``< not_after`` (duplicates need a later twin)."""
+    assert not_after <= n
+    positions = random.Random(seed).sample(range(not_after), per_kind * len(kinds))
+    return {pos: kinds[k // per_kind] for k, pos in enumerate(positions)}
+
+
+def write_segment(path: Path, rows: list[dict[str, Any]], schema: pa.Schema) -> str:
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), path, row_group_size=10_000)
+    return str(path)
+
+
+def next_good(pos: int, bad: dict[int, str], n: int) -> int:
+    j = pos + 1
+    while j in bad:
+        j += 1
+    assert j < n
+    return j
+
+
+def lead_prefixed(contact_id: str) -> str:
+    return to18("00Q" + contact_id[3:15])

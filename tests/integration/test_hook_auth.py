@@ -1,0 +1,129 @@
+"""Login, TLS, session renewal and ``test_connection`` of ``SalesforceCrmHook`` against a sandbox."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from airflow_provider_sfcrm.activation.ids import is_well_formed
+from airflow_provider_sfcrm.exceptions import SfCrmAuthError, SfCrmConfigError
+from tests.integration._hook_helpers import hook_for
+
+pytestmark = pytest.mark.integration
+
+
+def test_test_connection_reports_instance_user_and_api_usage(monkeypatch, sandbox):
+    ok, message = hook_for(monkeypatch, sandbox).test_connection()
+    assert ok, message
+    assert message.startswith(f"Connected to {sandbox.base_url} as {sandbox.username}; API v62.0, ")
+    assert message.endswith("daily API requests used")
+
+
+def test_get_conn_is_an_authenticated_simple_salesforce_client(monkeypatch, sandbox):
+    hook = hook_for(monkeypatch, sandbox)
+    client = hook.get_conn()
+    assert client is hook.get_conn()
+    assert client.session.verify == str(sandbox.ca_path)
+    assert "DailyApiRequests" in client.limits()
+    assert is_well_formed(hook.user_id) and hook.user_id.startswith("005")
+
+
+def test_wrong_password_raises_salesforces_reason_without_secrets(monkeypatch, sandbox):
+    hook = hook_for(monkeypatch, sandbox, password="Wrong-Pa55word")
+    with pytest.raises(SfCrmAuthError) as excinfo:
+        hook.get_conn()
+    assert excinfo.value.error == "invalid_grant"
+    assert excinfo.value.description
+    text = str(excinfo.value) + repr(excinfo.value)
+    for secret in ("Wrong-Pa55word", sandbox.security_token, sandbox.client_secret):
+        assert secret not in text
+
+
+def test_test_connection_returns_the_reason_instead_of_raising(monkeypatch, sandbox):
+    ok, message = hook_for(monkeypatch, sandbox, password="Wrong-Pa55word").test_connection()
+    assert ok is False
+    assert message.startswith("invalid_grant: ")
+    assert "Wrong-Pa55word" not in message and sandbox.security_token not in message
+
+
+def test_wrong_client_secret_is_refused(monkeypatch, sandbox):
+    ok, message = hook_for(monkeypatch, sandbox, client_secret="not-the-secret").test_connection()
+    assert ok is False
+    assert message.startswith("invalid_client")
+    assert "not-the-secret" not in message
+
+
+def test_password_with_token_already_appended(monkeypatch, sandbox):
+    hook = hook_for(
+        monkeypatch, sandbox, password=sandbox.password + sandbox.security_token, security_token=""
+    )
+    assert hook.test_connection()[0]
+
+
+def test_client_credentials_grant(monkeypatch, sandbox):
+    hook = hook_for(monkeypatch, sandbox, auth_type="client_credentials", login="", password="")
+    ok, message = hook.test_connection()
+    assert ok, message
+    assert f"as {sandbox.username};" in message  # the Run-As user, looked up by its Id
+
+
+def test_client_credentials_refuses_login_domain(monkeypatch, sandbox):
+    ok, message = hook_for(
+        monkeypatch, sandbox, auth_type="client_credentials", custom_domain="login"
+    ).test_connection()
+    assert ok is False and "My Domain" in message
+
+
+@pytest.mark.parametrize(
+    ("extra", "complaint"),
+    [
+        ({"custom_domain": "http://127.0.0.1:1"}, "plain http://"),
+        ({"custom_domain": "https://bad host"}, "https://host[:port]"),
+        ({"auth_type": "jwt"}, "auth_type"),
+        ({"api_version": "latest"}, "api_version"),
+        ({"api_version": "62.0/../x"}, "api_version"),
+    ],
+)
+def test_unusable_settings_raise_config_errors(monkeypatch, sandbox, extra, complaint):
+    hook = hook_for(monkeypatch, sandbox, **extra)
+    with pytest.raises(SfCrmConfigError) as excinfo:
+        hook.get_conn()
+    assert complaint in str(excinfo.value)
+
+
+def test_unreachable_org_is_reported_not_raised(monkeypatch, sandbox):
+    ok, message = hook_for(monkeypatch, sandbox, custom_domain="https://127.0.0.1:1").test_connection()
+    assert ok is False
+    assert message.startswith("connection_error: cannot reach https://127.0.0.1:1")
+
+
+def test_a_client_without_the_ca_bundle_fails_tls(monkeypatch, sandbox):
+    hook = hook_for(monkeypatch, sandbox, ca_bundle="")
+    with pytest.raises(SfCrmConfigError, match="ca_bundle"):
+        hook.get_conn()
+    ok, message = hook_for(monkeypatch, sandbox, ca_bundle="").test_connection()
+    assert ok is False and "TLS verification" in message
+
+
+def test_secrets_are_registered_with_the_masker(monkeypatch, sandbox):
+    from airflow.sdk._shared.secrets_masker import redact
+
+    hook = hook_for(monkeypatch, sandbox)
+    hook.get_conn()
+    access_token = hook._transport.token().access_token
+    for secret in (sandbox.password, sandbox.security_token, sandbox.client_secret, access_token):
+        assert secret not in str(redact(f"value: {secret}"))
+
+
+def test_expired_session_is_renewed(monkeypatch, sandbox_factory):
+    running = sandbox_factory(session_ttl_s=1)
+    hook = hook_for(monkeypatch, running)
+    hook.describe_object("Contact")
+    first_token = hook._transport.token().access_token
+    time.sleep(1.5)  # let the sandbox expire the session
+    assert hook.describe_object("Lead", refresh=True)["name"] == "Lead"
+    assert hook._transport.logins == 2
+    assert hook._transport.token().access_token != first_token
+    # the client handed out earlier follows the renewal
+    assert hook.get_conn().session_id == hook._transport.token().access_token

@@ -1,0 +1,216 @@
+"""The operator around the core: argument checks, defaults and failure policy (hook faked at its seam)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from airflow_provider_sfcrm.activation.ids import to18
+from airflow_provider_sfcrm.activation.results import RecordResult
+from airflow_provider_sfcrm.exceptions import (
+    SfCrmConfigError,
+    SfCrmFieldValidationError,
+    SfCrmRejectedRowsError,
+)
+from airflow_provider_sfcrm.operators import segment_export
+from airflow_provider_sfcrm.operators.segment_export import (
+    SalesforceSegmentExportOperator,
+    default_rejected_rows_path,
+)
+from tests.unit._export_describe import describe
+
+
+class FakeHook:
+    """Stands in for SalesforceCrmHook: a describe and a recording ``upsert_records``."""
+
+    instances: list[FakeHook] = []
+
+    def __init__(self, sfcrm_conn_id="sfcrm_default"):
+        self.writes: list[tuple[str, int, str | None]] = []
+        self.api_calls = 1
+        self.api_usage = (5, 15000)
+        FakeHook.instances.append(self)
+
+    def describe_object(self, sobject, refresh=False):
+        return describe(sobject)
+
+    def upsert_records(self, sobject, records, external_id_field="Id", **kwargs):
+        self.writes.append((sobject, len(records), external_id_field))
+        self.api_calls += -(-len(records) // kwargs["batch_size"])
+        return [RecordResult(i, True, r.get("Id"), created=False) for i, r in enumerate(records)]
+
+
+@pytest.fixture
+def fake_hook(monkeypatch):
+    FakeHook.instances.clear()
+    monkeypatch.setattr(segment_export, "SalesforceCrmHook", FakeHook)
+    return FakeHook
+
+
+@pytest.fixture
+def segment(tmp_path):
+    path = tmp_path / "segment.parquet"
+    ids = [to18(f"003ak{n:010d}") for n in range(5)]
+    pq.write_table(
+        pa.table({"sfid": ids[:4] + ["bad"], "last": ["A", "B", "C", "D", "E"], "aud": ["realized"] * 5}),
+        path,
+    )
+    return str(path)
+
+
+def _operator(segment, tmp_path, **overrides):
+    args = dict(
+        task_id="export",
+        sobject="Contact",
+        segment_path=segment,
+        field_mapping={"sfid": "Id", "last": "LastName"},
+        audiences={"aud": "crm_1_seg"},
+        rejected_rows_path=str(tmp_path / "out" / "rejected.parquet"),
+        max_rejected_ratio=0.5,
+    )
+    args.update(overrides)
+    return SalesforceSegmentExportOperator(**args)
+
+
+def test_execute_returns_the_summary(fake_hook, segment, tmp_path):
+    summary = _operator(segment, tmp_path).execute({})
+    assert summary["total"] == 5 and summary["written"] == 4 and summary["rejected"] == 1
+    assert summary["rejected_by_code"] == {"MALFORMED_ID": 1}
+    assert summary["api_calls"] == 2 and summary["api_usage"] == {"used": 5, "max": 15000}
+    assert fake_hook.instances[0].writes == [("Contact", 4, "Id")]
+    assert pq.read_table(summary["rejected_rows_path"]).num_rows == 1
+
+
+@pytest.mark.parametrize("flag", [True, "True", "true", " 1 "])
+def test_dry_run_flag_rendered_as_text_writes_nothing(fake_hook, segment, tmp_path, flag):
+    summary = _operator(segment, tmp_path, dry_run=flag).execute({})
+    assert summary["dry_run"] is True and summary["written"] == 4
+    assert fake_hook.instances[0].writes == []
+
+
+def test_too_many_rejected_rows_fail_after_writing_and_saving(fake_hook, segment, tmp_path):
+    with pytest.raises(SfCrmRejectedRowsError, match=r"1 of 5 rows \(20.00%\).*MALFORMED_ID=1") as info:
+        _operator(segment, tmp_path, max_rejected_ratio=0.1).execute({})
+    assert fake_hook.instances[0].writes == [("Contact", 4, "Id")]
+    assert info.value.summary["written"] == 4
+    assert pq.read_table(tmp_path / "out" / "rejected.parquet").num_rows == 1
+
+
+def test_a_wrong_audience_field_fails_before_any_write(fake_hook, segment, tmp_path):
+    with pytest.raises(SfCrmFieldValidationError, match="crm_7_seg"):
+        _operator(segment, tmp_path, audiences={"aud": "crm_7_seg"}).execute({})
+    assert fake_hook.instances[0].writes == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"segment_path": None}, "exactly one of segment_path and sql"),
+        ({"sql": "select 1"}, "exactly one of segment_path and sql"),
+        ({"segment_path": None, "sql": "select 1"}, "needs source_conn_id"),
+        ({"batch_size": 500}, "batch_size must be"),
+        ({"dry_run": "maybe"}, "dry_run must be true or false"),
+        ({"field_mapping": "{not json"}, "field_mapping must be a mapping"),
+        ({"operation": "delete"}, "operation must be one of"),
+        ({"field_mapping": {"sfid": "Id", "last": "Nope__c"}}, "Contact.Nope__c does not exist"),
+        ({"field_mapping": {"sfid": "Id", "nope": "LastName"}}, r"no column\(s\) \['nope'\]"),
+        ({"segment_path": "/does/not/exist.parquet"}, "does not exist"),
+    ],
+)
+def test_bad_arguments_fail_with_a_config_error(fake_hook, segment, tmp_path, overrides, words):
+    with pytest.raises(SfCrmConfigError, match=words):
+        _operator(segment, tmp_path, **overrides).execute({})
+
+
+def test_field_mapping_may_arrive_as_rendered_json(fake_hook, segment, tmp_path):
+    summary = _operator(segment, tmp_path, field_mapping='{"sfid": "Id", "last": "LastName"}').execute({})
+    assert summary["written"] == 4
+
+
+@pytest.mark.parametrize(
+    ("ti", "tail"),
+    [
+        (
+            SimpleNamespace(
+                dag_id="d", run_id="manual__2026-01-01T00:00:00+00:00", task_id="t", map_index=-1
+            ),
+            "sfcrm/rejected/d/manual__2026-01-01T00_00_00_00_00/t.parquet",
+        ),
+        (
+            SimpleNamespace(dag_id="d", run_id="r", task_id="g.t", map_index=3),
+            "sfcrm/rejected/d/r/g.t_3.parquet",
+        ),
+        (None, "sfcrm/rejected/dag/manual/task.parquet"),
+    ],
+)
+def test_default_rejected_path_is_run_scoped(monkeypatch, tmp_path, ti, tail):
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    assert default_rejected_rows_path({"ti": ti} if ti else {}) == str(tmp_path / tail)
+
+
+@pytest.mark.parametrize(("param", "writes"), [(True, 0), (False, 1)])
+def test_templated_arguments_render_from_params(fake_hook, segment, tmp_path, monkeypatch, param, writes):
+    monkeypatch.setenv("AIRFLOW_HOME", str(tmp_path))
+    op = _operator(
+        segment.replace("segment.parquet", "{{ params.name }}.parquet"),
+        tmp_path,
+        sobject="{{ params.sobject }}",
+        dry_run="{{ params.dry_run }}",
+        rejected_rows_path=None,
+    )
+    ti = SimpleNamespace(dag_id="activate", run_id="scheduled__2026-01-01", task_id="export", map_index=-1)
+    context = {"params": {"sobject": "Contact", "dry_run": param, "name": "segment"}, "ti": ti}
+    op.render_template_fields(context)
+    summary = op.execute(context)
+    assert summary["dry_run"] is param
+    assert len(fake_hook.instances[0].writes) == writes
+    assert summary["rejected_rows_path"] == str(
+        tmp_path / "sfcrm/rejected/activate/scheduled__2026-01-01/export.parquet"
+    )
+    assert pq.read_table(summary["rejected_rows_path"]).num_rows == 1
+
+
+class LimitedHook(FakeHook):
+    """The first hook of a test meets the daily limit after ``allowed`` records; later ones do not."""
+
+    allowed = 2
+
+    def upsert_records(self, sobject, records, external_id_field="Id", **kwargs):
+        results = super().upsert_records(sobject, records, external_id_field, **kwargs)
+        if len(FakeHook.instances) > 1:
+            return results
+        self.sent = [dict(r) for r in records]
+        refused = RecordResult.failure(0, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+        return [r if i < self.allowed else refused for i, r in enumerate(results)]
+
+
+def test_the_rejected_file_replays_the_rows_the_limit_stopped(monkeypatch, segment, tmp_path):
+    FakeHook.instances.clear()
+    monkeypatch.setattr(segment_export, "SalesforceCrmHook", LimitedHook)
+    first = _operator(segment, tmp_path, max_rejected_ratio=1.0).execute({})
+    assert first["rejected_by_code"] == {"MALFORMED_ID": 1, "REQUEST_LIMIT_EXCEEDED": 2}
+
+    replay = _operator(
+        first["rejected_rows_path"], tmp_path, rejected_rows_path=str(tmp_path / "replay.parquet")
+    )
+    summary = replay.execute({})
+
+    # The limit's rows go through; the malformed one is refused again, nothing else is sent.
+    assert (summary["total"], summary["written"], summary["rejected_by_code"]) == (3, 2, {"MALFORMED_ID": 1})
+    assert FakeHook.instances[1].writes == [("Contact", 2, "Id")]
+
+
+def test_segment_and_rejected_rows_on_an_fsspec_url(fake_hook, segment, tmp_path):
+    import fsspec
+
+    memory = fsspec.filesystem("memory")
+    memory.pipe("/segments/run-1/part-0.parquet", open(segment, "rb").read())
+    summary = _operator(
+        "memory://segments/run-1", tmp_path, rejected_rows_path="memory://rejected/run-1/export.parquet"
+    ).execute({})
+    assert (summary["written"], summary["rejected"]) == (4, 1)
+    with memory.open("/rejected/run-1/export.parquet", "rb") as handle:
+        assert pq.read_table(handle).column("sfcrm_row_number").to_pylist() == [4]

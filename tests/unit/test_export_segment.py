@@ -1,0 +1,200 @@
+"""The export pipeline on an in-memory segment with a fake writer (the hook's seam)."""
+
+from __future__ import annotations
+
+import math
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from airflow_provider_sfcrm.activation.ids import to18
+from airflow_provider_sfcrm.activation.mapping import build_mapping, check_mapping_against_describe
+from airflow_provider_sfcrm.activation.report import RejectedRowsWriter
+from airflow_provider_sfcrm.activation.results import RecordResult
+from airflow_provider_sfcrm.activation.row_validation import rules_from_describe
+from airflow_provider_sfcrm.activation.segment import SegmentExport
+from tests.unit._export_describe import describe
+
+
+class TableSource:
+    """A segment held in memory, served in fixed-size chunks."""
+
+    def __init__(self, table: pa.Table, chunk_rows: int):
+        self.table = table
+        self.schema = table.schema
+        self.chunk_rows = chunk_rows
+
+    def batches(self, columns=None):
+        table = self.table.select(columns) if columns else self.table
+        yield from table.to_batches(max_chunksize=self.chunk_rows)
+
+
+class FakeWriter:
+    """Records every call; refuses the Ids in ``deleted`` like Salesforce does."""
+
+    def __init__(self, deleted=(), created_ids=()):
+        self.calls: list[int] = []
+        self.deleted = set(deleted)
+        self.created_ids = set(created_ids)
+        self.sent: list[dict] = []
+
+    def __call__(self, records, progress):
+        results = []
+        for start in range(0, len(records), 200):
+            batch = records[start : start + 200]
+            self.calls.append(len(batch))
+            for i, record in enumerate(batch, start):
+                self.sent.append(record)
+                key = record.get("Id") or record.get("Ext_Id__c")
+                if key in self.deleted:
+                    results.append(RecordResult.failure(i, "ENTITY_IS_DELETED", "entity is deleted"))
+                else:
+                    results.append(RecordResult(i, True, "003X", created=key in self.created_ids))
+            progress(len(batch))
+        return results
+
+
+def contact_id(n: int) -> str:
+    return to18(f"003ak{n:010d}")
+
+
+def _export(table, writer, tmp_path, *, operation="update", chunk_rows=7, batch_size=200):
+    field_mapping = (
+        {"sfid": "Id", "last": "LastName"}
+        if operation == "update"
+        else {"ext": "Ext_Id__c", "last": "LastName"}
+    )
+    mapping = build_mapping(
+        sobject="Contact",
+        operation=operation,
+        field_mapping=field_mapping,
+        audiences={"aud": "crm_1_seg"},
+        external_id_field="Ext_Id__c" if operation == "upsert" else None,
+    )
+    mapping = check_mapping_against_describe(mapping, describe())
+    path = tmp_path / "rejected.parquet"
+    with RejectedRowsWriter(str(path), table.schema) as rejected:
+        counts = SegmentExport(
+            TableSource(table, chunk_rows),
+            rules_from_describe(mapping, describe()),
+            rejected,
+            write=writer,
+            batch_size=batch_size,
+        ).run()
+    return counts, pq.read_table(path)
+
+
+def _segment(n: int) -> pa.Table:
+    return pa.table(
+        {
+            "sfid": [contact_id(i) for i in range(n)],
+            "last": [f"Last{i}" for i in range(n)],
+            "aud": ["realized"] * n,
+        }
+    )
+
+
+@pytest.mark.parametrize(("rows", "chunk_rows"), [(1, 7), (450, 7), (450, 1000), (1000, 333)])
+def test_write_calls_are_exactly_ceil_rows_over_batch(tmp_path, rows, chunk_rows):
+    writer = FakeWriter()
+    counts, rejected = _export(_segment(rows), writer, tmp_path, chunk_rows=chunk_rows)
+    assert len(writer.calls) == math.ceil(rows / 200)
+    assert (counts.total, counts.written, counts.updated, counts.rejected) == (rows, rows, rows, 0)
+    assert [r["Id"] for r in writer.sent] == [contact_id(i) for i in range(rows)]
+    assert rejected.num_rows == 0
+
+
+def test_every_row_ends_written_or_rejected_with_its_row_number(tmp_path):
+    table = _segment(30).to_pylist()
+    table[3]["sfid"] = None  # missing identity
+    table[5]["sfid"] = "bogus"  # malformed
+    table[8]["sfid"] = contact_id(20)  # duplicate of row 20 (a later chunk): row 8 loses
+    table[11]["aud"] = "maybe"  # invalid status
+    table[25]["sfid"] = contact_id(999)  # deleted in Salesforce
+    writer = FakeWriter(deleted={contact_id(999)})
+    counts, rejected = _export(pa.Table.from_pylist(table), writer, tmp_path)
+    by_row = {r["sfcrm_row_number"]: (r["sfcrm_error_code"], r["sfcrm_source"]) for r in rejected.to_pylist()}
+    assert by_row == {
+        3: ("MISSING_IDENTITY", "client"),
+        5: ("MALFORMED_ID", "client"),
+        8: ("DUPLICATE_IN_SEGMENT", "client"),
+        11: ("INVALID_STATUS", "client"),
+        25: ("ENTITY_IS_DELETED", "salesforce"),
+    }
+    assert counts.total == 30 and counts.written == 25 and counts.rejected == 5
+    assert counts.total == counts.written + counts.rejected
+    assert dict(counts.rejected_by_code) == {
+        "MISSING_IDENTITY": 1,
+        "MALFORMED_ID": 1,
+        "DUPLICATE_IN_SEGMENT": 1,
+        "INVALID_STATUS": 1,
+        "ENTITY_IS_DELETED": 1,
+    }
+    row8 = next(r for r in rejected.to_pylist() if r["sfcrm_row_number"] == 8)
+    assert (
+        row8["sfid"] == contact_id(20)
+        and row8["last"] == "Last8"
+        and "again at row 20" in row8["sfcrm_error_messages"][0]
+    )
+    assert sum(1 for r in writer.sent if r["Id"] == contact_id(20)) == 1
+    assert next(r for r in writer.sent if r["Id"] == contact_id(20))["LastName"] == "Last20"
+
+
+def test_dry_run_sends_nothing_and_counts_what_would_be_sent(tmp_path):
+    table = _segment(30).to_pylist()
+    table[4]["sfid"] = None
+    counts, rejected = _export(pa.Table.from_pylist(table), None, tmp_path)
+    assert (counts.total, counts.written, counts.updated, counts.rejected) == (30, 29, 29, 1)
+    assert rejected.column("sfcrm_row_number").to_pylist() == [4]
+
+
+def test_upsert_counts_created_and_updated(tmp_path):
+    table = pa.table({"ext": [f"E{i}" for i in range(10)], "last": ["L"] * 10, "aud": ["existing"] * 10})
+    counts, _ = _export(table, FakeWriter(created_ids={"E1", "E2"}), tmp_path, operation="upsert")
+    assert (counts.written, counts.created, counts.updated) == (10, 2, 8)
+
+
+def test_upsert_dry_run_cannot_tell_created_from_updated(tmp_path):
+    table = pa.table({"ext": ["E1", "E2"], "last": ["L", None], "aud": [None, None]})
+    counts, rejected = _export(table, None, tmp_path, operation="upsert")
+    assert (counts.written, counts.created, counts.updated, counts.rejected) == (1, None, None, 1)
+    assert rejected.column("sfcrm_error_code").to_pylist() == ["REQUIRED_FIELD_MISSING"]
+
+
+def test_a_writer_losing_results_is_an_error(tmp_path):
+    with pytest.raises(RuntimeError, match="returned 0 results for 3 records"):
+        _export(_segment(3), lambda records, progress: [], tmp_path)
+
+
+class LimitedWriter(FakeWriter):
+    """Succeeds for ``allowed`` records, then answers like the hook once the daily limit is spent."""
+
+    def __init__(self, allowed: int):
+        super().__init__()
+        self.allowed = allowed
+        self.invocations = 0
+
+    def __call__(self, records, progress):
+        self.invocations += 1
+        results = []
+        for i, _record in enumerate(records):
+            if self.allowed > 0:
+                self.allowed -= 1
+                results.append(RecordResult(i, True, "003X", created=False))
+            else:
+                results.append(
+                    RecordResult.failure(i, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+                )
+        progress(len(records))
+        return results
+
+
+def test_once_the_daily_limit_is_reached_nothing_more_is_sent(tmp_path):
+    writer = LimitedWriter(allowed=300)
+    counts, rejected = _export(_segment(1000), writer, tmp_path, chunk_rows=250)
+    assert writer.invocations == 2  # the second call met the limit; later chunks were not sent
+    assert (counts.written, counts.rejected) == (300, 700)
+    assert dict(counts.rejected_by_code) == {"REQUEST_LIMIT_EXCEEDED": 700}
+    assert rejected.column("sfcrm_row_number").to_pylist() == list(range(300, 1000))
+    assert set(rejected.column("sfcrm_source").to_pylist()) == {"salesforce"}

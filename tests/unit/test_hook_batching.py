@@ -1,0 +1,87 @@
+"""Pure helpers of the collections writer: batches, limit header, auto-assign, JSON values."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+
+import pytest
+
+from airflow_provider_sfcrm.activation.batching import (
+    UnsendableValueError,
+    auto_assign_header,
+    batch_ranges,
+    count_by_code,
+    parse_limit_info,
+    to_api_record,
+)
+from airflow_provider_sfcrm.activation.ids import to18
+
+
+@pytest.mark.parametrize(
+    ("count", "size", "lengths"),
+    [(0, 200, []), (1, 200, [1]), (200, 200, [200]), (401, 200, [200, 200, 1]), (5, 2, [2, 2, 1])],
+)
+def test_batch_ranges_cover_every_record_once(count, size, lengths):
+    ranges = batch_ranges(count, size)
+    assert [len(r) for r in ranges] == lengths
+    assert [i for r in ranges for i in r] == list(range(count))
+
+
+@pytest.mark.parametrize("size", [0, 201, -1, 2.5, True, "200"])
+def test_batch_size_outside_1_to_200_is_refused(size):
+    with pytest.raises(ValueError, match="batch_size"):
+        batch_ranges(10, size)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("api-usage=10018/100000", (10018, 100000)),
+        ("api-usage=5/15000; per-app-api-usage=17/250(appName=x)", (5, 15000)),
+        (None, None),
+        ("", None),
+        ("garbage", None),
+    ],
+)
+def test_parse_limit_info(header, expected):
+    assert parse_limit_info(header) == expected
+
+
+RULE_ID = to18("01Qxx0000000001")
+
+
+@pytest.mark.parametrize(
+    ("value", "header"), [(False, "FALSE"), (True, "TRUE"), (RULE_ID, RULE_ID), (RULE_ID[:15], RULE_ID[:15])]
+)
+def test_auto_assign_header(value, header):
+    assert auto_assign_header(value) == header
+
+
+@pytest.mark.parametrize("value", ["TRUE", "003xx0000000001AAA", "01Qxx0000000001XXX", "01Q", None, 1])
+def test_auto_assign_refuses_anything_but_booleans_and_rule_ids(value):
+    with pytest.raises(ValueError, match="AssignmentRule"):
+        auto_assign_header(value)
+
+
+def test_to_api_record_adds_type_and_leaves_the_callers_dict_alone():
+    record = {"LastName": "Doe", "Birthdate": dt.date(1990, 1, 2), "Score__c": decimal.Decimal("1.5")}
+    before = dict(record)
+    api_record = to_api_record(record, "Contact")
+    assert record == before
+    assert api_record == {
+        "attributes": {"type": "Contact"},
+        "LastName": "Doe",
+        "Birthdate": "1990-01-02",
+        "Score__c": 1.5,
+    }
+
+
+def test_to_api_record_names_the_unsendable_field():
+    with pytest.raises(UnsendableValueError, match="'Blob__c'") as excinfo:
+        to_api_record({"LastName": "Doe", "Blob__c": object()}, "Contact")
+    assert excinfo.value.field == "Blob__c"
+
+
+def test_count_by_code_orders_by_frequency():
+    assert count_by_code(["B", "A", "B", "C"]) == {"B": 2, "A": 1, "C": 1}
