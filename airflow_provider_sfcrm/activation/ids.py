@@ -18,6 +18,7 @@ KEY_PREFIXES: dict[str, str] = {
     "Organization": "00D",
     "Profile": "00e",
     "PermissionSet": "0PS",
+    "PermissionSetAssignment": "0Pa",
     "FieldPermissions": "01k",
     "CustomField": "00N",
 }

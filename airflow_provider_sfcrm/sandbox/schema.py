@@ -11,22 +11,8 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Any
 
-# Key prefixes (first three characters of an Id). Kept here, not in activation/ids.py, because the
-# sandbox also knows objects the product never writes to.
-KEY_PREFIXES = {
-    "Account": "001",
-    "Contact": "003",
-    "Lead": "00Q",
-    "Campaign": "701",
-    "CampaignMember": "00v",
-    "User": "005",
-    "Organization": "00D",
-    "Profile": "00e",
-    "PermissionSet": "0PS",
-    "PermissionSetAssignment": "0Pa",
-    "FieldPermissions": "01k",
-    "CustomField": "00N",
-}
+# Key prefixes (first three characters of an Id): one table for the product and its sandbox.
+from airflow_provider_sfcrm.activation.ids import KEY_PREFIXES  # noqa: E402,F401
 
 _STRING_TYPES = {"string", "textarea", "email", "phone", "url", "picklist", "combobox"}
 _SOAP_TYPES = {

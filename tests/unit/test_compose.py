@@ -88,6 +88,10 @@ def test_airflow_image_is_built_from_the_dockerfile(config: dict):
     dockerfile = (REPO / "Dockerfile").read_text()
     assert re.search(r"^FROM apache/airflow:3\.3\.2$", dockerfile, re.MULTILINE)
     assert "pip install" in dockerfile and "airflow_provider_sfcrm" in dockerfile
+    for line in re.findall(r"^COPY (.+)$", dockerfile, re.MULTILINE):
+        sources = [arg for arg in line.split() if not arg.startswith("--")][:-1]
+        for source in sources:
+            assert (REPO / source).exists(), f"Dockerfile copies {source}, which is not in the repository"
 
 
 def test_sfcrm_connection_points_at_the_sandbox_and_trusts_its_ca(config: dict):
