@@ -30,7 +30,8 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check airflow_provider_sfcrm tests dags benchmarks
+	$(BIN)/ruff check airflow_provider_sfcrm tests dags benchmarks scripts
+	$(BIN)/ruff format --check airflow_provider_sfcrm tests dags benchmarks scripts
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -12,6 +12,9 @@ _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="sfcrm-airflow-home-"))
 os.environ["AIRFLOW_HOME"] = str(_AIRFLOW_HOME)
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+# Unit-test mode draws a random Fernet key per process; pin one so that a connection stored by one
+# `airflow` CLI process can be read by the next (a throw-away key for throw-away test databases).
+os.environ.setdefault("AIRFLOW__CORE__FERNET_KEY", "uGFZ0W9S8D4nQKkqk5tX8mJ2pVYlq3f6c1R0bN7eA9s=")
 os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}"
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parent.parent / "dags"))
 
@@ -46,7 +49,9 @@ def sandbox_factory(tmp_path_factory: pytest.TempPathFactory):
         running.stop()
 
 
-def set_connection_env(monkeypatch: pytest.MonkeyPatch, conn_id: str, running: RunningSandbox, **extra) -> None:
+def set_connection_env(
+    monkeypatch: pytest.MonkeyPatch, conn_id: str, running: RunningSandbox, **extra
+) -> None:
     """Point Airflow connection ``conn_id`` at ``running`` through ``AIRFLOW_CONN_<ID>``."""
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(running.connection_dict(**extra)))
 

@@ -12,34 +12,31 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseHook, BaseOperator
 
 from airflow_provider_sfcrm.activation.field_check import check_audience_fields, problems_message
-from airflow_provider_sfcrm.activation.mapping import (
-    MappingError,
-    build_mapping,
-    check_mapping_against_describe,
-    mapping_summary,
-)
-from airflow_provider_sfcrm.activation.report import ExportSummary, RejectedRowsWriter
-from airflow_provider_sfcrm.activation.row_validation import rules_from_describe
-from airflow_provider_sfcrm.activation.segment import ExportCounts, SegmentExport
 from airflow_provider_sfcrm.exceptions import (
     SfCrmConfigError,
     SfCrmFieldValidationError,
     SfCrmRejectedRowsError,
 )
 from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
-from airflow_provider_sfcrm.operators._export_support import (
-    as_bool,
-    as_mapping,
-    default_rejected_rows_path,
-    open_output,
-)
-from airflow_provider_sfcrm.sources import FileSegment, spool_query
+
+# The streaming core (pandas, pyarrow, fsspec) is imported inside the methods that run it, not
+# here: every DAG file that uses this operator imports this module, and parsing must stay fast.
 
 if TYPE_CHECKING:
     import pyarrow as pa
     from airflow.sdk import Context
 
     from airflow_provider_sfcrm.activation.mapping import ExportMapping
+    from airflow_provider_sfcrm.activation.report import ExportSummary
+    from airflow_provider_sfcrm.activation.segment import ExportCounts
+    from airflow_provider_sfcrm.sources import FileSegment
+
+
+def default_rejected_rows_path(context: Context) -> str:
+    """The run-scoped place of the rejected rows when the task does not name one."""
+    from airflow_provider_sfcrm.operators._export_support import default_rejected_rows_path as default_path
+
+    return default_path(context)
 
 
 class SalesforceSegmentExportOperator(BaseOperator):
@@ -147,6 +144,8 @@ class SalesforceSegmentExportOperator(BaseOperator):
         describe = hook.describe_object(mapping.sobject)
         mapping = self._checked_against(describe, mapping)
         rejected_path = self.rejected_rows_path or default_rejected_rows_path(context)
+        from airflow_provider_sfcrm.activation.mapping import mapping_summary
+
         self.log.info(
             "Exporting a segment into %s (%s, dry_run=%s): %s",
             mapping.sobject,
@@ -172,6 +171,8 @@ class SalesforceSegmentExportOperator(BaseOperator):
         dry_run: bool,
         seconds: float,
     ) -> ExportSummary:
+        from airflow_provider_sfcrm.activation.report import ExportSummary
+
         usage = hook.api_usage
         return ExportSummary(
             sobject=mapping.sobject,
@@ -198,6 +199,11 @@ class SalesforceSegmentExportOperator(BaseOperator):
         dry_run: bool,
     ) -> ExportCounts:
         """Stream the segment through the core; rejected rows are saved before anything is judged."""
+        from airflow_provider_sfcrm.activation.report import RejectedRowsWriter
+        from airflow_provider_sfcrm.activation.row_validation import rules_from_describe
+        from airflow_provider_sfcrm.activation.segment import SegmentExport
+        from airflow_provider_sfcrm.operators._export_support import open_output
+
         key = next((f for f in describe.get("fields", ()) if f.get("name") == mapping.identity_field), {})
         with self._segment() as source:
             self._check_columns(source.schema, mapping)
@@ -214,6 +220,9 @@ class SalesforceSegmentExportOperator(BaseOperator):
 
     def _checked_arguments(self) -> tuple[ExportMapping, bool]:
         """Validate the rendered arguments (templated values arrive only now)."""
+        from airflow_provider_sfcrm.activation.mapping import MappingError, build_mapping
+        from airflow_provider_sfcrm.operators._export_support import as_bool, as_mapping
+
         if (self.segment_path is None) == (self.sql is None):
             raise SfCrmConfigError("give exactly one of segment_path and sql")
         if self.sql is not None and not self.source_conn_id:
@@ -237,6 +246,8 @@ class SalesforceSegmentExportOperator(BaseOperator):
 
     def _checked_against(self, describe: Mapping[str, Any], mapping: ExportMapping) -> ExportMapping:
         """Fail before any write when an audience field or a mapped field cannot be written."""
+        from airflow_provider_sfcrm.activation.mapping import MappingError, check_mapping_against_describe
+
         if self.validate_fields and mapping.audiences:
             try:
                 verdicts = check_audience_fields(describe, sorted(set(mapping.audiences.values())))
@@ -257,6 +268,9 @@ class SalesforceSegmentExportOperator(BaseOperator):
 
     @contextlib.contextmanager
     def _segment(self) -> Iterator[FileSegment]:
+        from airflow_provider_sfcrm.operators._export_support import as_mapping
+        from airflow_provider_sfcrm.sources import FileSegment, spool_query
+
         if self.segment_path is not None:
             try:
                 segment = FileSegment(str(self.segment_path), chunk_rows=self.chunk_rows)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import threading
 import urllib.request
-import ssl
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,9 @@ class RunningSandbox:
 
     def _call(self, method: str, path: str) -> Any:
         context = ssl.create_default_context(cafile=str(self.ca_path))
-        request = urllib.request.Request(self.base_url + path, method=method, data=b"" if method == "POST" else None)
+        request = urllib.request.Request(
+            self.base_url + path, method=method, data=b"" if method == "POST" else None
+        )
         with urllib.request.urlopen(request, context=context, timeout=30) as response:
             body = response.read()
         return json.loads(body) if body else None
@@ -126,7 +128,16 @@ def start_sandbox(
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     credentials = dict(DEFAULT_CREDENTIALS)
-    args = [sys.executable, "-m", "airflow_provider_sfcrm.sandbox", "serve", "--port", str(port), "--data-dir", str(data_dir)]
+    args = [
+        sys.executable,
+        "-m",
+        "airflow_provider_sfcrm.sandbox",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
     for key in ("username", "password", "security_token", "client_id", "client_secret"):
         credentials[key] = str(options.pop(key, credentials[key]))
         args += [f"--{key.replace('_', '-')}", credentials[key]]
@@ -161,5 +172,10 @@ def start_sandbox(
         raise RuntimeError("sfcrm-sandbox did not start:\n" + "\n".join(output[-40:]))
     base_url, _, ca = ready[0][len(READY_PREFIX) :].partition(" ca=")
     return RunningSandbox(
-        base_url=base_url, ca_path=Path(ca), data_dir=data_dir, process=process, credentials=credentials, output=output
+        base_url=base_url,
+        ca_path=Path(ca),
+        data_dir=data_dir,
+        process=process,
+        credentials=credentials,
+        output=output,
     )

@@ -10,17 +10,15 @@ import uuid
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 
 pytestmark = pytest.mark.integration
 
 AIRFLOW = str(Path(sys.executable).with_name("airflow"))
-# Every CLI process must decrypt what another one stored: one Fernet key for the whole session.
-FERNET_KEY = Fernet.generate_key().decode()
 
 
 def _airflow(*args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, AIRFLOW__CORE__TEST_CONNECTION="Enabled", AIRFLOW__CORE__FERNET_KEY=FERNET_KEY)
+    # tests/conftest.py pins AIRFLOW__CORE__FERNET_KEY, so each CLI process reads what another stored.
+    env = dict(os.environ, AIRFLOW__CORE__TEST_CONNECTION="Enabled")
     return subprocess.run([AIRFLOW, *args], env=env, capture_output=True, text=True, timeout=180)
 
 

@@ -4,16 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-SECRETS = {"security_token", "client_secret"}
-EXTRA_FIELDS = {
-    "security_token",
-    "custom_domain",
-    "client_id",
-    "client_secret",
-    "api_version",
-    "ca_bundle",
-    "auth_type",
-}
+from tests.unit.test_hook_provider_info import EXTRA_FIELDS, SECRETS
 
 
 @pytest.fixture

@@ -1,0 +1,176 @@
+"""The daily activation pipeline shared by the Contacts and Leads example DAGs.
+
+extract → map_columns → check_fields → activate → summary, built inside the caller's ``@dag``
+function so that each example file keeps only what differs between them (the object, the
+extraction query, the field mapping) and what a user adapts to their own warehouse.
+
+Light on purpose: DAG files import this module while being parsed, so pandas and pyarrow stay
+inside the tasks (``sfcrm_examples.segments`` is imported when a task runs, never before).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from airflow.sdk import CronTriggerTimetable, Param, task
+
+from airflow_provider_sfcrm.operators.segment_export import SalesforceSegmentExportOperator
+from airflow_provider_sfcrm.sensors.custom_fields import SalesforceCustomFieldSensor
+
+log = logging.getLogger(__name__)
+
+# Daily, each run covering the day before its logical date (the run of D processes D-1).
+DAILY = CronTriggerTimetable("0 0 * * *", timezone="UTC", interval=timedelta(days=1))
+START_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+# Shared by every task writing to the org: pool slots x max_workers <= Salesforce's 25 concurrent
+# long-running requests (see example_sfcrm_activate_sharded).
+SFCRM_POOL = "sfcrm_api"
+MAX_WORKERS = 4
+
+
+def activation_params(audiences: Mapping[str, str]) -> dict[str, Param]:
+    """The trigger form: a dry run switch and the audiences to activate."""
+    return {
+        "dry_run": Param(
+            False,
+            type="boolean",
+            title="Dry run",
+            description="Validate every row and plan the writes, but write nothing to Salesforce.",
+        ),
+        "audiences": Param(
+            list(audiences),
+            type="array",
+            title="Audiences",
+            description="The audiences to activate; the others' fields are left as they are.",
+            examples=list(audiences),
+            minItems=1,
+        ),
+    }
+
+
+def activate_daily(
+    *,
+    sobject: str,
+    segment_sql: str,
+    field_mapping: Mapping[str, str],
+    audiences: Mapping[str, str],
+    profile_store_conn_id: str,
+    sfcrm_conn_id: str,
+    max_rejected_ratio: float = 0.05,
+) -> Any:
+    """Add the five tasks to the DAG being defined; returns the summary task's output.
+
+    :param sobject: ``Contact`` or ``Lead``.
+    :param segment_sql: the extraction query (``:interval_start`` / ``:interval_end``), one row per
+        person and audience, ordered by ``profile_id``.
+    :param field_mapping: segment column → Salesforce field (the identity column → ``Id``).
+    :param audiences: the store's audience → Mapping ID.
+    """
+
+    @task
+    def extract(data_interval_start=None, data_interval_end=None, params=None, dag=None) -> dict:
+        """Write the interval's changed memberships to Parquet, one row per person."""
+        from airflow.sdk import Connection
+
+        from sfcrm_examples.profile_store import format_timestamp
+        from sfcrm_examples.segments import extract_segment, interval_dir
+
+        chosen = list(params["audiences"])
+        unknown = sorted(set(chosen) - set(audiences))
+        if unknown:
+            raise ValueError(f"unknown audiences {unknown}; choose among {list(audiences)}")
+        files = interval_dir(dag.dag_id, data_interval_start, data_interval_end)
+        counts = extract_segment(
+            Connection.get(profile_store_conn_id).get_hook(),
+            segment_sql,
+            {
+                "interval_start": format_timestamp(data_interval_start),
+                "interval_end": format_timestamp(data_interval_end),
+            },
+            files / "segment.parquet",
+            key="profile_id",
+            audiences=chosen,
+        )
+        log.info("%d people changed from %s to %s", counts["people"], data_interval_start, data_interval_end)
+        return {
+            "segment_path": str(files / "segment.parquet"),
+            "rejected_rows_path": str(files / "rejected.parquet"),
+            "audiences": chosen,
+            **counts,
+        }
+
+    @task(multiple_outputs=True)
+    def map_columns(segment: dict) -> dict:
+        """Say which column goes to which field, for the audiences chosen at trigger time."""
+        from sfcrm_examples.segments import status_column
+
+        status_columns = {status_column(a): audiences[a] for a in segment["audiences"]}
+        return {
+            "segment_path": segment["segment_path"],
+            "rejected_rows_path": segment["rejected_rows_path"],
+            "field_mapping": dict(field_mapping),
+            "audiences": status_columns,
+            "mapping_ids": sorted(set(status_columns.values())),
+        }
+
+    mapped = map_columns(extract())
+
+    check_fields = SalesforceCustomFieldSensor(
+        task_id="check_fields",
+        sfcrm_conn_id=sfcrm_conn_id,
+        sobject=sobject,
+        mapping_ids=mapped["mapping_ids"],
+        deferrable=True,
+        poke_interval=300,
+        timeout=int(timedelta(hours=6).total_seconds()),
+    )
+
+    activate = SalesforceSegmentExportOperator(
+        task_id="activate",
+        sfcrm_conn_id=sfcrm_conn_id,
+        sobject=sobject,
+        segment_path=mapped["segment_path"],
+        field_mapping=mapped["field_mapping"],
+        audiences=mapped["audiences"],
+        operation="update",
+        pool=SFCRM_POOL,
+        max_workers=MAX_WORKERS,
+        # True would run the org's assignment rules on every Lead update and may reassign owners.
+        auto_assign=False,
+        rejected_rows_path=mapped["rejected_rows_path"],
+        # People of the store that never reached Salesforce have no Id: a few are expected.
+        max_rejected_ratio=max_rejected_ratio,
+        dry_run="{{ params.dry_run }}",
+    )
+
+    @task
+    def summary(result: dict, data_interval_start=None, data_interval_end=None, dag=None) -> dict:
+        """Log the activation's counts and keep them with the interval's files."""
+        import json
+
+        from sfcrm_examples.segments import interval_dir
+
+        log.info(
+            "%s: %d of %d people written (%d created, %d updated), %d rejected %s, %d API calls, dry run: %s",
+            result["sobject"],
+            result["written"],
+            result["total"],
+            result["created"],
+            result["updated"],
+            result["rejected"],
+            result["rejected_by_code"],
+            result["api_calls"],
+            result["dry_run"],
+        )
+        if result["rejected"]:
+            log.info("Rejected rows, with their reasons: %s", result["rejected_rows_path"])
+        target = interval_dir(dag.dag_id, data_interval_start, data_interval_end) / "summary.json"
+        target.write_text(json.dumps(result, indent=2, sort_keys=True))
+        return result
+
+    check_fields >> activate
+    return summary(activate.output)
