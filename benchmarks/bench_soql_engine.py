@@ -4,7 +4,7 @@ Speed is measured over materialised rows (the engine alone). Memory is measured 
 lazily, as the sandbox streams them from SQLite, so the peak shown is the engine's own: it tracks the
 size of the result, not of the table. Per-query result sizes are those of one 100,000-row slice.
 
-    .venv/bin/python benchmarks/soql_engine.py [rows]      (default 1,000,000)
+    .venv/bin/python benchmarks/bench_soql_engine.py [rows]      (default 1,000,000)
 """
 
 from __future__ import annotations
