@@ -12,7 +12,6 @@ USER airflow
 
 COPY --chown=airflow:0 pyproject.toml README.md /opt/sfcrm/src/
 COPY --chown=airflow:0 airflow_provider_sfcrm /opt/sfcrm/src/airflow_provider_sfcrm
-# Pin Airflow to the image's version so pip never upgrades or downgrades it; the SQLite provider
-# backs the example DAGs' profile store.
-RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" /opt/sfcrm/src \
-    "apache-airflow-providers-sqlite>=4.0"
+# Pin Airflow to the image's version so pip never upgrades or downgrades it; the `examples` extra
+# (the SQLite provider) backs the example DAGs' profile store.
+RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" "/opt/sfcrm/src[examples]"

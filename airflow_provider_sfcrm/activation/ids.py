@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+import string
 
 _CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+_UPPER_AS_ONE = str.maketrans(
+    string.ascii_uppercase + string.ascii_lowercase + string.digits, "1" * 26 + "0" * 36
+)
 _ID_CHARS = re.compile(r"^[0-9A-Za-z]+\Z")
 
 # Key prefixes (first three characters of an Id) of the objects this product touches.
@@ -28,14 +32,22 @@ def checksum(id15: str) -> str:
     """The three-character suffix that turns a 15-character Id into its 18-character form.
 
     Each 5-character chunk gives a 5-bit number whose bit *i* is set when character *i* is an
-    upper-case letter; the number indexes ``A..Z0..5``.
+    upper-case letter; the number indexes ``A..Z0..5``. Raises ``ValueError`` for anything but
+    15 letters and digits.
     """
-    return "".join(
-        _CHECKSUM_ALPHABET[
-            sum(1 << bit for bit, ch in enumerate(id15[start : start + 5]) if "A" <= ch <= "Z")
-        ]
-        for start in (0, 5, 10)
-    )
+    # Hot path (every Id a segment carries, every record the sandbox creates): one translate and
+    # three int() parses instead of a generator per chunk. Reversed slices put character 0 in bit 0.
+    flags = id15.translate(_UPPER_AS_ONE)
+    try:
+        if len(id15) != 15:
+            raise ValueError
+        return (
+            _CHECKSUM_ALPHABET[int(flags[4::-1], 2)]
+            + _CHECKSUM_ALPHABET[int(flags[9:4:-1], 2)]
+            + _CHECKSUM_ALPHABET[int(flags[14:9:-1], 2)]
+        )
+    except ValueError:
+        raise ValueError(f"a 15-character Salesforce Id has only letters and digits, got {id15!r}") from None
 
 
 def to18(record_id: str) -> str:

@@ -254,7 +254,10 @@ class SalesforceSegmentExportOperator(BaseOperator):
             except ValueError as exc:
                 raise SfCrmConfigError(str(exc)) from exc
             if not all(v.ok for v in verdicts.values()):
-                raise SfCrmFieldValidationError(problems_message(mapping.sobject, verdicts), verdicts)
+                raise SfCrmFieldValidationError(
+                    problems_message(mapping.sobject, verdicts),
+                    {mapping_id: verdict.to_dict() for mapping_id, verdict in verdicts.items()},
+                )
         try:
             return check_mapping_against_describe(mapping, describe)
         except MappingError as exc:

@@ -68,7 +68,9 @@ class RecordResources:
     @staticmethod
     def _single_failure(result: dict[str, Any]) -> Reply:
         err = result["errors"][0]
-        status = 404 if err["statusCode"] == "ENTITY_IS_DELETED" else 400
+        # The record itself deleted → 404; a lookup field pointing at a deleted record → 400, like
+        # any other invalid value (the error then names that field).
+        status = 404 if err["statusCode"] == "ENTITY_IS_DELETED" and not err["fields"] else 400
         if err["statusCode"] == "INVALID_CROSS_REFERENCE_KEY" and not err["fields"]:
             return not_found()
         return Reply(

@@ -200,6 +200,11 @@ class ObjectSpec:
     def has_field(self, name: str) -> bool:
         return name in self.field_names
 
+    @cached_property
+    def required_fields(self) -> tuple[FieldSpec, ...]:
+        """Standard fields an insert must set (checked for every record written: computed once)."""
+        return tuple(f for f in self.fields if f.required)
+
 
 # --- field builders: keep the object tables below readable ------------------------------------
 

@@ -33,6 +33,10 @@ ROLLED_BACK = error(
 _AUDIT = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp")
 _NAMED = ("Contact", "Lead", "User")
 _STANDARD_FIELDS = {name: {f.name: f for f in spec.fields} for name, spec in OBJECTS.items()}
+# Lookups are standard fields only (custom fields the Tooling API creates here are never references).
+_REFERENCE_FIELDS = {
+    name: frozenset(f.name for f in spec.fields if f.type == "reference") for name, spec in OBJECTS.items()
+}
 
 
 class RequestRejected(Exception):
@@ -340,7 +344,7 @@ class Writer:
                 return
         if insert:
             # Only standard fields can be required here (custom fields are created nillable).
-            missing = [f.name for f in spec.fields if f.required and values.get(f.name) is None]
+            missing = [f.name for f in spec.required_fields if values.get(f.name) is None]
         else:
             missing = [name for name, (f, _) in chosen.items() if f.required and values[name] is None]
         if missing:
@@ -433,11 +437,11 @@ class Writer:
 
     def _check_references(self, plans: list[_Plan]) -> None:
         refs = {
-            v
+            value
             for plan in plans
             if plan.ok and plan.sobject
-            for name, v in plan.values.items()
-            if v is not None and self._field(plan.sobject, name).type == "reference"
+            for name in _REFERENCE_FIELDS[plan.sobject].intersection(plan.values)
+            if (value := plan.values[name]) is not None
         }
         if not refs:
             return
@@ -445,8 +449,9 @@ class Writer:
         for plan in plans:
             if not plan.ok or not plan.sobject:
                 continue
-            for name, value in plan.values.items():
-                if value is None or self._field(plan.sobject, name).type != "reference":
+            for name in _REFERENCE_FIELDS[plan.sobject].intersection(plan.values):
+                value = plan.values[name]
+                if value is None:
                     continue
                 target = found.get(value)
                 if target is None:

@@ -88,6 +88,26 @@ def test_single_create_errors_are_400_arrays(sf, fields, code):
     assert "message" in exc.value.content[0] and "fields" in exc.value.content[0]
 
 
+@pytest.mark.parametrize(
+    ("account", "code"),
+    [("live", None), ("deleted", "ENTITY_IS_DELETED"), ("absent", "INVALID_CROSS_REFERENCE_KEY")],
+)
+def test_lookup_to_an_account_must_reach_a_live_record(sf, account, code):
+    account_id = sf.Account.create({"Name": unique("Acme")})["id"]
+    if account == "deleted":
+        sf.Account.delete(account_id)
+    elif account == "absent":
+        account_id = "001ak000bDodFu7AQE"  # well-formed, of the right object, but no such record
+    fields = {"LastName": "Looked-up", "AccountId": account_id}
+    if code is None:
+        assert sf.Contact.get(sf.Contact.create(fields)["id"])["AccountId"] == account_id
+        return
+    with pytest.raises(SalesforceMalformedRequest) as exc:
+        sf.Contact.create(fields)
+    assert exc.value.content[0]["errorCode"] == code
+    assert exc.value.content[0]["fields"] == ["AccountId"]
+
+
 def test_upsert_by_external_id_creates_then_updates(sandbox, sf, external_field):
     key = unique("k")
     session = authed(sandbox)

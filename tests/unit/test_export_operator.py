@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from types import SimpleNamespace
 
 import pyarrow as pa
@@ -100,9 +101,12 @@ def test_too_many_rejected_rows_fail_after_writing_and_saving(fake_hook, segment
 
 
 def test_a_wrong_audience_field_fails_before_any_write(fake_hook, segment, tmp_path):
-    with pytest.raises(SfCrmFieldValidationError, match="crm_7_seg"):
+    with pytest.raises(SfCrmFieldValidationError, match="crm_7_seg") as info:
         _operator(segment, tmp_path, audiences={"aud": "crm_7_seg"}).execute({})
     assert fake_hook.instances[0].writes == []
+    # The verdicts travel as plain, JSON-serialisable dicts (as the custom-field classes give them).
+    verdicts = json.loads(json.dumps(info.value.verdicts))
+    assert [v["status"] for v in verdicts.values()] == ["missing"], verdicts
 
 
 @pytest.mark.parametrize(
