@@ -1,45 +1,23 @@
 """Activate audiences into Salesforce **Leads**, daily: the day's membership changes, nothing more.
 
-The Lead twin of ``example_sfcrm_activate_contacts``: the same steps, with the Lead's own fields
-(``Company`` is required on Leads) and Lead assignment rules left alone (``auto_assign=False``).
+The Lead twin of ``example_sfcrm_activate_contacts`` — read its documentation for the steps
+(extract → map → check fields → activate → summary), how runs and backfills follow the data
+interval, and how to point it at your warehouse. What differs: the people are Leads, whose
+``Company`` is required and mapped here, and Lead assignment rules are left alone
+(``auto_assign=False``), so activating statuses never reassigns a Lead's owner.
 
-extract → map → check fields → activate → summary
-
-1. ``extract``: the people whose audience status changed in the run's data interval, read from the
-   profile store through an Airflow SQL connection, pivoted to one row per person (one status
-   column per audience) and written to Parquet; the file's path goes on, never the rows.
-2. ``map_columns``: which segment column goes to which Lead field, and which Mapping ID field
-   receives each chosen audience's status.
-3. ``check_fields``: waits, in the triggerer, until the Mapping ID fields exist and are editable;
-   fails at once on a field of the wrong type or length.
-4. ``activate``: writes attributes and statuses, one write per person, 200 people per request;
-   rows that cannot be written land in a rejected-rows Parquet file with their reason.
-5. ``summary``: logs the counts and keeps them next to the segment (``summary.json``).
+The five tasks are defined once, in ``sfcrm_examples/daily_activation.py``; this file holds what
+you adapt: the connections, the query and the mappings.
 
 Prerequisites:
 
 - Connection ``sfcrm_default`` (type *Salesforce CRM*) — see the README, "Connecting a real org".
-- Connection ``sfcrm_profile_store``: any SQL connection. The example's store is a SQLite file
-  (``python dags/sfcrm_examples/profile_store.py PATH`` generates one) with the SQLite provider.
-- Text Area (Long) fields ``crm_1_seg``, ``crm_2_seg``, ``crm_3_seg`` on Lead, editable by the
+- Connection ``sfcrm_profile_store``: any SQL connection (the example's is a SQLite file generated
+  by ``python dags/sfcrm_examples/profile_store.py PATH``).
+- Text Area (Long) fields ``crm_1_seg``, ``crm_2_seg``, ``crm_3_seg`` on **Lead**, editable by the
   connection's user: run ``example_sfcrm_setup_fields`` once, or ask your admin.
-- A running triggerer (the field check defers to it).
-- The pool ``sfcrm_api`` (``airflow pools set sfcrm_api 6 "Salesforce"``): it keeps all writes to
-  the org within Salesforce's 25 concurrent long-running requests (see the sharded example).
-- Optional Variable ``sfcrm_work_dir``: where tasks hand files to each other; every worker must
-  see it (default ``$AIRFLOW_HOME/sfcrm/work``; use ``s3://...`` or similar with remote workers).
-
-**Your warehouse instead of the example store**: point ``PROFILE_STORE_CONN_ID`` at its Airflow
-connection and rewrite ``SEGMENT_SQL`` in its dialect. Keep the contract: one row per person and
-audience — the latest change within ``[:interval_start, :interval_end)`` — with the columns of
-``FIELD_MAPPING``, ``audience_id`` and ``status``, ordered by ``profile_id``. The parameter style
-(``:name`` here) is your driver's (``%(name)s`` for psycopg2, for example).
-
-The five tasks are defined once, in ``sfcrm_examples/daily_activation.py`` (shared with the
-Contacts twin); this file holds what you adapt: the connections, the query and the mappings.
-
-Each run covers the day before its logical date, so runs and backfills of past days write the
-statuses of those days. ``max_active_runs=1`` keeps days in order: a later day never lands first.
+- A running triggerer, the pool ``sfcrm_api`` and optionally the Variable ``sfcrm_work_dir``, as
+  for the Contacts example.
 """
 
 from __future__ import annotations

@@ -200,7 +200,8 @@ class RecordResources:
     def _multiple(self, call: Call, sobject: str, ids: list[str]) -> Reply:
         return Reply(300, [self._record_url(call, sobject, i) for i in ids])
 
-    def get_by_external_id(self, call: Call) -> Reply:
+    def _one_by_external_id(self, call: Call) -> Reply | tuple[ObjectSpec, str]:
+        """The one live record a key names, or the reply when it names none (404) or several (300)."""
         found = self._by_external_id(call)
         if isinstance(found, Reply):
             return found
@@ -209,10 +210,17 @@ class RecordResources:
             return not_found()
         if len(ids) > 1:
             return self._multiple(call, spec.name, ids)
+        return spec, ids[0]
+
+    def get_by_external_id(self, call: Call) -> Reply:
+        found = self._one_by_external_id(call)
+        if isinstance(found, Reply):
+            return found
+        spec, record_id = found
         names = self._field_names(call, spec.name)
         if isinstance(names, Reply):
             return names
-        _, _, data = self.store.get(ids[0])
+        _, _, data = self.store.get(record_id)
         return Reply(200, self._render(call, spec.name, data, names))
 
     def upsert_record(self, call: Call) -> Reply:
@@ -250,15 +258,10 @@ class RecordResources:
         return Reply(200, body, written) if float(call.version) >= 46 else Reply(204, None, written)
 
     def delete_by_external_id(self, call: Call) -> Reply:
-        found = self._by_external_id(call)
+        found = self._one_by_external_id(call)
         if isinstance(found, Reply):
             return found
-        spec, _, ids = found
-        if not ids:
-            return not_found()
-        if len(ids) > 1:
-            return self._multiple(call, spec.name, ids)
-        (result,), written = self.writer.delete(ids)
+        (result,), written = self.writer.delete([found[1]])
         if not result["success"]:
             return self._single_failure(result)
         return Reply(204, None, written)
