@@ -36,6 +36,7 @@ import logging
 from datetime import datetime, timezone
 
 from airflow.sdk import Param, dag, task
+from sfcrm_examples.daily_activation import MAX_WORKERS, SFCRM_POOL
 
 from airflow_provider_sfcrm.operators.segment_export import SalesforceSegmentExportOperator
 from airflow_provider_sfcrm.sensors.custom_fields import SalesforceCustomFieldSensor
@@ -45,10 +46,9 @@ log = logging.getLogger(__name__)
 SFCRM_CONN_ID = "sfcrm_default"
 PROFILE_STORE_CONN_ID = "sfcrm_profile_store"
 
-# Salesforce allows 25 concurrent long-running requests per org: POOL_SLOTS * MAX_WORKERS <= 25.
-SFCRM_POOL = "sfcrm_api"
+# Salesforce allows 25 concurrent long-running requests per org: POOL_SLOTS * MAX_WORKERS <= 25
+# (the pool and MAX_WORKERS are the daily activation DAGs' own: every write to the org shares them).
 POOL_SLOTS = 6
-MAX_WORKERS = 4
 assert POOL_SLOTS * MAX_WORKERS <= 25, "the pool would let the parts exceed Salesforce's 25 requests"
 
 MAX_REJECTED_RATIO = 0.05
@@ -70,6 +70,7 @@ ORDER BY p.profile_id
 
 FIELD_MAPPING = {"salesforce_id": "Id", "first_name": "FirstName", "last_name": "LastName", "email": "Email"}
 AUDIENCES = {"high_value": "crm_1_seg", "cart_abandoners": "crm_2_seg", "newsletter": "crm_3_seg"}
+# sfcrm_examples.segments.status_column's names, spelled out: DAG parsing must not import pandas.
 STATUS_COLUMNS = {f"aud_{audience}": mapping_id for audience, mapping_id in AUDIENCES.items()}
 
 

@@ -89,6 +89,7 @@ def print_summary(summary: dict) -> None:
 
 def print_read_back(hook, segment_path: Path) -> None:
     import pandas as pd
+    from sfcrm_examples.segments import status_column
     from simple_salesforce import format_soql
 
     segment = pd.read_parquet(segment_path)
@@ -108,7 +109,7 @@ def print_read_back(hook, segment_path: Path) -> None:
         name = f"{record.get('FirstName') or ''} {record.get('LastName') or ''}".strip()
         cells = "".join(f"  {str(record.get(f) or '-'):<13}" for f in fields)
         print(f"    {row.salesforce_id:<18}  {name:<22}{cells}")
-        statuses = [getattr(row, f"aud_{a.audience_id}") for a in AUDIENCES]
+        statuses = [getattr(row, status_column(a.audience_id)) for a in AUDIENCES]
         expected = "".join(f"  {status if isinstance(status, str) else '-':<13}" for status in statuses)
         print(f"    {'(store)':<18}  {'':<22}{expected}")
     print()

@@ -312,6 +312,11 @@ def check_audience_fields(describe: Mapping[str, Any], mapping_ids: Sequence[str
     return verdicts
 
 
+def verdicts_as_dicts(verdicts: Mapping[str, FieldVerdict]) -> dict[str, dict[str, Any]]:
+    """``{mapping_id: verdict.to_dict()}``: the report operators return and errors carry (JSON-safe)."""
+    return {mapping_id: verdict.to_dict() for mapping_id, verdict in verdicts.items()}
+
+
 def problems_message(sobject: str, verdicts: Mapping[str, FieldVerdict]) -> str:
     """One header line, then one line per unusable field with its fix (empty problems → a short ok line)."""
     problems = [v for v in verdicts.values() if not v.ok]

@@ -14,6 +14,7 @@ from airflow_provider_sfcrm.activation.field_check import (
     FieldVerdict,
     normalise_audience_request,
     problems_message,
+    verdicts_as_dicts,
 )
 from airflow_provider_sfcrm.exceptions import SfCrmApiError, SfCrmConfigError, SfCrmFieldValidationError
 from airflow_provider_sfcrm.triggers.custom_fields import fetch_verdicts
@@ -102,7 +103,7 @@ class SalesforceCustomFieldValidationOperator(BaseOperator):
             self._create_missing_fields(hook, sobject, verdicts)
             verdicts = fetch_verdicts(hook, sobject, mapping_ids)
 
-        report = {mapping_id: verdict.to_dict() for mapping_id, verdict in verdicts.items()}
+        report = verdicts_as_dicts(verdicts)
         if any(not v.ok for v in verdicts.values()):
             raise SfCrmFieldValidationError(problems_message(sobject, verdicts), report)
         self.log.info("All %d audience field(s) on %s are usable", len(verdicts), sobject)

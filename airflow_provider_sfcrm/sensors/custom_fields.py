@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
-from airflow_provider_sfcrm.activation.field_check import normalise_audience_request
+from airflow_provider_sfcrm.activation.field_check import normalise_audience_request, verdicts_as_dicts
 from airflow_provider_sfcrm.exceptions import SfCrmConfigError, SfCrmFieldValidationError
 from airflow_provider_sfcrm.triggers.custom_fields import (
     SalesforceCustomFieldTrigger,
@@ -79,8 +79,8 @@ class SalesforceCustomFieldSensor(BaseSensorOperator):
         waiting = [v for v in verdicts.values() if not v.ok]
         for verdict in waiting:
             self.log.info("Waiting for %s: %s", verdict.mapping_id, verdict.message)
-        report = {mapping_id: verdict.to_dict() for mapping_id, verdict in verdicts.items()}
-        return PokeReturnValue(is_done=not waiting, xcom_value=report if not waiting else None)
+        report = None if waiting else verdicts_as_dicts(verdicts)
+        return PokeReturnValue(is_done=not waiting, xcom_value=report)
 
     def execute(self, context: Context) -> Any:
         if not self.deferrable:

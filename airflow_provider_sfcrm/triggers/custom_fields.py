@@ -15,6 +15,7 @@ from airflow_provider_sfcrm.activation.field_check import (
     TooManyAudienceFieldsError,
     check_audience_fields,
     problems_message,
+    verdicts_as_dicts,
 )
 from airflow_provider_sfcrm.exceptions import SfCrmFieldValidationError
 
@@ -44,7 +45,7 @@ def raise_if_fatal(sobject: str, verdicts: dict[str, FieldVerdict]) -> None:
     if any(v.status in FATAL_STATUSES for v in verdicts.values()):
         raise SfCrmFieldValidationError(
             "waiting cannot fix these audience fields; " + problems_message(sobject, verdicts),
-            {mapping_id: v.to_dict() for mapping_id, v in verdicts.items()},
+            verdicts_as_dicts(verdicts),
         )
 
 
@@ -114,7 +115,7 @@ class SalesforceCustomFieldTrigger(BaseTrigger):
                 verdicts = await asyncio.to_thread(self._check_once, hook)
                 waiting = [v for v in verdicts.values() if not v.ok]
                 if not waiting:
-                    return {"status": "success", "verdicts": _as_dicts(verdicts)}
+                    return {"status": "success", "verdicts": verdicts_as_dicts(verdicts)}
                 self.log.info(
                     "Still waiting for %d audience field(s) on %s: %s",
                     len(waiting),
@@ -127,21 +128,21 @@ class SalesforceCustomFieldTrigger(BaseTrigger):
                         "status": "timeout",
                         "message": "timed out waiting for audience fields; "
                         + problems_message(self.sobject, verdicts),
-                        "verdicts": _as_dicts(verdicts),
+                        "verdicts": verdicts_as_dicts(verdicts),
                     }
                 await asyncio.sleep(
                     self.poke_interval if remaining is None else min(self.poke_interval, remaining)
                 )
         except SfCrmFieldValidationError as exc:
-            return {"status": "error", "message": str(exc), "verdicts": exc.verdicts or _as_dicts(verdicts)}
+            return {
+                "status": "error",
+                "message": str(exc),
+                "verdicts": exc.verdicts or verdicts_as_dicts(verdicts),
+            }
         except Exception as exc:
             # Hook errors never carry secrets (hook contract); the class name helps whoever reads the log.
             return {
                 "status": "error",
                 "message": f"{type(exc).__name__}: {exc}",
-                "verdicts": _as_dicts(verdicts),
+                "verdicts": verdicts_as_dicts(verdicts),
             }
-
-
-def _as_dicts(verdicts: dict[str, FieldVerdict]) -> dict[str, dict[str, Any]]:
-    return {mapping_id: verdict.to_dict() for mapping_id, verdict in verdicts.items()}

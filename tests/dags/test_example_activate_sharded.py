@@ -49,4 +49,4 @@ def test_a_dry_run_plans_every_part_and_writes_nothing(example_org):
     assert merged["dry_run"] is True and merged["parts"] > 1
     assert merged["total"] == merged["written"] + merged["rejected"] > 0
     statuses = example_org.statuses("Contact")
-    assert all(value is None for fields in statuses.values() for value in fields.values())
+    assert statuses and all(value is None for fields in statuses.values() for value in fields.values())

@@ -143,8 +143,10 @@ def test_sandbox_certificate_covers_the_host_name_airflow_connects_to(config: di
     assert host in names.get_values_for_type(x509.DNSName)
 
 
-def test_seed_service_runs_the_repository_script_and_sizes_the_pool_like_the_dags(config: dict):
+def test_seed_service_runs_the_repository_script_and_sizes_the_pool_like_the_dags(config: dict, monkeypatch):
     import runpy
+
+    monkeypatch.syspath_prepend(str(REPO / "dags"))  # the DAG imports its helpers as ``sfcrm_examples``
 
     script = "\n".join(config["services"]["sfcrm-seed"]["command"])
     for path in re.findall(r"/opt/airflow/dags/(\S+\.py)", script):

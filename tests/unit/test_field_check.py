@@ -17,6 +17,7 @@ from airflow_provider_sfcrm.activation.field_check import (
     field_type_label,
     normalise_audience_request,
     problems_message,
+    verdicts_as_dicts,
 )
 
 
@@ -270,6 +271,9 @@ def test_verdict_dict_is_json_and_round_trips():
         data = json.loads(json.dumps(verdict.to_dict()))
         assert data["status"] == verdict.status.value
         assert FieldVerdict.from_dict(data) == verdict
+    report = json.loads(json.dumps(verdicts_as_dicts(verdicts)))
+    assert list(report) == ["crm_1_seg", "x y"]
+    assert [v["status"] for v in report.values()] == ["wrong_type", "invalid_name"]
 
 
 @pytest.mark.parametrize(
