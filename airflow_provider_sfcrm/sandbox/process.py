@@ -70,6 +70,13 @@ class RunningSandbox:
         """``GET /__sandbox/stats``: API calls (total and by route) and record counts."""
         return self._call("GET", "/__sandbox/stats")
 
+    def calls_to(self, route_fragment: str) -> int:
+        """API calls so far on the routes whose key (``"PATCH /composite/sobjects"``...) contains
+        ``route_fragment``, case-insensitively (``"describe"``, ``"composite"``)."""
+        fragment = route_fragment.lower()
+        routes = self.stats()["api_calls_by_route"]
+        return sum(int(count) for route, count in routes.items() if fragment in route.lower())
+
     def reset(self) -> None:
         """``POST /__sandbox/reset``: empty the org's records (schema and custom fields stay)."""
         self._call("POST", "/__sandbox/reset")

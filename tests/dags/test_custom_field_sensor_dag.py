@@ -20,11 +20,6 @@ ACCEPTANCE_DAG_ID = "sfcrm_custom_field_sensor_acceptance"
 LOCAL_BUNDLE = "airflow.dag_processing.bundles.local.LocalDagBundle"
 
 
-def _describe_calls(org) -> int:
-    routes = org.stats()["api_calls_by_route"]
-    return sum(count for route, count in routes.items() if "describe" in route.lower())
-
-
 class FieldCreator(threading.Thread):
     """Creates the fields (Tooling API, then an Edit grant) ``delay`` s after the sensor's first poke.
 
@@ -36,13 +31,13 @@ class FieldCreator(threading.Thread):
     def __init__(self, org, delay: float, sobject: str, mapping_ids: list[str]) -> None:
         super().__init__(name="create-audience-fields", daemon=True)
         self.org, self.delay, self.sobject, self.mapping_ids = org, delay, sobject, mapping_ids
-        self.describes_before = _describe_calls(org)
+        self.describes_before = org.calls_to("describe")
         self.first_poke_at: float | None = None
         self.created_at: float | None = None
         self.stop_waiting = threading.Event()
 
     def run(self) -> None:
-        while _describe_calls(self.org) == self.describes_before:
+        while self.org.calls_to("describe") == self.describes_before:
             if self.stop_waiting.wait(0.2):
                 return
         self.first_poke_at = time.time()
@@ -107,7 +102,7 @@ def test_dag_test_runs_the_trigger_inline_until_fields_exist(
     assert finished > creator.created_at
     output = caplog.text + capfd.readouterr().out  # Airflow logs to either, depending on its setup
     assert "running trigger in line" in output  # it deferred, and the trigger did the waiting
-    assert _describe_calls(sandbox) >= creator.describes_before + 2
+    assert sandbox.calls_to("describe") >= creator.describes_before + 2
 
 
 @pytest.mark.timeout(180)

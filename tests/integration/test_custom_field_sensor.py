@@ -57,7 +57,7 @@ def test_acceptance_text_area_255_fails_at_first_poke(sandbox_factory, monkeypat
     create_audience_field(SalesforceCrmHook(), "Contact", "crm_3_seg", "textarea")
 
     for deferrable in (False, True):
-        describes_before = _describe_calls(org)
+        describes_before = org.calls_to("describe")
         # A long poke interval: had the sensor not failed at once, it would sleep past the test's timeout.
         sensor = _sensor(["crm_1_seg", "crm_3_seg"], deferrable=deferrable, poke_interval=600)
 
@@ -67,12 +67,7 @@ def test_acceptance_text_area_255_fails_at_first_poke(sandbox_factory, monkeypat
         assert "crm_3_seg" in str(err.value)
         assert "Text Area (255)" in str(err.value)
         assert err.value.verdicts["crm_3_seg"]["actual_type"] == "Text Area (255)"
-        assert _describe_calls(org) == describes_before + 1  # one poke, one describe
-
-
-def _describe_calls(org) -> int:
-    routes = org.stats()["api_calls_by_route"]
-    return sum(count for route, count in routes.items() if "describe" in route.lower())
+        assert org.calls_to("describe") == describes_before + 1  # one poke, one describe
 
 
 # --- poke semantics ------------------------------------------------------------------------------
