@@ -27,18 +27,18 @@ from pathlib import Path
 AUDIENCES = {"aud_1": "crm_1_seg", "aud_2": "crm_2_seg", "aud_3": "crm_3_seg"}
 STATUSES = ["realized", "existing", "exited", None]
 MEMORY_GOAL_MB = 1024
+# The org set-up is shared with the export's integration tests (tests/integration/_export_org.py).
+REPO = Path(__file__).resolve().parents[1]
 
 
 def _seed(hook, rows: int) -> list[str]:
+    from tests.integration._export_org import insert
+
     ids: list[str] = []
     step = 100_000
     for start in range(0, rows, step):
         records = [{"LastName": f"Bench{i}"} for i in range(start, min(rows, start + step))]
-        results = hook.upsert_records("Contact", records, external_id_field=None, max_workers=8)
-        failed = sum(1 for r in results if not r.success)
-        if failed:
-            raise SystemExit(f"seeding failed for {failed} Contacts")
-        ids += [r.id for r in results]
+        ids += insert(hook, "Contact", records, max_workers=8)
         print(f"  seeded {len(ids):,} Contacts", flush=True)
     return ids
 
@@ -129,17 +129,15 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="sfcrm-bench-export-"))
     os.environ.setdefault("AIRFLOW_HOME", str(work / "airflow"))
+    sys.path.insert(0, str(REPO))
     from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
     from airflow_provider_sfcrm.sandbox.process import start_sandbox
+    from tests.integration._export_org import add_audience_fields
 
     with start_sandbox(work / "sandbox") as sandbox:
         os.environ["AIRFLOW_CONN_SFCRM_BENCH"] = json.dumps(sandbox.connection_dict())
         hook = SalesforceCrmHook("sfcrm_bench")
-        permission_set = hook.get_user_permission_set_id()
-        for mapping_id in AUDIENCES.values():
-            metadata = {"type": "LongTextArea", "label": mapping_id, "length": 32768, "visibleLines": 3}
-            hook.create_custom_field("Contact", f"{mapping_id}__c", metadata)
-            hook.grant_field_access("Contact", f"{mapping_id}__c", permission_set)
+        add_audience_fields(hook, "Contact", AUDIENCES.values(), hook.get_user_permission_set_id())
         print(f"Seeding {args.rows:,} Contacts (not measured)...", flush=True)
         ids = _seed(hook, args.rows)
         segment = work / "segment.parquet"

@@ -48,14 +48,12 @@ def find_duplicates(key_chunks: Iterable[pa.Array]) -> dict[int, int]:
         return {}
     keys = pd.Series(pa.chunked_array(chunks, type=pa.string()), dtype=pd.ArrowDtype(pa.string()))
     present = keys.notna().to_numpy()
-    earlier = keys.duplicated(keep="last").to_numpy() & present
-    positions = np.flatnonzero(earlier)
+    has_later_twin = keys.duplicated(keep="last").to_numpy()
+    positions = np.flatnonzero(has_later_twin & present)
     if not positions.size:
         return {}
     repeated = keys.iloc[positions]
-    winners = keys[
-        present & ~keys.duplicated(keep="last").to_numpy() & keys.isin(repeated.unique()).to_numpy()
-    ]
+    winners = keys[present & ~has_later_twin & keys.isin(repeated.unique()).to_numpy()]
     last_row = dict(zip(winners.tolist(), winners.index.tolist(), strict=True))
     return {
         int(pos): int(last_row[key]) for pos, key in zip(positions.tolist(), repeated.tolist(), strict=True)

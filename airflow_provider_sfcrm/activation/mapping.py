@@ -76,14 +76,6 @@ class ExportMapping:
                 cols.append(col)
         return cols
 
-    def target_fields(self) -> list[str]:
-        """Every field written, identity included, without repeats."""
-        fields = [self.identity_field] if self.identity_field else []
-        for name in [*self.attributes.values(), *self.audiences.values()]:
-            if name not in fields:
-                fields.append(name)
-        return fields
-
 
 def build_mapping(
     *,
@@ -229,9 +221,7 @@ def _json_value(value: Any) -> Any:
         return None if math.isnan(value) else value
     if isinstance(value, decimal.Decimal):
         return float(value)
-    if isinstance(value, _dt.datetime):
-        return value.isoformat()
-    if isinstance(value, (_dt.date, _dt.time)):
+    if isinstance(value, (_dt.date, _dt.time)):  # datetime is a date
         return value.isoformat()
     if isinstance(value, (bool, int)):
         return value
@@ -292,10 +282,13 @@ def build_records(table: pa.Table, mapping: ExportMapping) -> list[dict[str, Any
             columns[target] = pa.array(joined, pa.string())
         else:
             columns[target] = statuses[0]
-    if not columns:
-        return [{} for _ in range(table.num_rows)]
-    rows = pa.Table.from_arrays(list(columns.values()), names=list(columns)).to_pylist()
-    return [{key: value for key, value in row.items() if value is not None} for row in rows]
+    # Filled column by column: no row dicts with nulls are built only to be filtered again.
+    records: list[dict[str, Any]] = [{} for _ in range(table.num_rows)]
+    for target, values in columns.items():
+        for record, value in zip(records, values.to_pylist(), strict=True):
+            if value is not None:
+                record[target] = value
+    return records
 
 
 def mapping_summary(mapping: ExportMapping) -> dict[str, Sequence[str] | str | None]:

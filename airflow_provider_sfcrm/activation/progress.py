@@ -54,10 +54,6 @@ class ProgressReporter:
         with self._lock:
             self._emit(self._clock())
 
-    @property
-    def elapsed_s(self) -> float:
-        return self._clock() - self._start
-
     def _emit(self, now: float) -> None:
         elapsed = max(now - self._start, 1e-9)
         rate = self.done / elapsed

@@ -15,11 +15,13 @@ lists them). Pure: no Airflow, no HTTP (the writer is a parameter).
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
 import pyarrow as pa
 
 from airflow_provider_sfcrm.activation.dedup import find_duplicates, identity_keys
@@ -72,26 +74,17 @@ class _Pending:
 
     records: list[dict[str, Any]] = field(default_factory=list)
     row_numbers: list[int] = field(default_factory=list)
-    identities: list[str | None] = field(default_factory=list)
     tables: list[pa.Table] = field(default_factory=list)
 
-    def add(
-        self, table: pa.Table, records: list[dict[str, Any]], rows: list[int], ids: list[str | None]
-    ) -> None:
+    def add(self, table: pa.Table, records: list[dict[str, Any]], rows: list[int]) -> None:
         self.records += records
         self.row_numbers += rows
-        self.identities += ids
         self.tables.append(table)
 
-    def take(self, count: int) -> tuple[list[dict[str, Any]], list[int], list[str | None], pa.Table]:
+    def take(self, count: int) -> tuple[list[dict[str, Any]], list[int], pa.Table]:
         table = pa.concat_tables(self.tables) if len(self.tables) > 1 else self.tables[0]
-        taken = (
-            self.records[:count],
-            self.row_numbers[:count],
-            self.identities[:count],
-            table.slice(0, count),
-        )
-        del self.records[:count], self.row_numbers[:count], self.identities[:count]
+        taken = (self.records[:count], self.row_numbers[:count], table.slice(0, count))
+        del self.records[:count], self.row_numbers[:count]
         self.tables = [table.slice(count)] if table.num_rows > count else []
         return taken
 
@@ -144,10 +137,11 @@ class SegmentExport:
         self.counts.total = total
         self.progress = ProgressReporter(total, self.log, interval_s=self.progress_interval_s)
         pending = _Pending()
+        duplicate_rows = sorted(duplicates)
         offset = 0
         for batch in self.source.batches():
             table = pa.Table.from_batches([batch])
-            self._chunk(table, offset, duplicates, pending)
+            self._chunk(table, offset, duplicates, duplicate_rows, pending)
             offset += table.num_rows
             self._flush(pending, len(pending.records) - len(pending.records) % self.batch_size)
         self._flush(pending, len(pending.records))
@@ -176,41 +170,42 @@ class SegmentExport:
             return [None] * table.num_rows
         return as_text(table.column(self.mapping.identity_column)).to_pylist()
 
-    def _chunk(self, table: pa.Table, offset: int, duplicates: dict[int, int], pending: _Pending) -> None:
+    def _chunk(
+        self,
+        table: pa.Table,
+        offset: int,
+        duplicates: dict[int, int],
+        duplicate_rows: list[int],
+        pending: _Pending,
+    ) -> None:
+        """``duplicate_rows`` is ``duplicates``' keys, sorted: only the few in this chunk are visited."""
         errors = validate_chunk(table, self.rules)
         key = self.mapping.identity_field
-        for row in range(offset, offset + table.num_rows):
-            # A dict lookup per row is cheap next to the HTTP calls and keeps the duplicates map small.
-            last = duplicates.get(row)
-            if last is not None:
-                errors.setdefault(row - offset, []).append(
-                    RecordError(
-                        DUPLICATE_IN_SEGMENT,
-                        f"the same {key} appears again at row {last}; the last row wins",
-                        (key,) if key else (),
-                    )
+        first, end = bisect_left(duplicate_rows, offset), bisect_left(duplicate_rows, offset + table.num_rows)
+        for row in duplicate_rows[first:end]:
+            errors.setdefault(row - offset, []).append(
+                RecordError(
+                    DUPLICATE_IN_SEGMENT,
+                    f"the same {key} appears again at row {duplicates[row]}; the last row wins",
+                    (key,) if key else (),
                 )
-        identities = self._identities(table)
+            )
         bad = sorted(errors)
         if bad:
             rows = [offset + pos for pos in bad]
             errs = [sorted(errors[pos], key=lambda e: _FIRST_CODES.get(e.status_code, 9)) for pos in bad]
-            self.rejected.write(table.take(bad), rows, [identities[p] for p in bad], errs, SOURCE_CLIENT)
+            refused = table.take(bad)
+            self.rejected.write(refused, rows, self._identities(refused), errs, SOURCE_CLIENT)
             self.progress.advance(len(bad))
-        good = [pos for pos in range(table.num_rows) if pos not in errors]
-        if good:
-            kept = table.take(good) if len(good) < table.num_rows else table
-            pending.add(
-                kept,
-                build_records(kept, self.mapping),
-                [offset + p for p in good],
-                [identities[p] for p in good],
-            )
+        if len(bad) < table.num_rows:
+            good = np.delete(np.arange(table.num_rows), bad)
+            kept = table.take(good) if bad else table
+            pending.add(kept, build_records(kept, self.mapping), (good + offset).tolist())
 
     def _flush(self, pending: _Pending, count: int) -> None:
         if count <= 0:
             return
-        records, rows, ids, table = pending.take(count)
+        records, rows, table = pending.take(count)
         if self.write is None:
             self._count_written(count, created=None)
             self.progress.advance(count)
@@ -229,15 +224,13 @@ class SegmentExport:
             results = self.write(records, on_progress)
         if len(results) != count:
             raise RuntimeError(f"the writer returned {len(results)} results for {count} records")
+        failed = [pos for pos, result in enumerate(results) if not result.success]
         self._limit_reached = self._limit_reached or any(
-            REQUEST_LIMIT_EXCEEDED in r.status_codes for r in results if not r.success
+            REQUEST_LIMIT_EXCEEDED in results[p].status_codes for p in failed
         )
-        failed: list[int] = []
-        for pos, result in enumerate(results):
-            if result.success:
-                self._count_written(1, created=result.created)
-            else:
-                failed.append(pos)
+        created = sum(1 for result in results if result.success and result.created)
+        self._count_written(count - len(failed) - created, created=False)
+        self._count_written(created, created=True)
         if failed:
             errs = [
                 list(results[p].errors) or [RecordError("UNKNOWN_ERROR", "no error given")] for p in failed
@@ -246,9 +239,8 @@ class SegmentExport:
                 SOURCE_CLIENT if e[0].status_code in _CLIENT_SIDE_WRITE_CODES else SOURCE_SALESFORCE
                 for e in errs
             ]
-            self.rejected.write(
-                table.take(failed), [rows[p] for p in failed], [ids[p] for p in failed], errs, sources
-            )
+            refused = table.take(failed)
+            self.rejected.write(refused, [rows[p] for p in failed], self._identities(refused), errs, sources)
         if reported[0] < count:
             self.progress.advance(count - reported[0])
 

@@ -205,7 +205,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         from airflow_provider_sfcrm.operators._export_support import open_output
 
         key = next((f for f in describe.get("fields", ()) if f.get("name") == mapping.identity_field), {})
-        with self._segment() as source:
+        with self._segment(mapping) as source:
             self._check_columns(source.schema, mapping)
             with open_output(rejected_path) as where, RejectedRowsWriter(where, source.schema) as rejected:
                 return SegmentExport(
@@ -270,8 +270,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
             raise SfCrmConfigError(f"the segment has no column(s) {missing}; it has {schema.names}")
 
     @contextlib.contextmanager
-    def _segment(self) -> Iterator[FileSegment]:
-        from airflow_provider_sfcrm.operators._export_support import as_mapping
+    def _segment(self, mapping: ExportMapping) -> Iterator[FileSegment]:
         from airflow_provider_sfcrm.sources import FileSegment, spool_query
 
         if self.segment_path is not None:
@@ -284,11 +283,9 @@ class SalesforceSegmentExportOperator(BaseOperator):
         db_hook = BaseHook.get_connection(self.source_conn_id).get_hook()
         with tempfile.TemporaryDirectory(prefix="sfcrm-segment-") as spool_dir:
             spooled = str(Path(spool_dir, "segment.parquet"))
-            columns = [
-                *as_mapping(self.field_mapping, "field_mapping"),
-                *as_mapping(self.audiences or {}, "audiences"),
-            ]
-            rows = spool_query(db_hook, self.sql, spooled, chunk_rows=self.chunk_rows, columns=columns)
+            rows = spool_query(
+                db_hook, self.sql, spooled, chunk_rows=self.chunk_rows, columns=mapping.columns
+            )
             self.log.info("Read %d segment rows from %s", rows, self.source_conn_id)
             yield FileSegment(spooled, chunk_rows=self.chunk_rows)
 

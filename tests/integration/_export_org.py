@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import random
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from simple_salesforce import format_soql
 
-from airflow_provider_sfcrm.activation.ids import to18
+from airflow_provider_sfcrm.activation.ids import KEY_PREFIXES, to18
 from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
 from airflow_provider_sfcrm.sandbox.process import RunningSandbox, start_sandbox
 
@@ -28,7 +28,6 @@ class ExportOrg:
 
     sandbox: RunningSandbox
     hook: SalesforceCrmHook
-    seeded: dict[str, list[str]] = field(default_factory=dict)
 
     def api_calls(self) -> int:
         return int(self.sandbox.stats()["api_calls"])
@@ -46,18 +45,27 @@ def start_export_org(tmp: Path, monkeypatch) -> Iterator[ExportOrg]:
         hook = SalesforceCrmHook(sfcrm_conn_id=CONN_ID)
         permission_set = hook.get_user_permission_set_id()
         for sobject in ("Contact", "Lead"):
-            for name in AUDIENCE_FIELDS:
-                metadata = {"type": "LongTextArea", "label": name, "length": 32768, "visibleLines": 3}
-                hook.create_custom_field(sobject, f"{name}__c", metadata)
-                hook.grant_field_access(sobject, f"{name}__c", permission_set)
+            add_audience_fields(hook, sobject, AUDIENCE_FIELDS, permission_set)
             metadata = {"type": "Text", "label": "Ext Id", "length": 64, "externalId": True, "unique": True}
             hook.create_custom_field(sobject, "Ext_Id__c", metadata)
             hook.grant_field_access(sobject, "Ext_Id__c", permission_set)
         yield ExportOrg(running, SalesforceCrmHook(sfcrm_conn_id=CONN_ID))
 
 
-def insert(hook: SalesforceCrmHook, sobject: str, records: list[dict[str, Any]]) -> list[str]:
-    results = hook.upsert_records(sobject, records, external_id_field=None, max_workers=4)
+def add_audience_fields(
+    hook: SalesforceCrmHook, sobject: str, mapping_ids: Iterable[str], permission_set: str
+) -> None:
+    """Create (Tooling API) one Text Area (Long) field per Mapping ID and grant it to the user."""
+    for name in mapping_ids:
+        metadata = {"type": "LongTextArea", "label": name, "length": 32768, "visibleLines": 3}
+        hook.create_custom_field(sobject, f"{name}__c", metadata)
+        hook.grant_field_access(sobject, f"{name}__c", permission_set)
+
+
+def insert(
+    hook: SalesforceCrmHook, sobject: str, records: list[dict[str, Any]], *, max_workers: int = 4
+) -> list[str]:
+    results = hook.upsert_records(sobject, records, external_id_field=None, max_workers=max_workers)
     failed = [r for r in results if not r.success]
     assert not failed, failed[:3]
     return [r.id for r in results]
@@ -111,4 +119,4 @@ def next_good(pos: int, bad: dict[int, str], n: int) -> int:
 
 
 def lead_prefixed(contact_id: str) -> str:
-    return to18("00Q" + contact_id[3:15])
+    return to18(KEY_PREFIXES["Lead"] + contact_id[3:15])

@@ -186,7 +186,6 @@ class LimitedHook(FakeHook):
         results = super().upsert_records(sobject, records, external_id_field, **kwargs)
         if len(FakeHook.instances) > 1:
             return results
-        self.sent = [dict(r) for r in records]
         refused = RecordResult.failure(0, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
         return [r if i < self.allowed else refused for i, r in enumerate(results)]
 

@@ -122,6 +122,13 @@ def test_every_row_ends_written_or_rejected_with_its_row_number(tmp_path):
         11: ("INVALID_STATUS", "client"),
         25: ("ENTITY_IS_DELETED", "salesforce"),
     }
+    assert {r["sfcrm_row_number"]: r["sfcrm_identity"] for r in rejected.to_pylist()} == {
+        3: None,
+        5: "bogus",
+        8: contact_id(20),
+        11: contact_id(11),
+        25: contact_id(999),
+    }
     assert counts.total == 30 and counts.written == 25 and counts.rejected == 5
     assert counts.total == counts.written + counts.rejected
     assert dict(counts.rejected_by_code) == {
