@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import re
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -65,9 +66,7 @@ def json_value(value: Any) -> Any:
     """Make one field value JSON-serialisable the way Salesforce expects (ISO dates, numbers)."""
     if value is None or isinstance(value, (str, bool, int, float)):
         return value
-    if isinstance(value, dt.datetime):
-        return value.isoformat()
-    if isinstance(value, dt.date):
+    if isinstance(value, dt.date):  # datetimes too (a subclass)
         return value.isoformat()
     if isinstance(value, decimal.Decimal):
         return float(value)
@@ -94,7 +93,4 @@ def to_api_record(record: Mapping[str, Any], sobject: str) -> dict[str, Any]:
 
 def count_by_code(codes: Sequence[str]) -> dict[str, int]:
     """How many times each status code occurs, most frequent first (for summaries)."""
-    counts: dict[str, int] = {}
-    for code in codes:
-        counts[code] = counts.get(code, 0) + 1
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+    return dict(sorted(Counter(codes).items(), key=lambda item: (-item[1], item[0])))

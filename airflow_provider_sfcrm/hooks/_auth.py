@@ -16,6 +16,8 @@ import requests
 from airflow_provider_sfcrm.exceptions import SfCrmAuthError, SfCrmConfigError
 
 AUTH_TYPES = ("password", "client_credentials")
+#: Gateway answers after which the same request may simply be sent again.
+TRANSIENT_STATUSES = (502, 503, 504)
 # Salesforce's generic login hosts; client credentials must go to the org's own My Domain host.
 _GENERIC_DOMAINS = {"login": "https://login.salesforce.com", "test": "https://test.salesforce.com"}
 # A My Domain prefix: "acme", "acme--uat.sandbox" (labels of letters, digits and hyphens).
@@ -155,7 +157,7 @@ def request_token(session: requests.Session, credentials: Credentials, *, timeou
         headers={"Accept": "application/json"},
         timeout=timeout,
     )
-    if response.status_code in (502, 503, 504):
+    if response.status_code in TRANSIENT_STATUSES:
         response.raise_for_status()  # transient: the caller's retry policy decides
     try:
         body = response.json()

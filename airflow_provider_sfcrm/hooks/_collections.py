@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any
 
 from tenacity import Retrying, retry_if_result, stop_after_attempt
@@ -27,6 +27,7 @@ from airflow_provider_sfcrm.activation.batching import (
     to_api_record,
 )
 from airflow_provider_sfcrm.activation.names import validate_api_name
+from airflow_provider_sfcrm.activation.progress import ProgressReporter
 from airflow_provider_sfcrm.activation.results import RecordResult
 from airflow_provider_sfcrm.exceptions import SfCrmApiError, SfCrmOutcomeUnknownError, SfCrmRequestLimitError
 from airflow_provider_sfcrm.hooks._transport import RestTransport, api_error
@@ -58,17 +59,16 @@ class CollectionsWriter:
         self.all_or_none = bool(all_or_none)
         self.log = log
         self.headers = {"Sforce-Auto-Assign": auto_assign_header(auto_assign)}
-        if external_id_field is None:  # insert: must never be sent twice
-            self.method, self.path, self.idempotent = "POST", "composite/sobjects", False
-        elif external_id_field == "Id":  # update by Id
-            self.method, self.path, self.idempotent = "PATCH", "composite/sobjects", True
+        if external_id_field is None:
+            self.operation, self.path = "insert", "composite/sobjects"
+        elif external_id_field == "Id":
+            self.operation, self.path = "update", "composite/sobjects"
         else:  # upsert on an external-id field
             field = validate_api_name(external_id_field, "external-id field name")
-            self.method, self.path, self.idempotent = (
-                "PATCH",
-                f"composite/sobjects/{self.sobject}/{field}",
-                True,
-            )
+            self.operation, self.path = "upsert", f"composite/sobjects/{self.sobject}/{field}"
+        # An insert (POST) must never be sent twice; updates and upserts (PATCH) may be resent.
+        self.idempotent = self.operation != "insert"
+        self.method = "PATCH" if self.idempotent else "POST"
         self._stop = threading.Event()
 
     def write(
@@ -91,32 +91,17 @@ class CollectionsWriter:
             max_workers = MAX_WORKERS
         started, calls_before = time.monotonic(), self.transport.api_calls
         results: list[RecordResult | None] = [None] * len(records)
-        done, last_log = 0, started
+        if progress is None:  # nobody above counts: log progress lines here (a caller's callback does)
+            progress = ProgressReporter(len(records), self.log.info, interval_s=_PROGRESS_EVERY_S).advance
         pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="sfcrm-batch")
         try:
             futures: dict[Future, range] = {
                 pool.submit(self._write_batch, number, records, indices, results): indices
                 for number, indices in enumerate(ranges, start=1)
             }
-            pending = set(futures)
-            while pending:
-                finished, pending = wait(pending, timeout=_PROGRESS_EVERY_S, return_when=FIRST_COMPLETED)
-                for future in finished:
-                    future.result()  # a bug or an auth failure: raise, after cancelling the rest
-                    done += len(futures[future])
-                    if progress is not None:
-                        progress(len(futures[future]))
-                if time.monotonic() - last_log >= _PROGRESS_EVERY_S and pending:
-                    last_log = time.monotonic()
-                    rate = done / (last_log - started)
-                    self.log.info(
-                        "%s: %d of %d records done (%.0f records/s, about %.0fs left)",
-                        self.sobject,
-                        done,
-                        len(records),
-                        rate,
-                        (len(records) - done) / rate if rate else 0.0,
-                    )
+            for future in as_completed(futures):
+                future.result()  # a bug or an auth failure: raise, after cancelling the rest
+                progress(len(futures[future]))
         except BaseException:
             self._stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
@@ -264,9 +249,7 @@ class CollectionsWriter:
             "%s %s: %d records in %d batches, %d succeeded, %d failed %s; %d API calls in %.1fs; "
             "daily API usage %s",
             self.sobject,
-            {"POST": "insert", "PATCH": "update" if self.path == "composite/sobjects" else "upsert"}[
-                self.method
-            ],
+            self.operation,
             len(results),
             batches,
             len(results) - sum(failures.values()),

@@ -40,9 +40,7 @@ from airflow_provider_sfcrm.exceptions import (
     SfCrmOutcomeUnknownError,
     SfCrmRequestLimitError,
 )
-from airflow_provider_sfcrm.hooks._auth import Credentials, OAuthToken, request_token
-
-TRANSIENT_STATUSES = (502, 503, 504)
+from airflow_provider_sfcrm.hooks._auth import TRANSIENT_STATUSES, Credentials, OAuthToken, request_token
 
 
 @dataclass(frozen=True)
@@ -185,7 +183,7 @@ class RestTransport:
     def _login(self) -> OAuthToken:
         def transient(exc: BaseException) -> bool:
             if isinstance(exc, requests.HTTPError):
-                return exc.response is not None and exc.response.status_code in TRANSIENT_STATUSES
+                return True  # request_token raises it for TRANSIENT_STATUSES only
             return isinstance(exc, (requests.ConnectionError, requests.Timeout)) and not (
                 isinstance(exc, requests.exceptions.SSLError) and _is_tls_verification_failure(exc)
             )
@@ -213,9 +211,9 @@ class RestTransport:
 
     # -- requests -----------------------------------------------------------------------------
 
-    def url(self, path: str) -> str:
+    def url(self, path: str, token: OAuthToken) -> str:
         """Absolute URL of ``path``: relative to ``/services/data/vXX.X/``, or a ``/services/...`` path."""
-        instance = self.token().instance_url
+        instance = token.instance_url
         if path.startswith("/services/"):
             return instance + path
         return f"{instance}/services/data/v{self.api_version}/{path}"
@@ -225,18 +223,18 @@ class RestTransport:
         method: str,
         path: str,
         *,
+        label: str,
         json: Any = None,
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool = True,
-        label: str = "",
     ) -> requests.Response:
         """Send one REST request under the fault policy; returns any response not handled here.
 
+        :param label: names the request in logs and errors, e.g. ``"Contact batch 3"``.
         :param idempotent: False for inserts: a request that may have reached Salesforce is
             then never resent and ``SfCrmOutcomeUnknownError`` is raised instead.
         """
-        label = label or f"{method} {path.split('?', 1)[0]}"
         retrying = self._retrying(retry_if_exception_type(_Retryable), label)
         try:
             return retrying(self._send_once, method, path, json, params, headers, idempotent)
@@ -266,7 +264,12 @@ class RestTransport:
         all_headers.update(headers or {})
         try:
             response = self.session.request(
-                method, self.url(path), json=json, params=params, headers=all_headers, timeout=self.timeout
+                method,
+                self.url(path, token),
+                json=json,
+                params=params,
+                headers=all_headers,
+                timeout=self.timeout,
             )
         except requests.exceptions.SSLError as exc:
             if _is_tls_verification_failure(exc):

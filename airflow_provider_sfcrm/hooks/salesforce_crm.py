@@ -189,11 +189,11 @@ class SalesforceCrmHook(BaseHook):
 
     # -- simple calls -----------------------------------------------------------------------
 
-    def _json(self, method: str, path: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
-        response = self._transport.request(method, path, idempotent=idempotent, **kwargs)
+    def _json(self, method: str, path: str, *, label: str = "", **kwargs: Any) -> Any:
+        label = label or f"{method} {path.split('?', 1)[0]}"
+        response = self._transport.request(method, path, label=label, **kwargs)
         if response.status_code >= 300:
             code, message = api_error(response)
-            label = f"{method} {path.split('?', 1)[0]}"
             raise SfCrmApiError(f"{label}: {code}: {message}", status=response.status_code, error_code=code)
         return response.json() if response.content else None
 
@@ -358,7 +358,7 @@ class SalesforceCrmHook(BaseHook):
             True, or an AssignmentRule Id.
         :param progress: called with the number of records just finished after each batch.
         """
-        if isinstance(records, (str, bytes)) or not isinstance(records, Sequence):
+        if not isinstance(records, Sequence):  # e.g. a generator: batches need len() and indexing
             records = list(records)
         writer = CollectionsWriter(
             self._transport,

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
 
 from airflow_provider_sfcrm.activation.ids import is_well_formed
-from airflow_provider_sfcrm.exceptions import SfCrmAuthError, SfCrmConfigError
-from tests.integration._hook_helpers import hook_for
+from airflow_provider_sfcrm.exceptions import SfCrmApiError, SfCrmAuthError, SfCrmConfigError
+from airflow_provider_sfcrm.hooks import _transport
+from tests.integration._hook_helpers import FAST, hook_for
 
 pytestmark = pytest.mark.integration
 
 
 def test_test_connection_reports_instance_user_and_api_usage(monkeypatch, sandbox):
-    ok, message = hook_for(monkeypatch, sandbox).test_connection()
+    hook = hook_for(monkeypatch, sandbox)
+    ok, message = hook.test_connection()
     assert ok, message
     assert message.startswith(f"Connected to {sandbox.base_url} as {sandbox.username}; API v62.0, ")
-    assert message.endswith("daily API requests used")
+    used, maximum = map(int, re.search(r", (\d+) of (\d+) daily API requests used$", message).groups())
+    assert 0 < used <= maximum
+    assert hook._transport.policy == FAST  # the Test button's short retries do not outlive it
 
 
 def test_get_conn_is_an_authenticated_simple_salesforce_client(monkeypatch, sandbox):
@@ -107,13 +112,43 @@ def test_a_client_without_the_ca_bundle_fails_tls(monkeypatch, sandbox):
 
 
 def test_secrets_are_registered_with_the_masker(monkeypatch, sandbox):
-    from airflow.sdk._shared.secrets_masker import redact
+    from airflow.sdk._shared.secrets_masker import _secrets_masker, redact
+
+    # Start from an empty masker: earlier tests in this process registered the same credentials.
+    masker = _secrets_masker()
+    monkeypatch.setattr(masker, "patterns", set())
+    monkeypatch.setattr(masker, "replacer", None)
+    static = (sandbox.password, sandbox.security_token, sandbox.client_secret)
+    assert all(secret in str(redact(f"value: {secret}")) for secret in static)
 
     hook = hook_for(monkeypatch, sandbox)
     hook.get_conn()
     access_token = hook._transport.token().access_token
-    for secret in (sandbox.password, sandbox.security_token, sandbox.client_secret, access_token):
+    for secret in (*static, access_token):
         assert secret not in str(redact(f"value: {secret}"))
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        lambda text: SfCrmAuthError("invalid_grant", text),
+        lambda text: SfCrmApiError(text),
+        lambda text: RuntimeError(text),
+    ],
+    ids=["auth-error", "api-error", "unexpected-error"],
+)
+def test_test_connection_scrubs_secrets_echoed_in_the_reason(monkeypatch, sandbox, error):
+    def echoing_token_endpoint(session, credentials, *, timeout):
+        raise error(
+            f"rejected {credentials.password}{credentials.security_token} / {credentials.client_secret}"
+        )
+
+    monkeypatch.setattr(_transport, "request_token", echoing_token_endpoint)
+    ok, message = hook_for(monkeypatch, sandbox).test_connection()
+    assert ok is False
+    assert "rejected ***" in message
+    for secret in (sandbox.password, sandbox.security_token, sandbox.client_secret):
+        assert secret not in message
 
 
 def test_expired_session_is_renewed(monkeypatch, sandbox_factory):

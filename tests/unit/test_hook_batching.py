@@ -65,7 +65,12 @@ def test_auto_assign_refuses_anything_but_booleans_and_rule_ids(value):
 
 
 def test_to_api_record_adds_type_and_leaves_the_callers_dict_alone():
-    record = {"LastName": "Doe", "Birthdate": dt.date(1990, 1, 2), "Score__c": decimal.Decimal("1.5")}
+    record = {
+        "LastName": "Doe",
+        "Birthdate": dt.date(1990, 1, 2),
+        "Seen__c": dt.datetime(2024, 5, 6, 7, 8, 9, tzinfo=dt.timezone.utc),
+        "Score__c": decimal.Decimal("1.5"),
+    }
     before = dict(record)
     api_record = to_api_record(record, "Contact")
     assert record == before
@@ -73,6 +78,7 @@ def test_to_api_record_adds_type_and_leaves_the_callers_dict_alone():
         "attributes": {"type": "Contact"},
         "LastName": "Doe",
         "Birthdate": "1990-01-02",
+        "Seen__c": "2024-05-06T07:08:09+00:00",
         "Score__c": 1.5,
     }
 

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from airflow_provider_sfcrm.exceptions import SfCrmApiError, SfCrmOutcomeUnknownError, SfCrmRequestLimitError
+from airflow_provider_sfcrm.hooks import _collections
 from airflow_provider_sfcrm.hooks._collections import CollectionsWriter
 from airflow_provider_sfcrm.hooks._transport import RetryPolicy
 
@@ -97,6 +98,21 @@ def test_results_keep_input_order_whatever_finishes_first():
     assert all(len(req["records"]) <= 7 for req in transport.requests)
     assert records[0] == {"Ext__c": "ext-0", "LastName": "Name 0"}  # the caller's dicts are untouched
     assert transport.requests[0]["records"][0]["attributes"] == {"type": "Contact"}
+
+
+@pytest.mark.parametrize("with_callback", [False, True], ids=["no-callback", "callback"])
+def test_progress_lines_are_logged_unless_the_caller_counts(monkeypatch, caplog, with_callback):
+    monkeypatch.setattr(_collections, "_PROGRESS_EVERY_S", 0.0)  # a line after every batch
+    counted: list[int] = []
+    with caplog.at_level(logging.INFO, logger=LOG.name):
+        _writer(ScriptedTransport(_ok)).write(
+            _records(10), batch_size=2, max_workers=1, progress=counted.append if with_callback else None
+        )
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("Progress:")]
+    if with_callback:
+        assert counted == [2] * 5 and lines == []  # the caller reports its own progress
+    else:
+        assert len(lines) == 5 and lines[-1].startswith("Progress: 10 of 10 rows (100.0%)")
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,7 @@ def test_ui_behaviour_hides_unused_fields_and_relabels_login():
     assert {"login", "password", "custom_domain"} <= set(behaviour["placeholders"])
 
 
-def test_providers_manager_reads_the_form_without_importing_the_hook():
+def test_providers_manager_builds_exactly_these_form_widgets():
     from airflow.providers_manager import ProvidersManager
 
     manager = ProvidersManager()
