@@ -26,7 +26,7 @@ from starlette.types import Receive, Scope, Send
 from airflow_provider_sfcrm.sandbox.connections import abort_connection
 from airflow_provider_sfcrm.sandbox.faults import Faults, FaultSettings
 from airflow_provider_sfcrm.sandbox.protocol import Call, Reply, api_error, not_found
-from airflow_provider_sfcrm.sandbox.rest import RestApi, versions
+from airflow_provider_sfcrm.sandbox.rest import LATEST_VERSION, OLDEST_VERSION, RestApi, versions
 from airflow_provider_sfcrm.sandbox.sessions import (
     Credentials,
     Sessions,
@@ -137,9 +137,7 @@ class SandboxApp:
         identity = re.match(r"^/id/(?P<org>\w{18})/(?P<user>\w{18})/?$", path)
         if identity and request.method in ("GET", "POST"):
             return self.identity(request, identity.group("user")), False
-        return json_response(
-            404, [{"errorCode": "NOT_FOUND", "message": "The requested resource does not exist"}]
-        ), False
+        return json_response(404, not_found().body), False
 
     # --- OAuth --------------------------------------------------------------------------------
 
@@ -202,12 +200,12 @@ class SandboxApp:
         if not version_match:
             return self._reply(not_found()), False
         major = int(version_match.group(1))
-        if 21 <= major <= 30:
+        if 21 <= major < OLDEST_VERSION:
             # Retired in Summer '25: REST answers 410 GONE. UNVERIFIED body wording.
             return self._reply(
                 api_error(410, "API_VERSION_RETIRED", f"API version {version} has been retired.")
             ), False
-        if not 31 <= major <= 67:
+        if not OLDEST_VERSION <= major <= LATEST_VERSION:
             return self._reply(not_found()), False
 
         token = bearer_token(request.headers.get("authorization"))
@@ -284,7 +282,6 @@ class SandboxApp:
             query=dict(request.query_params),
             headers={k.lower(): v for k, v in request.headers.items()},
             body=body,
-            base_url=self.base_url(request),
         )
         return handler(call)
 

@@ -17,19 +17,10 @@ from pathlib import Path
 from airflow_provider_sfcrm.sandbox.app import SandboxApp, SandboxSettings
 from airflow_provider_sfcrm.sandbox.connections import http_protocol_class
 from airflow_provider_sfcrm.sandbox.faults import FaultSettings
+from airflow_provider_sfcrm.sandbox.process import DEFAULT_CREDENTIALS, READY_PREFIX
 from airflow_provider_sfcrm.sandbox.sessions import Credentials
 from airflow_provider_sfcrm.sandbox.store import OrgStore
 from airflow_provider_sfcrm.sandbox.tls import ensure_certificates
-
-READY_PREFIX = "sfcrm-sandbox ready "
-# Same values as process.DEFAULT_CREDENTIALS (kept literal so the CLI does not import the launcher).
-_DEFAULTS = {
-    "username": "integration.user@sfcrm-sandbox.local",
-    "password": "sandbox-password",
-    "security_token": "SANDBOXTOKEN0001",
-    "client_id": "sfcrm-sandbox-client-id",
-    "client_secret": "sfcrm-sandbox-client-secret",
-}
 
 
 def _non_negative(kind: type) -> object:
@@ -52,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=_non_negative(int), default=8443, help="0 picks a free port")
     serve.add_argument("--data-dir", type=Path, default=Path(".sfcrm-sandbox"), help="CA and org database")
-    for name, value in _DEFAULTS.items():
+    for name, value in DEFAULT_CREDENTIALS.items():
         serve.add_argument(f"--{name.replace('_', '-')}", default=value)
     serve.add_argument(
         "--latency-ms", type=_non_negative(float), default=0.0, help="added to every REST request"
@@ -79,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(args: argparse.Namespace) -> None:
+async def _serve(args: argparse.Namespace, faults: FaultSettings) -> None:
     import uvicorn
 
     data_dir: Path = args.data_dir.resolve()
@@ -94,7 +85,7 @@ async def _serve(args: argparse.Namespace) -> None:
         per_record_latency_ms=args.per_record_latency_ms,
         daily_api_limit=args.daily_api_limit,
         session_ttl_s=args.session_ttl_s,
-        faults=FaultSettings.from_file(args.faults),
+        faults=faults,
     )
     app = SandboxApp(store, settings)
 
@@ -140,13 +131,12 @@ def main(argv: list[str] | None = None) -> None:
         faults = FaultSettings.from_file(args.faults)
     except (OSError, ValueError, TypeError) as exc:
         raise SystemExit(f"sfcrm-sandbox: bad --faults file: {exc}") from None
-    del faults
     # uvicorn re-raises the signal that stopped it once shut down; these no-op handlers turn that
     # into a clean exit (status 0) instead of a KeyboardInterrupt traceback or a -15 status.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
     try:
-        asyncio.run(_serve(args))
+        asyncio.run(_serve(args, faults))
     except OSError as exc:
         print(f"sfcrm-sandbox: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -28,7 +28,6 @@ class Call:
     query: dict[str, str]
     headers: dict[str, str]
     body: Any
-    base_url: str
 
     @property
     def auto_assign(self) -> bool:

@@ -38,13 +38,6 @@ def record_url(version: str, sobject: str, record_id: str | None, tooling: bool 
     return f"/services/data/v{version}/{prefix}sobjects/{sobject}/{record_id}"
 
 
-class _Row(dict):
-    """A stored record as SOQL sees it: unset fields read as null."""
-
-    def __missing__(self, key: str) -> None:
-        return None
-
-
 @dataclass
 class _Cursor:
     rows: list[dict[str, Any]]
@@ -108,7 +101,7 @@ class SoqlResource:
                 return api_error(400, "INVALID_TYPE", f"sObject type '{parsed.sobject}' is not supported.")
             sobject = "CustomField"
             infos = {name.lower(): FieldInfo(name, kind) for name, kind in _CUSTOM_FIELD_COLUMNS.items()}
-            rows: Any = (_Row(r) for r in self.store.custom_field_rows())
+            rows: Any = self.store.custom_field_rows()
         else:
             spec = self.store.object_spec(parsed.sobject)
             if spec is None:
@@ -123,7 +116,8 @@ class SoqlResource:
                 lower: FieldInfo(f.name, f.type, filterable=f.filterable, sortable=f.sortable)
                 for lower, (f, _) in self.store.visible_fields(sobject).items()
             }
-            rows = (_Row(data) for data in self.store.stream(sobject, include_deleted=include_deleted))
+            # The engine reads fields with .get(): a field the stored record leaves unset reads as null.
+            rows = self.store.stream(sobject, include_deleted=include_deleted)
         hidden_id = not parsed.is_count and "id" not in {name.lower() for name in parsed.fields}
         if hidden_id:
             # Salesforce puts every record's url in its attributes, Id selected or not: select it

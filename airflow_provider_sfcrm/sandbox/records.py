@@ -16,6 +16,17 @@ from airflow_provider_sfcrm.sandbox.values import normalize_id, object_of_id, we
 from airflow_provider_sfcrm.sandbox.writes import RequestRejected, Writer
 
 MAX_COLLECTION = 200
+# Salesforce's text; the 400 status is UNVERIFIED (salesforce-api.md §2).
+_TOO_MANY = "record limit reached. cannot submit more than 200 records into this call"
+
+
+def _not_accessible(name: str) -> Reply:
+    """404 for a key field, or an Id, that names nothing this user can reach."""
+    return not_found(f"Provided external ID field does not exist or is not accessible: {name}")
+
+
+def _not_an_object() -> Reply:
+    return api_error(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
 
 
 class RecordResources:
@@ -35,20 +46,17 @@ class RecordResources:
         return self.store.object_spec(name)
 
     @staticmethod
-    def _record_url(call: Call, sobject: str, record_id: str | None, tooling: bool = False) -> str:
-        return record_url(call.version, sobject, record_id, tooling)
-
-    def _render(self, call: Call, sobject: str, data: dict[str, Any], names: list[str]) -> dict[str, Any]:
+    def _render(call: Call, sobject: str, data: dict[str, Any], names: list[str]) -> dict[str, Any]:
         out: dict[str, Any] = {
-            "attributes": {"type": sobject, "url": self._record_url(call, sobject, data["Id"])}
+            "attributes": {"type": sobject, "url": record_url(call.version, sobject, data["Id"])}
         }
         for name in names:
             out[name] = data.get(name)
         return out
 
-    def _field_names(self, call: Call, sobject: str) -> list[str] | Reply:
+    def _field_names(self, sobject: str, wanted: str | None) -> list[str] | Reply:
+        """Canonical names of the comma-separated ``wanted`` fields (every visible one when empty)."""
         visible = self.store.visible_fields(sobject)
-        wanted = call.query.get("fields")
         if not wanted:
             return [spec.name for spec, _ in visible.values()]
         names = []
@@ -93,12 +101,7 @@ class RecordResources:
         if not records:
             return api_error(400, "REQUIRED_FIELD_MISSING", "At least 1 record is required", [])
         if len(records) > MAX_COLLECTION:
-            # Salesforce's text; the 400 status is UNVERIFIED (salesforce-api.md §2).
-            return api_error(
-                400,
-                "EXCEEDED_ID_LIMIT",
-                "record limit reached. cannot submit more than 200 records into this call",
-            )
+            return api_error(400, "EXCEEDED_ID_LIMIT", _TOO_MANY)
         return records, bool(body.get("allOrNone", False))
 
     def _save(
@@ -109,6 +112,15 @@ class RecordResources:
         except RequestRejected as rejected:
             return api_error(rejected.status, rejected.error_code, rejected.message)
 
+    def _save_collection(self, call: Call, **kwargs: Any) -> Reply:
+        """One sObject Collections write: the request's records and ``allOrNone``, per-record results."""
+        parsed = self._records_of(call)
+        if isinstance(parsed, Reply):
+            return parsed
+        records, all_or_none = parsed
+        saved = self._save(call, records, all_or_none=all_or_none, **kwargs)
+        return saved if isinstance(saved, Reply) else Reply(200, saved[0], saved[1])
+
     # --- single records -----------------------------------------------------------------------
 
     def create_record(self, call: Call) -> Reply:
@@ -116,7 +128,7 @@ class RecordResources:
         if spec is None:
             return not_found()
         if not isinstance(call.body, dict):
-            return api_error(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
+            return _not_an_object()
         saved = self._save(call, [call.body], mode="insert", sobject=spec.name)
         if isinstance(saved, Reply):
             return saved
@@ -127,9 +139,7 @@ class RecordResources:
 
     def _live_record(self, sobject: str, raw_id: str) -> tuple[dict[str, Any] | None, Reply | None]:
         if not well_formed(raw_id) or object_of_id(raw_id) != sobject:
-            return None, not_found(
-                f"Provided external ID field does not exist or is not accessible: {raw_id}"
-            )
+            return None, _not_accessible(raw_id)
         found = self.store.get(normalize_id(raw_id))
         if found is None:
             return None, not_found()
@@ -144,7 +154,7 @@ class RecordResources:
         data, failure = self._live_record(spec.name, call.params["id"])
         if failure:
             return failure
-        names = self._field_names(call, spec.name)
+        names = self._field_names(spec.name, call.query.get("fields"))
         if isinstance(names, Reply):
             return names
         return Reply(200, self._render(call, spec.name, data, names))
@@ -154,10 +164,10 @@ class RecordResources:
         if spec is None:
             return not_found()
         if not isinstance(call.body, dict):
-            return api_error(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
+            return _not_an_object()
         raw_id = call.params["id"]
         if not well_formed(raw_id):
-            return not_found(f"Provided external ID field does not exist or is not accessible: {raw_id}")
+            return _not_accessible(raw_id)
         record = {k: v for k, v in call.body.items() if k.lower() != "id"}
         record.update({"attributes": {"type": spec.name}, "Id": raw_id})
         saved = self._save(call, [record], mode="update")
@@ -186,9 +196,7 @@ class RecordResources:
             return not_found()
         ext = self._external_field(spec.name, call.params["field"])
         if ext is None or not (ext.external_id or ext.name == "Id" or ext.id_lookup):
-            return not_found(
-                f"Provided external ID field does not exist or is not accessible: {call.params['field']}"
-            )
+            return _not_accessible(call.params["field"])
         if ext.name == "Id":
             value = call.params["value"]
             ids = [normalize_id(value)] if well_formed(value) else []
@@ -198,7 +206,7 @@ class RecordResources:
         return spec, ext, matches.get(key_value(call.params["value"]), [])
 
     def _multiple(self, call: Call, sobject: str, ids: list[str]) -> Reply:
-        return Reply(300, [self._record_url(call, sobject, i) for i in ids])
+        return Reply(300, [record_url(call.version, sobject, i) for i in ids])
 
     def _one_by_external_id(self, call: Call) -> Reply | tuple[ObjectSpec, str]:
         """The one live record a key names, or the reply when it names none (404) or several (300)."""
@@ -217,7 +225,7 @@ class RecordResources:
         if isinstance(found, Reply):
             return found
         spec, record_id = found
-        names = self._field_names(call, spec.name)
+        names = self._field_names(spec.name, call.query.get("fields"))
         if isinstance(names, Reply):
             return names
         _, _, data = self.store.get(record_id)
@@ -229,7 +237,7 @@ class RecordResources:
             return found
         spec, ext, ids = found
         if not isinstance(call.body, dict):
-            return api_error(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
+            return _not_an_object()
         if len(ids) > 1:
             return self._multiple(call, spec.name, ids)
         if ext.name == "Id":
@@ -269,20 +277,10 @@ class RecordResources:
     # --- sObject Collections ------------------------------------------------------------------
 
     def collection_create(self, call: Call) -> Reply:
-        parsed = self._records_of(call)
-        if isinstance(parsed, Reply):
-            return parsed
-        records, all_or_none = parsed
-        saved = self._save(call, records, mode="insert", all_or_none=all_or_none)
-        return saved if isinstance(saved, Reply) else Reply(200, saved[0], saved[1])
+        return self._save_collection(call, mode="insert")
 
     def collection_update(self, call: Call) -> Reply:
-        parsed = self._records_of(call)
-        if isinstance(parsed, Reply):
-            return parsed
-        records, all_or_none = parsed
-        saved = self._save(call, records, mode="update", all_or_none=all_or_none)
-        return saved if isinstance(saved, Reply) else Reply(200, saved[0], saved[1])
+        return self._save_collection(call, mode="update")
 
     def collection_upsert(self, call: Call) -> Reply:
         spec = self._object(call.params["sobject"])
@@ -290,9 +288,7 @@ class RecordResources:
             return not_found()
         ext = self._external_field(spec.name, call.params["field"])
         if ext is None:
-            return not_found(
-                f"Provided external ID field does not exist or is not accessible: {call.params['field']}"
-            )
+            return _not_accessible(call.params["field"])
         if not ext.external_id:
             # UNVERIFIED wording; only external-id fields key a collections upsert (not Id).
             return api_error(
@@ -300,25 +296,14 @@ class RecordResources:
                 "INVALID_FIELD",
                 f"Field name provided, {ext.name} is not an External ID or indexed field for {spec.name}",
             )
-        parsed = self._records_of(call)
-        if isinstance(parsed, Reply):
-            return parsed
-        records, all_or_none = parsed
-        saved = self._save(
-            call, records, mode="upsert", all_or_none=all_or_none, sobject=spec.name, external_id_field=ext
-        )
-        return saved if isinstance(saved, Reply) else Reply(200, saved[0], saved[1])
+        return self._save_collection(call, mode="upsert", sobject=spec.name, external_id_field=ext)
 
     def collection_delete(self, call: Call) -> Reply:
         ids = [i for i in (call.query.get("ids") or "").split(",") if i]
         if not ids:
             return api_error(400, "REQUIRED_FIELD_MISSING", "At least 1 Id is required.", [])
         if len(ids) > MAX_COLLECTION:
-            return api_error(
-                400,
-                "EXCEEDED_ID_LIMIT",
-                "record limit reached. cannot submit more than 200 records into this call",
-            )
+            return api_error(400, "EXCEEDED_ID_LIMIT", _TOO_MANY)
         all_or_none = (call.query.get("allOrNone") or "false").lower() == "true"
         results, written = self.writer.delete(ids, all_or_none=all_or_none)
         return Reply(200, results, written)
@@ -339,14 +324,14 @@ class RecordResources:
             return api_error(400, "REQUIRED_FIELD_MISSING", "At least 1 field is required.", [])
         if len(ids) > 2000:
             return api_error(400, "EXCEEDED_ID_LIMIT", "Cannot retrieve more than 2000 records in one call")
-        names = self._field_names(Call(**{**call.__dict__, "query": {"fields": ",".join(wanted)}}), spec.name)
+        names = self._field_names(spec.name, ",".join(wanted))
         if isinstance(names, Reply):
             return names
-        good = [normalize_id(i) for i in ids if isinstance(i, str) and well_formed(i)]
-        found = self.store.get_many(good)
+        normalized = [normalize_id(i) if well_formed(i) else None for i in ids]
+        found = self.store.get_many([i for i in normalized if i])
         out: list[Any] = []
-        for raw in ids:
-            record = found.get(normalize_id(raw)) if isinstance(raw, str) and well_formed(raw) else None
+        for record_id in normalized:
+            record = found.get(record_id) if record_id else None
             if record is None or record[1] or record[0] != spec.name:
                 out.append(None)
             else:

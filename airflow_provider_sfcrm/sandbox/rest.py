@@ -23,7 +23,7 @@ from airflow_provider_sfcrm.sandbox.store import OrgStore
 from airflow_provider_sfcrm.sandbox.tooling import ToolingResources
 from airflow_provider_sfcrm.sandbox.writes import Writer
 
-LATEST_VERSION = 67
+OLDEST_VERSION, LATEST_VERSION = 31, 67
 _SEASONS = ("Winter", "Spring", "Summer")
 
 
@@ -35,7 +35,7 @@ def version_label(major: int) -> str:
 def versions() -> list[dict[str, str]]:
     return [
         {"label": version_label(v), "url": f"/services/data/v{v}.0", "version": f"{v}.0"}
-        for v in range(31, LATEST_VERSION + 1)
+        for v in range(OLDEST_VERSION, LATEST_VERSION + 1)
     ]
 
 
@@ -49,7 +49,6 @@ class RestApi:
 
     def __init__(self, store: OrgStore, writer: Writer, usage: Callable[[], tuple[int, int]]) -> None:
         self.store = store
-        self.writer = writer
         self.usage = usage
         self.soql = SoqlResource(store)
         records, tooling = RecordResources(store, writer), ToolingResources(store)

@@ -601,7 +601,6 @@ OBJECTS: dict[str, ObjectSpec] = {
     )
 }
 OBJECTS_BY_LOWER = {name.lower(): spec for name, spec in OBJECTS.items()}
-OBJECTS_BY_PREFIX = {spec.key_prefix: spec for spec in OBJECTS.values()}
 
 # Objects that may receive custom fields through the Tooling API.
 CUSTOMIZABLE = ("Account", "Campaign", "CampaignMember", "Contact", "Lead")

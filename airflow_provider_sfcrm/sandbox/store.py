@@ -16,6 +16,7 @@ import string
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -83,14 +84,12 @@ class OrgStore:
         self.db.execute("PRAGMA synchronous=OFF")
         self.db.executescript(_SCHEMA)
         self._custom: dict[str, dict[str, FieldSpec]] = {name: {} for name in OBJECTS}
-        self._custom_ids: dict[tuple[str, str], str] = {}
         self._counters: dict[str, int] = {}
         for row in self.db.execute("SELECT key, value FROM meta WHERE key LIKE 'counter:%'"):
             self._counters[row[0].split(":", 1)[1]] = int(row[1])
-        for field_id, sobject, spec_json in self.db.execute("SELECT id, sobject, spec FROM custom_field"):
+        for sobject, spec_json in self.db.execute("SELECT sobject, spec FROM custom_field"):
             spec = field_spec_from_json(json.loads(spec_json))
             self._custom[sobject][spec.name.lower()] = spec
-            self._custom_ids[(sobject, spec.name.lower())] = field_id
         self.counts: dict[str, int] = dict.fromkeys(OBJECTS, 0)
         for sobject, count in self.db.execute(
             "SELECT sobject, COUNT(*) FROM record WHERE deleted = 0 GROUP BY sobject"
@@ -108,6 +107,17 @@ class OrgStore:
     @property
     def lock(self) -> threading.RLock:
         return self._lock
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One SQLite transaction: committed when the block ends, rolled back when it raises."""
+        self.db.execute("BEGIN")
+        try:
+            yield self.db
+            self.db.execute("COMMIT")
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
 
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
@@ -358,15 +368,13 @@ class OrgStore:
         """Persist a new custom field; returns its ``00N`` Id (caller checked the name is free)."""
         with self._lock:
             field_id = self.new_id(KEY_PREFIXES["CustomField"])
-            self.db.execute("BEGIN")
-            self.db.execute(
-                "INSERT INTO custom_field (id, sobject, name, spec, created) VALUES (?, ?, ?, ?, ?)",
-                (field_id, sobject, spec.name, json.dumps(field_spec_to_json(spec)), now_datetime()),
-            )
-            self.save_counters()
-            self.db.execute("COMMIT")
+            with self.transaction() as db:
+                db.execute(
+                    "INSERT INTO custom_field (id, sobject, name, spec, created) VALUES (?, ?, ?, ?, ?)",
+                    (field_id, sobject, spec.name, json.dumps(field_spec_to_json(spec)), now_datetime()),
+                )
+                self.save_counters()
             self._custom[sobject][spec.name.lower()] = spec
-            self._custom_ids[(sobject, spec.name.lower())] = field_id
             self._visible.clear()
             self.touch_schema()
             return field_id
@@ -451,15 +459,11 @@ class OrgStore:
 
     def reset(self) -> None:
         """Empty business data (schema, custom fields, users and permissions stay)."""
-        from airflow_provider_sfcrm.sandbox.schema import OBJECTS as objects
-
-        data_objects = [name for name, spec in objects.items() if spec.data]
+        data_objects = [name for name, spec in OBJECTS.items() if spec.data]
         marks = ",".join("?" * len(data_objects))
-        with self._lock:
-            self.db.execute("BEGIN")
-            self.db.execute(f"DELETE FROM keyval WHERE sobject IN ({marks})", data_objects)
-            self.db.execute(f"DELETE FROM record WHERE sobject IN ({marks})", data_objects)
-            self.db.execute("COMMIT")
+        with self._lock, self.transaction() as db:
+            db.execute(f"DELETE FROM keyval WHERE sobject IN ({marks})", data_objects)
+            db.execute(f"DELETE FROM record WHERE sobject IN ({marks})", data_objects)
             for name in data_objects:
                 self.counts[name] = 0
 

@@ -20,32 +20,34 @@ class ToolingResources:
         self.store = store
 
     def get_field(self, call: Call) -> Reply:
-        for row in self.store.custom_field_rows():
-            if well_formed(call.params["id"]) and row["Id"] == normalize_id(call.params["id"]):
-                spec = self.store.custom_field(row["TableEnumOrId"], row["FullName"].split(".", 1)[1])
-                assert spec is not None
-                kind = _METADATA_TYPE[(spec.type, spec.extra_type_info)]
-                if kind == "TextArea" and spec.length > 255:
-                    kind = "LongTextArea"
-                metadata = {
-                    "label": spec.label,
-                    "type": kind,
-                    "length": spec.length,
-                    "externalId": spec.external_id,
-                    "unique": spec.unique,
-                }
-                return Reply(
-                    200,
-                    {
-                        "attributes": {
-                            "type": "CustomField",
-                            "url": record_url(call.version, "CustomField", row["Id"], True),
-                        },
-                        **row,
-                        "Metadata": metadata,
-                    },
-                )
-        return not_found()
+        raw_id = call.params["id"]
+        field_id = normalize_id(raw_id) if well_formed(raw_id) else None
+        row = next((r for r in self.store.custom_field_rows() if r["Id"] == field_id), None)
+        if row is None:
+            return not_found()
+        spec = self.store.custom_field(row["TableEnumOrId"], row["FullName"].split(".", 1)[1])
+        assert spec is not None
+        kind = _METADATA_TYPE[(spec.type, spec.extra_type_info)]
+        if kind == "TextArea" and spec.length > 255:
+            kind = "LongTextArea"
+        metadata = {
+            "label": spec.label,
+            "type": kind,
+            "length": spec.length,
+            "externalId": spec.external_id,
+            "unique": spec.unique,
+        }
+        return Reply(
+            200,
+            {
+                "attributes": {
+                    "type": "CustomField",
+                    "url": record_url(call.version, "CustomField", row["Id"], True),
+                },
+                **row,
+                "Metadata": metadata,
+            },
+        )
 
     def create_field(self, call: Call) -> Reply:
         body = call.body if isinstance(call.body, dict) else None

@@ -20,7 +20,6 @@ _EMAIL = re.compile(
     r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
 )
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_TEXT_TYPES = {"string", "textarea", "email", "phone", "url", "picklist", "combobox"}
 _NUMBER_TYPES = {"double", "currency", "percent"}
 _PREFIX_TO_OBJECT = {prefix: name for name, prefix in KEY_PREFIXES.items()}
 
@@ -119,11 +118,7 @@ def _text(spec: FieldSpec, value: Any) -> str | None:
 def _reference(spec: FieldSpec, value: Any) -> str | None:
     if value is None or value == "":
         return None
-    if not isinstance(value, str) or not well_formed(value):
-        raise ValueRejected(
-            error("MALFORMED_ID", f"{spec.label}: id value of incorrect type: {value}", [spec.name])
-        )
-    if object_of_id(value) not in spec.reference_to:
+    if not well_formed(value) or object_of_id(value) not in spec.reference_to:
         raise ValueRejected(
             error("MALFORMED_ID", f"{spec.label}: id value of incorrect type: {value}", [spec.name])
         )
@@ -193,7 +188,7 @@ def coerce(spec: FieldSpec, value: Any) -> Any:
         return _boolean(spec, value)
     if value is None:
         return None
-    if spec.type in _TEXT_TYPES:
+    if spec.is_text:
         return _text(spec, value)
     if spec.type == "reference":
         return _reference(spec, value)

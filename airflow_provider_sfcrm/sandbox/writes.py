@@ -32,6 +32,8 @@ ROLLED_BACK = error(
 )
 _AUDIT = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp")
 _NAMED = ("Contact", "Lead", "User")
+# Writes to these change the integration user's field-level security (store.refresh_grants).
+_GRANT_OBJECTS = ("FieldPermissions", "PermissionSetAssignment")
 _STANDARD_FIELDS = {name: {f.name: f for f in spec.fields} for name, spec in OBJECTS.items()}
 # Lookups are standard fields only (custom fields the Tooling API creates here are never references).
 _REFERENCE_FIELDS = {
@@ -128,35 +130,25 @@ class Writer:
             self._check_unique(plans)
             self._check_references(plans)
             self._check_special(plans)
-            for plan in plans:
-                if plan.ok and self.lock_draw():
-                    plan.fail(
-                        error(
-                            "UNABLE_TO_LOCK_ROW",
-                            "unable to obtain exclusive access to this record or 1 records: "
-                            + (plan.record_id or ""),
-                        )
-                    )
-            failed = any(not plan.ok for plan in plans)
-            written = 0
-            if not (all_or_none and failed):
-                written = self._commit([plan for plan in plans if plan.ok], auto_assign)
-            return [self._result(plan, mode, all_or_none and failed) for plan in plans], written
+            return self._finish(plans, mode, all_or_none, lambda ok: self._commit(ok, auto_assign))
 
     def delete(self, ids: list[Any], *, all_or_none: bool = False) -> tuple[list[dict[str, Any]], int]:
         """Delete records by Id (they stay as ``IsDeleted = true``, visible to queryAll)."""
         with self.store.lock:
+            # Each Id checked and normalised once; None marks one that names no record of a known object.
+            wanted = [
+                normalize_id(raw) if well_formed(raw) and object_of_id(raw) is not None else None
+                for raw in ids
+            ]
+            existing = self.store.get_many([record_id for record_id in wanted if record_id])
             plans: list[_Plan] = []
-            wanted = [normalize_id(i) for i in ids if isinstance(i, str) and well_formed(i)]
-            existing = self.store.get_many(wanted)
             seen: set[str] = set()
-            for raw in ids:
+            for raw, record_id in zip(ids, wanted, strict=True):
                 plan = _Plan(action="delete")
                 plans.append(plan)
-                if not isinstance(raw, str) or not well_formed(raw) or object_of_id(raw) is None:
+                if record_id is None:
                     plan.fail(error("MALFORMED_ID", f"malformed id {raw}"))
                     continue
-                record_id = normalize_id(raw)
                 plan.record_id = record_id
                 found = existing.get(record_id)
                 if record_id in seen:
@@ -174,26 +166,24 @@ class Writer:
                     )
                     continue
                 plan.sobject, plan.existing, plan.shown_id = found[0], found[2], record_id
-                if self.lock_draw():
-                    plan.fail(
-                        error(
-                            "UNABLE_TO_LOCK_ROW",
-                            f"unable to obtain exclusive access to this record or 1 records: {record_id}",
-                        )
+            return self._finish(plans, "delete", all_or_none, self._commit_deletes)
+
+    def _finish(
+        self, plans: list[_Plan], mode: str, all_or_none: bool, commit: Callable[[list[_Plan]], int]
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Draw record locks, commit the valid plans (none when ``all_or_none`` and any failed), answer."""
+        for plan in plans:
+            if plan.ok and self.lock_draw():
+                plan.fail(
+                    error(
+                        "UNABLE_TO_LOCK_ROW",
+                        "unable to obtain exclusive access to this record or 1 records: "
+                        + (plan.record_id or ""),
                     )
-            failed = any(not plan.ok for plan in plans)
-            written = 0
-            if not (all_or_none and failed):
-                written = self._commit_deletes([plan for plan in plans if plan.ok])
-            results = []
-            for plan in plans:
-                if plan.ok and not (all_or_none and failed):
-                    results.append({"id": plan.record_id, "success": True, "errors": []})
-                elif plan.ok:
-                    results.append({"id": plan.record_id, "success": False, "errors": [dict(ROLLED_BACK)]})
-                else:
-                    results.append({"success": False, "errors": plan.errors})
-            return results, written
+                )
+        rolled_back = all_or_none and any(not plan.ok for plan in plans)
+        written = 0 if rolled_back else commit([plan for plan in plans if plan.ok])
+        return [self._result(plan, mode, rolled_back) for plan in plans], written
 
     # --- parsing ------------------------------------------------------------------------------
 
@@ -406,12 +396,12 @@ class Writer:
             unique_fields = [f for f in self._indexed_fields(sobject) if f.unique]
             checks: list[tuple[_Plan, str, str, str]] = []  # plan, index field, value, label
             for plan in group:
-                merged = {**(plan.existing or {}), **plan.values}
                 for f in unique_fields:
                     if plan.values.get(f.name) is not None:
                         checks.append((plan, f.name.lower(), key_value(plan.values[f.name]), f.name))
-                composite = self._composite(sobject, merged)
-                if composite is not None and plan.action == "insert":
+                # Composite keys are claimed on insert only, where a record is just its values.
+                composite = self._composite(sobject, plan.values) if plan.action == "insert" else None
+                if composite is not None:
                     checks.append((plan, COMPOSITE_FIELD, composite, "<unknown>"))
             for index_field in {c[1] for c in checks}:
                 values = [c[2] for c in checks if c[1] == index_field]
@@ -580,10 +570,8 @@ class Writer:
                 inserts.append((record_id, plan.sobject, encoded))
             else:
                 updates.append((encoded, record_id))
-            touched_setup |= plan.sobject in ("FieldPermissions", "PermissionSetAssignment")
-        db = store.db
-        db.execute("BEGIN")
-        try:
+            touched_setup |= plan.sobject in _GRANT_OBJECTS
+        with store.transaction() as db:
             if inserts:
                 db.executemany("INSERT INTO record (id, sobject, deleted, data) VALUES (?, ?, 0, ?)", inserts)
             if updates:
@@ -596,10 +584,6 @@ class Writer:
                 )
             if inserts:
                 store.save_counters()
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         for _, sobject, _ in inserts:
             store.counts[sobject] += 1
         if touched_setup:
@@ -641,19 +625,13 @@ class Writer:
                 if name in data:
                     data[name] = now
             rows.append((json.dumps(data, separators=(",", ":")), plan.record_id))
-        db = self.store.db
-        db.execute("BEGIN")
-        try:
+        with self.store.transaction() as db:
             db.executemany("UPDATE record SET deleted = 1, data = ? WHERE id = ?", rows)
             db.executemany("DELETE FROM keyval WHERE id = ?", [(plan.record_id,) for plan in plans])
-            db.execute("COMMIT")
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
         for plan in plans:
             assert plan.sobject is not None
             self.store.counts[plan.sobject] -= 1
-        if any(plan.sobject in ("FieldPermissions", "PermissionSetAssignment") for plan in plans):
+        if any(plan.sobject in _GRANT_OBJECTS for plan in plans):
             self.store.refresh_grants()
         return len(plans)
 

@@ -286,7 +286,7 @@ def test_stats_count_authenticated_calls_by_route(sandbox, sf):
     assert set(after["records"]) >= {"Contact", "Lead"}
 
 
-def test_cli_serves_simple_salesforce_with_requests_ca_bundle(tmp_path):
+def test_cli_serves_simple_salesforce_with_requests_ca_bundle(tmp_path, monkeypatch):
     """Acceptance: ``serve --port 0`` ready within 5 s; with REQUESTS_CA_BUNDLE simple-salesforce works."""
     data_dir = tmp_path / "org"
     script = os.path.join(os.path.dirname(sys.executable), "sfcrm-sandbox")
@@ -308,22 +308,16 @@ def test_cli_serves_simple_salesforce_with_requests_ca_bundle(tmp_path):
             "username": "integration.user@sfcrm-sandbox.local",
             "password": "sandbox-passwordSANDBOXTOKEN0001",
         }
-        os.environ["REQUESTS_CA_BUNDLE"], previous = ca, os.environ.get("REQUESTS_CA_BUNDLE")
-        try:
-            token = requests.post(f"{base_url}/services/oauth2/token", data=form, timeout=10).json()[
-                "access_token"
-            ]
-            sf = Salesforce(instance_url=base_url, session_id=token)
-            created = sf.Contact.create({"LastName": "Acceptance", "Email": "acceptance@example.com"})
-            assert created["success"]
-            records = sf.query_all("SELECT Id, LastName FROM Contact WHERE Email = 'acceptance@example.com'")
-            assert [r["Id"] for r in records["records"]] == [created["id"]]
-            assert any(f["name"] == "LastName" for f in sf.Contact.describe()["fields"])
-        finally:
-            if previous is None:
-                del os.environ["REQUESTS_CA_BUNDLE"]
-            else:
-                os.environ["REQUESTS_CA_BUNDLE"] = previous
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", ca)
+        token = requests.post(f"{base_url}/services/oauth2/token", data=form, timeout=10).json()[
+            "access_token"
+        ]
+        sf = Salesforce(instance_url=base_url, session_id=token)
+        created = sf.Contact.create({"LastName": "Acceptance", "Email": "acceptance@example.com"})
+        assert created["success"]
+        records = sf.query_all("SELECT Id, LastName FROM Contact WHERE Email = 'acceptance@example.com'")
+        assert [r["Id"] for r in records["records"]] == [created["id"]]
+        assert any(f["name"] == "LastName" for f in sf.Contact.describe()["fields"])
     finally:
         process.terminate()
         assert process.wait(timeout=10) == 0

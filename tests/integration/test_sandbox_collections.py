@@ -12,6 +12,7 @@ from tests.integration._sandbox_helpers import (
     contact,
     create_custom_field,
     first_error,
+    http,
     lead,
     salesforce,
     unique,
@@ -123,8 +124,9 @@ def test_update_malformed_id(sf, make_id, message_start):
     assert message.startswith(message_start)
 
 
-def invalid_values(unique_field):
-    return [
+@pytest.mark.parametrize(
+    ("fields", "code", "message"),
+    [
         (
             {"LastName": "x" * 81},
             "STRING_TOO_LONG",
@@ -141,12 +143,9 @@ def invalid_values(unique_field):
         ({"LastName": None}, "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]"),
         ({"LastName": ""}, "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]"),
         ({"Birthdate": "yesterday"}, "INVALID_TYPE_ON_FIELD_IN_RECORD", None),
-    ]
-
-
-@pytest.mark.parametrize("case", range(8))
-def test_update_per_record_errors(sf, unique_field, case):
-    fields, code, message = invalid_values(unique_field)[case]
+    ],
+)
+def test_update_per_record_errors(sf, fields, code, message):
     good, bad = ids_of(create(sf, [contact(), contact()]))
     results = update(
         sf,
@@ -275,8 +274,6 @@ def test_retrieve(sandbox, sf):
 
 def test_converted_lead_cannot_be_updated(sandbox, sf):
     (lead_id,) = ids_of(create(sf, [lead()]))
-    from tests.integration._sandbox_helpers import http
-
     assert http(sandbox).post(f"{sandbox.base_url}/__sandbox/leads/{lead_id}/convert").json() == {
         "converted": True
     }

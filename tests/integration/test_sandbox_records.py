@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
 
@@ -36,7 +38,7 @@ def test_create_get_update_delete(sf):
     assert record["Name"] == "Ada Lovelace"
     assert record["IsDeleted"] is False
     for system_field in ("CreatedDate", "LastModifiedDate", "SystemModstamp"):
-        assert record[system_field] and __import__("re").match(_DATETIME, record[system_field])
+        assert record[system_field] and re.match(_DATETIME, record[system_field])
     user_id = sf.query("SELECT Id FROM User WHERE Username = 'integration.user@sfcrm-sandbox.local'")[
         "records"
     ]
@@ -135,6 +137,8 @@ def test_delete_by_external_id(sandbox, sf, external_field):
     assert (
         authed(sandbox).delete(api(sandbox, f"/sobjects/Contact/{external_field}/{key}")).status_code == 204
     )
+    with pytest.raises(SalesforceResourceNotFound):  # the key no longer names a live record
+        sf.Contact.get_by_custom_id(external_field, key)
 
 
 def test_lead_status_default_and_auto_assign(sf):

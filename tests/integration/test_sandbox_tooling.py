@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from simple_salesforce.exceptions import SalesforceMalformedRequest
+from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
 
 from tests.integration._sandbox_helpers import (
     contact,
@@ -120,6 +120,24 @@ def test_new_field_is_invisible_then_read_only_then_writable(sf):
         f"SELECT Field, PermissionsRead, PermissionsEdit FROM FieldPermissions WHERE Field = 'Lead.{name}'"
     )
     assert rows["records"][0]["PermissionsEdit"] is True
+
+
+def test_custom_field_reads_back_by_id(sf):
+    name = unique("back") + "__c"
+    field_id = create_field(sf, "Contact", name, LONG)["id"]
+    for given in (field_id, field_id[:15]):
+        field = sf.toolingexecute(f"sobjects/CustomField/{given}")
+        assert (field["Id"], field["FullName"]) == (field_id, f"Contact.{name}")
+        assert field["Metadata"] == {
+            "label": "Segments",
+            "type": "LongTextArea",
+            "length": 32768,
+            "externalId": False,
+            "unique": False,
+        }
+    for unknown in (field_id[:15] + "XXX", "00Nak0000000001"):
+        with pytest.raises(SalesforceResourceNotFound):
+            sf.toolingexecute(f"sobjects/CustomField/{unknown}")
 
 
 def test_long_text_area_length(sf):

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_sfcrm.activation.ids import KEY_PREFIXES as PRODUCT_PREFIXES
 from airflow_provider_sfcrm.sandbox.faults import Faults, FaultSettings
 from airflow_provider_sfcrm.sandbox.rest import version_label
 from airflow_provider_sfcrm.sandbox.schema import (
-    KEY_PREFIXES,
     OBJECTS,
     CustomFieldError,
     custom_field_spec,
     field_spec_from_json,
     field_spec_to_json,
 )
+from airflow_provider_sfcrm.sandbox.values import object_of_id
 
 
-def test_key_prefixes_agree_with_the_product():
-    assert {k: v for k, v in KEY_PREFIXES.items() if k in PRODUCT_PREFIXES} == {
-        k: v for k, v in PRODUCT_PREFIXES.items() if k in KEY_PREFIXES
+def test_every_object_has_a_key_prefix_of_its_own():
+    # The sandbox shares the product's prefix table; an Id must lead back to exactly its object.
+    assert {name: object_of_id(spec.key_prefix + "ak000000000001") for name, spec in OBJECTS.items()} == {
+        name: name for name in OBJECTS
     }
 
 
@@ -116,10 +116,9 @@ def test_fault_draws_repeat_with_the_seed():
 
 
 def test_cli_defaults_match_the_launcher():
-    from airflow_provider_sfcrm.sandbox.cli import _DEFAULTS, build_parser
+    from airflow_provider_sfcrm.sandbox.cli import build_parser
     from airflow_provider_sfcrm.sandbox.process import DEFAULT_CREDENTIALS
 
-    assert _DEFAULTS == DEFAULT_CREDENTIALS
     args = build_parser().parse_args(["serve"])
     assert (args.port, args.latency_ms, args.faults) == (8443, 0.0, None)
     assert {key: getattr(args, key) for key in DEFAULT_CREDENTIALS} == DEFAULT_CREDENTIALS

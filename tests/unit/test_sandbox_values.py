@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
+from airflow_provider_sfcrm.activation.ids import is_well_formed
 from airflow_provider_sfcrm.sandbox.schema import CONTACT, LEAD, FieldSpec
-from airflow_provider_sfcrm.sandbox.values import ValueRejected, coerce, format_datetime, normalize_id
+from airflow_provider_sfcrm.sandbox.values import (
+    ValueRejected,
+    coerce,
+    format_datetime,
+    normalize_id,
+    well_formed,
+)
 
 FIELDS = {f.name: f for f in (*CONTACT.fields, *LEAD.fields)}
 
@@ -75,8 +84,6 @@ def test_long_values_are_cut_in_the_message():
 def test_ids_and_datetimes():
     assert normalize_id("003ak00000luKU1") == "003ak00000luKU1AAM"
     assert normalize_id("003ak00000luKU1aam") == "003ak00000luKU1AAM"
-    import datetime as dt
-
     moment = dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=dt.timezone.utc)
     assert format_datetime(moment) == "2026-01-02T03:04:05.678+0000"
 
@@ -98,7 +105,4 @@ def test_ids_and_datetimes():
     ],
 )
 def test_fast_id_check_agrees_with_the_product(record_id):
-    from airflow_provider_sfcrm.activation.ids import is_well_formed
-    from airflow_provider_sfcrm.sandbox.values import well_formed
-
     assert well_formed(record_id) == is_well_formed(record_id)
