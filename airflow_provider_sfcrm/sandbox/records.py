@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from airflow_provider_sfcrm.activation.ids import is_well_formed
 from airflow_provider_sfcrm.sandbox.protocol import Call, Reply, api_error, not_found
 from airflow_provider_sfcrm.sandbox.query import record_url
 from airflow_provider_sfcrm.sandbox.schema import FieldSpec, ObjectSpec
 from airflow_provider_sfcrm.sandbox.store import OrgStore, key_value
-from airflow_provider_sfcrm.sandbox.values import normalize_id, object_of_id, well_formed
+from airflow_provider_sfcrm.sandbox.values import normalize_id, object_of_id
 from airflow_provider_sfcrm.sandbox.writes import RequestRejected, Writer
 
 MAX_COLLECTION = 200
@@ -138,7 +139,7 @@ class RecordResources:
         return Reply(201, {"id": result["id"], "success": True, "errors": []}, written)
 
     def _live_record(self, sobject: str, raw_id: str) -> tuple[dict[str, Any] | None, Reply | None]:
-        if not well_formed(raw_id) or object_of_id(raw_id) != sobject:
+        if not is_well_formed(raw_id) or object_of_id(raw_id) != sobject:
             return None, _not_accessible(raw_id)
         found = self.store.get(normalize_id(raw_id))
         if found is None:
@@ -166,7 +167,7 @@ class RecordResources:
         if not isinstance(call.body, dict):
             return _not_an_object()
         raw_id = call.params["id"]
-        if not well_formed(raw_id):
+        if not is_well_formed(raw_id):
             return _not_accessible(raw_id)
         record = {k: v for k, v in call.body.items() if k.lower() != "id"}
         record.update({"attributes": {"type": spec.name}, "Id": raw_id})
@@ -199,7 +200,7 @@ class RecordResources:
             return _not_accessible(call.params["field"])
         if ext.name == "Id":
             value = call.params["value"]
-            ids = [normalize_id(value)] if well_formed(value) else []
+            ids = [normalize_id(value)] if is_well_formed(value) else []
             live = self.store.get_many(ids)
             return spec, ext, [i for i in ids if i in live and not live[i][1]]
         matches = self.store.find_keys(spec.name, ext.name.lower(), [key_value(call.params["value"])])
@@ -327,7 +328,7 @@ class RecordResources:
         names = self._field_names(spec.name, ",".join(wanted))
         if isinstance(names, Reply):
             return names
-        normalized = [normalize_id(i) if well_formed(i) else None for i in ids]
+        normalized = [normalize_id(i) if is_well_formed(i) else None for i in ids]
         found = self.store.get_many([i for i in normalized if i])
         out: list[Any] = []
         for record_id in normalized:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from airflow_provider_sfcrm.activation.ids import is_well_formed
 from airflow_provider_sfcrm.activation.names import API_NAME
 from airflow_provider_sfcrm.sandbox.protocol import Call, Reply, api_error, not_found
 from airflow_provider_sfcrm.sandbox.query import record_url
 from airflow_provider_sfcrm.sandbox.schema import CustomFieldError, custom_field_spec
 from airflow_provider_sfcrm.sandbox.store import OrgStore
-from airflow_provider_sfcrm.sandbox.values import normalize_id, well_formed
+from airflow_provider_sfcrm.sandbox.values import normalize_id
 
 
 class ToolingResources:
@@ -21,7 +22,7 @@ class ToolingResources:
 
     def get_field(self, call: Call) -> Reply:
         raw_id = call.params["id"]
-        field_id = normalize_id(raw_id) if well_formed(raw_id) else None
+        field_id = normalize_id(raw_id) if is_well_formed(raw_id) else None
         row = next((r for r in self.store.custom_field_rows() if r["Id"] == field_id), None)
         if row is None:
             return not_found()

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from airflow_provider_sfcrm.activation.ids import is_well_formed
 from airflow_provider_sfcrm.sandbox.schema import OBJECTS, FieldSpec, ObjectSpec
 from airflow_provider_sfcrm.sandbox.store import COMPOSITE_FIELD, COMPOSITE_KEYS, OrgStore, key_value
 from airflow_provider_sfcrm.sandbox.values import (
@@ -23,7 +24,6 @@ from airflow_provider_sfcrm.sandbox.values import (
     normalize_id,
     now_datetime,
     object_of_id,
-    well_formed,
 )
 
 ROLLED_BACK = error(
@@ -137,7 +137,7 @@ class Writer:
         with self.store.lock:
             # Each Id checked and normalised once; None marks one that names no record of a known object.
             wanted = [
-                normalize_id(raw) if well_formed(raw) and object_of_id(raw) is not None else None
+                normalize_id(raw) if is_well_formed(raw) and object_of_id(raw) is not None else None
                 for raw in ids
             ]
             existing = self.store.get_many([record_id for record_id in wanted if record_id])
@@ -199,7 +199,7 @@ class Writer:
             if raw_id in (None, ""):
                 plan.fail(error("MISSING_ARGUMENT", "Id not specified in an update call"))
                 return plan
-            if not isinstance(raw_id, str) or not well_formed(raw_id):
+            if not isinstance(raw_id, str) or not is_well_formed(raw_id):
                 plan.fail(_malformed_id(raw_id))
                 return plan
             if not type_name:

@@ -6,14 +6,12 @@ import datetime as dt
 
 import pytest
 
-from airflow_provider_sfcrm.activation.ids import is_well_formed
 from airflow_provider_sfcrm.sandbox.schema import CONTACT, LEAD, FieldSpec
 from airflow_provider_sfcrm.sandbox.values import (
     ValueRejected,
     coerce,
     format_datetime,
     normalize_id,
-    well_formed,
 )
 
 FIELDS = {f.name: f for f in (*CONTACT.fields, *LEAD.fields)}
@@ -86,23 +84,3 @@ def test_ids_and_datetimes():
     assert normalize_id("003ak00000luKU1aam") == "003ak00000luKU1AAM"
     moment = dt.datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=dt.timezone.utc)
     assert format_datetime(moment) == "2026-01-02T03:04:05.678+0000"
-
-
-@pytest.mark.parametrize(
-    "record_id",
-    [
-        "003ak00000luKU1AAM",
-        "003ak00000luKU1aam",
-        "003ak00000luKU1",
-        "003ak00000luKU1AAN",
-        "003ak00000luKU",
-        "003ak00000luKU1AAM1",
-        "003ak00000luKU!AAM",
-        None,
-        42,
-        "00Di0000000icUBEAY",
-        "001RM000003oLnnYAE",
-    ],
-)
-def test_fast_id_check_agrees_with_the_product(record_id):
-    assert well_formed(record_id) == is_well_formed(record_id)
