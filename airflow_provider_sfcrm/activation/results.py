@@ -6,6 +6,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+# Status codes a write can end with that the caller may act on: replay once the org's daily
+# allowance recovers, or check in Salesforce before replaying (an insert whose answer was lost).
+REQUEST_LIMIT_EXCEEDED = "REQUEST_LIMIT_EXCEEDED"
+UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
+
 
 @dataclass(frozen=True)
 class RecordError:

@@ -28,7 +28,12 @@ from airflow_provider_sfcrm.activation.dedup import find_duplicates, identity_ke
 from airflow_provider_sfcrm.activation.mapping import build_records
 from airflow_provider_sfcrm.activation.progress import ProgressReporter
 from airflow_provider_sfcrm.activation.report import SOURCE_CLIENT, SOURCE_SALESFORCE, RejectedRowsWriter
-from airflow_provider_sfcrm.activation.results import RecordError, RecordResult
+from airflow_provider_sfcrm.activation.results import (
+    REQUEST_LIMIT_EXCEEDED,
+    UNKNOWN_OUTCOME,
+    RecordError,
+    RecordResult,
+)
 from airflow_provider_sfcrm.activation.row_validation import (
     DUPLICATE_IN_SEGMENT,
     MALFORMED_ID,
@@ -42,9 +47,8 @@ from airflow_provider_sfcrm.activation.row_validation import (
 WriteFn = Callable[[list[dict[str, Any]], Callable[[int], None]], list[RecordResult]]
 
 # Outcomes decided on this side even though the row went to the writer (e.g. connection lost).
-_CLIENT_SIDE_WRITE_CODES = frozenset({"UNKNOWN_OUTCOME"})
+_CLIENT_SIDE_WRITE_CODES = frozenset({UNKNOWN_OUTCOME})
 #: The org's daily API allowance is spent: nothing more is sent; such rows can be replayed later.
-REQUEST_LIMIT_EXCEEDED = "REQUEST_LIMIT_EXCEEDED"
 _FIRST_CODES = {MISSING_IDENTITY: 0, MALFORMED_ID: 1, DUPLICATE_IN_SEGMENT: 2}
 
 

@@ -28,12 +28,10 @@ from airflow_provider_sfcrm.activation.batching import (
 )
 from airflow_provider_sfcrm.activation.names import validate_api_name
 from airflow_provider_sfcrm.activation.progress import ProgressReporter
-from airflow_provider_sfcrm.activation.results import RecordResult
+from airflow_provider_sfcrm.activation.results import REQUEST_LIMIT_EXCEEDED, UNKNOWN_OUTCOME, RecordResult
 from airflow_provider_sfcrm.exceptions import SfCrmApiError, SfCrmOutcomeUnknownError, SfCrmRequestLimitError
 from airflow_provider_sfcrm.hooks._transport import RestTransport, api_error
 
-UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
-REQUEST_LIMIT_EXCEEDED = "REQUEST_LIMIT_EXCEEDED"
 LOCKED = "UNABLE_TO_LOCK_ROW"
 ROLLED_BACK = "ALL_OR_NONE_OPERATION_ROLLED_BACK"
 # Whole-request errors that can only come from a bug in how we build requests: raise, don't report.

@@ -33,6 +33,7 @@ from tenacity import (
 )
 
 from airflow_provider_sfcrm.activation.batching import parse_limit_info
+from airflow_provider_sfcrm.activation.results import REQUEST_LIMIT_EXCEEDED, UNKNOWN_OUTCOME
 from airflow_provider_sfcrm.exceptions import (
     SfCrmApiError,
     SfCrmAuthError,
@@ -285,7 +286,7 @@ class RestTransport:
             if status == 504 and not idempotent:
                 # A gateway timeout says nothing about whether the instance processed the insert.
                 raise SfCrmOutcomeUnknownError(
-                    "HTTP 504 after the request was sent", status=504, error_code="UNKNOWN_OUTCOME"
+                    "HTTP 504 after the request was sent", status=504, error_code=UNKNOWN_OUTCOME
                 )
             code, _ = api_error(response)
             raise _Retryable(f"HTTP {status} {code}", code, status)
@@ -298,7 +299,7 @@ class RestTransport:
             raise SfCrmAuthError(code, message, status=status)
         if status == 403:
             code, message = api_error(response)
-            if code == "REQUEST_LIMIT_EXCEEDED":
+            if code == REQUEST_LIMIT_EXCEEDED:
                 raise SfCrmRequestLimitError(
                     f"Salesforce refused the call: {message}", status=403, error_code=code
                 )
@@ -313,7 +314,7 @@ class RestTransport:
             raise _Retryable(f"connection lost ({exc.__class__.__name__})", "CONNECTION_ERROR") from None
         raise SfCrmOutcomeUnknownError(
             f"connection lost after the request was sent ({exc.__class__.__name__})",
-            error_code="UNKNOWN_OUTCOME",
+            error_code=UNKNOWN_OUTCOME,
         ) from None
 
     def _count(self, response: requests.Response) -> None:
