@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable
 
@@ -15,8 +14,9 @@ def _duration(seconds: float) -> str:
 
 
 class ProgressReporter:
-    """Count finished rows and log at most every ``interval_s`` seconds (thread-safe: the hook
-    reports batches from its worker threads).
+    """Count finished rows and log at most every ``interval_s`` seconds.
+
+    Not thread-safe, and need not be: the hook reports finished batches from the calling thread.
 
     :param total: rows in the segment.
     :param log: called as ``log(fmt, *args)`` (e.g. ``logger.info``).
@@ -39,20 +39,17 @@ class ProgressReporter:
         self._clock = clock
         self._start = clock()
         self._last = self._start
-        self._lock = threading.Lock()
 
     def advance(self, rows: int) -> None:
-        with self._lock:
-            self.done += rows
-            now = self._clock()
-            if now - self._last < self._interval:
-                return
-            self._last = now
-            self._emit(now)
+        self.done += rows
+        now = self._clock()
+        if now - self._last < self._interval:
+            return
+        self._last = now
+        self._emit(now)
 
     def finish(self) -> None:
-        with self._lock:
-            self._emit(self._clock())
+        self._emit(self._clock())
 
     def _emit(self, now: float) -> None:
         elapsed = max(now - self._start, 1e-9)

@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseHook, BaseOperator
 
-from airflow_provider_sfcrm.activation.field_check import check_audience_fields, problems_message
+from airflow_provider_sfcrm.activation.field_check import (
+    check_audience_fields,
+    problems_message,
+    verdicts_as_dicts,
+)
 from airflow_provider_sfcrm.exceptions import (
     SfCrmConfigError,
     SfCrmFieldValidationError,
@@ -256,7 +260,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
             if not all(v.ok for v in verdicts.values()):
                 raise SfCrmFieldValidationError(
                     problems_message(mapping.sobject, verdicts),
-                    {mapping_id: verdict.to_dict() for mapping_id, verdict in verdicts.items()},
+                    verdicts_as_dicts(verdicts),
                 )
         try:
             return check_mapping_against_describe(mapping, describe)

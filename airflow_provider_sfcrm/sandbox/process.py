@@ -145,7 +145,7 @@ def start_sandbox(
         "--data-dir",
         str(data_dir),
     ]
-    for key in ("username", "password", "security_token", "client_id", "client_secret"):
+    for key in DEFAULT_CREDENTIALS:
         credentials[key] = str(options.pop(key, credentials[key]))
         args += [f"--{key.replace('_', '-')}", credentials[key]]
     if faults is not None:

@@ -34,8 +34,7 @@ class ExportOrg:
 
     def write_calls(self) -> int:
         """Calls on the collections routes (the writes)."""
-        routes = self.sandbox.stats()["api_calls_by_route"]
-        return sum(int(n) for route, n in routes.items() if "composite" in route.lower())
+        return self.sandbox.calls_to("composite")
 
 
 def start_export_org(tmp: Path, monkeypatch) -> Iterator[ExportOrg]:
