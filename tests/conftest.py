@@ -19,8 +19,7 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME /
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parent.parent / "dags"))
 
 import pytest  # noqa: E402
-
-from airflow_provider_sfcrm.sandbox.process import RunningSandbox, start_sandbox  # noqa: E402
+from sfcrm_sandbox.process import RunningSandbox, start_sandbox  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
+from airflow_provider_sfcrm.activation.ids import is_well_formed
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
 
-from airflow_provider_sfcrm.activation.ids import is_well_formed
 from tests.integration._sandbox_helpers import api, authed, create_custom_field, salesforce, unique
 
 pytestmark = pytest.mark.integration

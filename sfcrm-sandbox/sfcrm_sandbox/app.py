@@ -23,19 +23,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from airflow_provider_sfcrm.sandbox.connections import abort_connection
-from airflow_provider_sfcrm.sandbox.faults import Faults, FaultSettings
-from airflow_provider_sfcrm.sandbox.protocol import Call, Reply, api_error, not_found
-from airflow_provider_sfcrm.sandbox.rest import LATEST_VERSION, OLDEST_VERSION, RestApi, versions
-from airflow_provider_sfcrm.sandbox.sessions import (
+from sfcrm_sandbox.connections import abort_connection
+from sfcrm_sandbox.faults import Faults, FaultSettings
+from sfcrm_sandbox.protocol import Call, Reply, api_error, not_found
+from sfcrm_sandbox.rest import LATEST_VERSION, OLDEST_VERSION, RestApi, versions
+from sfcrm_sandbox.sessions import (
     Credentials,
     Sessions,
     TokenError,
     basic_credentials,
     bearer_token,
 )
-from airflow_provider_sfcrm.sandbox.store import OrgStore
-from airflow_provider_sfcrm.sandbox.writes import Writer
+from sfcrm_sandbox.store import OrgStore
+from sfcrm_sandbox.writes import Writer
 
 _DATA_PATH = re.compile(r"^/services/data/v(?P<version>[^/]+?)(?P<rest>/.*)?$")
 _SESSION_INVALID = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]

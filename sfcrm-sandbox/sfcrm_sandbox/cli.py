@@ -14,13 +14,13 @@ import socket
 import sys
 from pathlib import Path
 
-from airflow_provider_sfcrm.sandbox.app import SandboxApp, SandboxSettings
-from airflow_provider_sfcrm.sandbox.connections import http_protocol_class
-from airflow_provider_sfcrm.sandbox.faults import FaultSettings
-from airflow_provider_sfcrm.sandbox.process import DEFAULT_CREDENTIALS, READY_PREFIX
-from airflow_provider_sfcrm.sandbox.sessions import Credentials
-from airflow_provider_sfcrm.sandbox.store import OrgStore
-from airflow_provider_sfcrm.sandbox.tls import ensure_certificates
+from sfcrm_sandbox.app import SandboxApp, SandboxSettings
+from sfcrm_sandbox.connections import http_protocol_class
+from sfcrm_sandbox.faults import FaultSettings
+from sfcrm_sandbox.process import DEFAULT_CREDENTIALS, READY_PREFIX
+from sfcrm_sandbox.sessions import Credentials
+from sfcrm_sandbox.store import OrgStore
+from sfcrm_sandbox.tls import ensure_certificates
 
 
 def _non_negative(kind: type) -> object:

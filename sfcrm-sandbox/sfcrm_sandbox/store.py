@@ -21,7 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from airflow_provider_sfcrm.activation.ids import checksum
-from airflow_provider_sfcrm.sandbox.schema import (
+
+from sfcrm_sandbox.schema import (
     CUSTOMIZABLE,
     KEY_PREFIXES,
     OBJECTS,
@@ -31,7 +32,7 @@ from airflow_provider_sfcrm.sandbox.schema import (
     field_spec_from_json,
     field_spec_to_json,
 )
-from airflow_provider_sfcrm.sandbox.values import now_datetime
+from sfcrm_sandbox.values import now_datetime
 
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _SCHEMA = """

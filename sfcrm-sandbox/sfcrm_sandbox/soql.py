@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from airflow_provider_sfcrm.sandbox.soql_syntax import (
+from sfcrm_sandbox.soql_syntax import (
     INVALID_FIELD,
     INVALID_QUERY_FILTER_OPERATOR,
     LITERAL_PERCENT,

@@ -6,9 +6,9 @@ import itertools
 from datetime import date, datetime, timezone
 
 import pytest
-
 from airflow_provider_sfcrm.activation.ids import to18
-from airflow_provider_sfcrm.sandbox.soql import FieldInfo, Query, SoqlError, execute, parse
+
+from sfcrm_sandbox.soql import FieldInfo, Query, SoqlError, execute, parse
 
 TODAY = date(2024, 2, 1)  # a Thursday; the week (Sunday start) runs 2024-01-28 .. 2024-02-03
 
@@ -737,7 +737,7 @@ def test_relative_dates_inside_in_lists_are_refused():
 
 
 def test_parser_and_engine_agree_on_the_relative_date_literals():
-    from airflow_provider_sfcrm.sandbox import soql, soql_syntax
+    from sfcrm_sandbox import soql, soql_syntax
 
     assert set(soql._RELATIVE_FIXED) == soql_syntax.RELATIVE_DATES
     assert set(soql._RELATIVE_WITH_N) == soql_syntax.RELATIVE_DATES_WITH_N

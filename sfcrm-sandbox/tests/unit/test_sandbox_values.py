@@ -6,8 +6,8 @@ import datetime as dt
 
 import pytest
 
-from airflow_provider_sfcrm.sandbox.schema import CONTACT, LEAD, FieldSpec
-from airflow_provider_sfcrm.sandbox.values import (
+from sfcrm_sandbox.schema import CONTACT, LEAD, FieldSpec
+from sfcrm_sandbox.values import (
     ValueRejected,
     coerce,
     format_datetime,

@@ -8,7 +8,7 @@ from typing import Any
 import requests
 from simple_salesforce import Salesforce
 
-from airflow_provider_sfcrm.sandbox.process import RunningSandbox
+from sfcrm_sandbox.process import RunningSandbox
 
 VERSION = "62.0"
 

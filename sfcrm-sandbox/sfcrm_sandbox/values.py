@@ -11,7 +11,8 @@ import re
 from typing import Any
 
 from airflow_provider_sfcrm.activation.ids import is_well_formed, to18
-from airflow_provider_sfcrm.sandbox.schema import KEY_PREFIXES, FieldSpec
+
+from sfcrm_sandbox.schema import KEY_PREFIXES, FieldSpec
 
 # Deliberately close to what Salesforce accepts: local part, "@", dotted domain with a TLD.
 _EMAIL = re.compile(

@@ -1,8 +1,8 @@
 """SOQL syntax for the sandbox: tokens, the syntax tree and the parser (no schema, no data).
 
-:func:`parse` accepts the subset described in :mod:`airflow_provider_sfcrm.sandbox.soql` and refuses
+:func:`parse` accepts the subset described in :mod:`sfcrm_sandbox.soql` and refuses
 everything else with Salesforce's ``MALFORMED_QUERY``; field names stay as written until
-:func:`~airflow_provider_sfcrm.sandbox.soql.execute` resolves them against the object's fields.
+:func:`~sfcrm_sandbox.soql.execute` resolves them against the object's fields.
 """
 
 from __future__ import annotations

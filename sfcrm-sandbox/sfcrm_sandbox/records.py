@@ -9,12 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from airflow_provider_sfcrm.activation.ids import is_well_formed
-from airflow_provider_sfcrm.sandbox.protocol import Call, Reply, api_error, not_found
-from airflow_provider_sfcrm.sandbox.query import record_url
-from airflow_provider_sfcrm.sandbox.schema import FieldSpec, ObjectSpec
-from airflow_provider_sfcrm.sandbox.store import OrgStore, key_value
-from airflow_provider_sfcrm.sandbox.values import normalize_id, object_of_id
-from airflow_provider_sfcrm.sandbox.writes import RequestRejected, Writer
+
+from sfcrm_sandbox.protocol import Call, Reply, api_error, not_found
+from sfcrm_sandbox.query import record_url
+from sfcrm_sandbox.schema import FieldSpec, ObjectSpec
+from sfcrm_sandbox.store import OrgStore, key_value
+from sfcrm_sandbox.values import normalize_id, object_of_id
+from sfcrm_sandbox.writes import RequestRejected, Writer
 
 MAX_COLLECTION = 200
 # Salesforce's text; the 400 status is UNVERIFIED (salesforce-api.md §2).

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from airflow_provider_sfcrm.activation.ids import is_well_formed
 from airflow_provider_sfcrm.activation.names import API_NAME
-from airflow_provider_sfcrm.sandbox.protocol import Call, Reply, api_error, not_found
-from airflow_provider_sfcrm.sandbox.query import record_url
-from airflow_provider_sfcrm.sandbox.schema import CustomFieldError, custom_field_spec
-from airflow_provider_sfcrm.sandbox.store import OrgStore
-from airflow_provider_sfcrm.sandbox.values import normalize_id
+
+from sfcrm_sandbox.protocol import Call, Reply, api_error, not_found
+from sfcrm_sandbox.query import record_url
+from sfcrm_sandbox.schema import CustomFieldError, custom_field_spec
+from sfcrm_sandbox.store import OrgStore
+from sfcrm_sandbox.values import normalize_id
 
 
 class ToolingResources:

@@ -15,9 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from airflow_provider_sfcrm.activation.ids import is_well_formed
-from airflow_provider_sfcrm.sandbox.schema import OBJECTS, FieldSpec, ObjectSpec
-from airflow_provider_sfcrm.sandbox.store import COMPOSITE_FIELD, COMPOSITE_KEYS, OrgStore, key_value
-from airflow_provider_sfcrm.sandbox.values import (
+
+from sfcrm_sandbox.schema import OBJECTS, FieldSpec, ObjectSpec
+from sfcrm_sandbox.store import COMPOSITE_FIELD, COMPOSITE_KEYS, OrgStore, key_value
+from sfcrm_sandbox.values import (
     ValueRejected,
     coerce,
     error,

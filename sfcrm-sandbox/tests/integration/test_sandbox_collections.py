@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from airflow_provider_sfcrm.activation.ids import to18
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from airflow_provider_sfcrm.activation.ids import to18
 from tests.integration._sandbox_helpers import (
     api,
     authed,

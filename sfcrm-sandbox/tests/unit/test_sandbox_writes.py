@@ -5,11 +5,11 @@ from __future__ import annotations
 import sqlite3
 
 import pytest
-
 from airflow_provider_sfcrm.activation.ids import is_well_formed
-from airflow_provider_sfcrm.sandbox.schema import custom_field_spec
-from airflow_provider_sfcrm.sandbox.store import OrgStore
-from airflow_provider_sfcrm.sandbox.writes import Writer
+
+from sfcrm_sandbox.schema import custom_field_spec
+from sfcrm_sandbox.store import OrgStore
+from sfcrm_sandbox.writes import Writer
 
 
 @pytest.fixture

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from airflow_provider_sfcrm.sandbox.faults import Faults, FaultSettings
-from airflow_provider_sfcrm.sandbox.rest import version_label
-from airflow_provider_sfcrm.sandbox.schema import (
+from sfcrm_sandbox.faults import Faults, FaultSettings
+from sfcrm_sandbox.rest import version_label
+from sfcrm_sandbox.schema import (
     OBJECTS,
     CustomFieldError,
     custom_field_spec,
     field_spec_from_json,
     field_spec_to_json,
 )
-from airflow_provider_sfcrm.sandbox.values import object_of_id
+from sfcrm_sandbox.values import object_of_id
 
 
 def test_every_object_has_a_key_prefix_of_its_own():
@@ -116,8 +116,8 @@ def test_fault_draws_repeat_with_the_seed():
 
 
 def test_cli_defaults_match_the_launcher():
-    from airflow_provider_sfcrm.sandbox.cli import build_parser
-    from airflow_provider_sfcrm.sandbox.process import DEFAULT_CREDENTIALS
+    from sfcrm_sandbox.cli import build_parser
+    from sfcrm_sandbox.process import DEFAULT_CREDENTIALS
 
     args = build_parser().parse_args(["serve"])
     assert (args.port, args.latency_ms, args.faults) == (8443, 0.0, None)

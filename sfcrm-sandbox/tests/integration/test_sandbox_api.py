@@ -290,7 +290,7 @@ def test_cli_serves_simple_salesforce_with_requests_ca_bundle(tmp_path, monkeypa
     """Acceptance: ``serve --port 0`` ready within 5 s; with REQUESTS_CA_BUNDLE simple-salesforce works."""
     data_dir = tmp_path / "org"
     script = os.path.join(os.path.dirname(sys.executable), "sfcrm-sandbox")
-    command = [script] if os.path.exists(script) else [sys.executable, "-m", "airflow_provider_sfcrm.sandbox"]
+    command = [script] if os.path.exists(script) else [sys.executable, "-m", "sfcrm_sandbox"]
     started = time.monotonic()
     process = subprocess.Popen(
         [*command, "serve", "--port", "0", "--data-dir", str(data_dir)], stdout=subprocess.PIPE, text=True

@@ -156,7 +156,7 @@ def test_bad_faults_file_is_refused(tmp_path, faults):
         [
             sys.executable,
             "-m",
-            "airflow_provider_sfcrm.sandbox",
+            "sfcrm_sandbox",
             "serve",
             "--port",
             "0",

@@ -6,7 +6,7 @@ import ipaddress
 
 from cryptography import x509
 
-from airflow_provider_sfcrm.sandbox.tls import ensure_certificates
+from sfcrm_sandbox.tls import ensure_certificates
 
 
 def names(path):

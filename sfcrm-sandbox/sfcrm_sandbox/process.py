@@ -138,7 +138,7 @@ def start_sandbox(
     args = [
         sys.executable,
         "-m",
-        "airflow_provider_sfcrm.sandbox",
+        "sfcrm_sandbox",
         "serve",
         "--port",
         str(port),

@@ -11,17 +11,17 @@ import re
 from collections.abc import Callable
 from email.utils import formatdate, parsedate_to_datetime
 
-from airflow_provider_sfcrm.sandbox.protocol import Call, Reply, not_found
-from airflow_provider_sfcrm.sandbox.query import SoqlResource
-from airflow_provider_sfcrm.sandbox.records import RecordResources
-from airflow_provider_sfcrm.sandbox.schema import (
+from sfcrm_sandbox.protocol import Call, Reply, not_found
+from sfcrm_sandbox.query import SoqlResource
+from sfcrm_sandbox.records import RecordResources
+from sfcrm_sandbox.schema import (
     OBJECTS,
     object_describe,
     object_summary,
 )
-from airflow_provider_sfcrm.sandbox.store import OrgStore
-from airflow_provider_sfcrm.sandbox.tooling import ToolingResources
-from airflow_provider_sfcrm.sandbox.writes import Writer
+from sfcrm_sandbox.store import OrgStore
+from sfcrm_sandbox.tooling import ToolingResources
+from sfcrm_sandbox.writes import Writer
 
 OLDEST_VERSION, LATEST_VERSION = 31, 67
 _SEASONS = ("Winter", "Spring", "Summer")

@@ -13,9 +13,9 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any
 
-from airflow_provider_sfcrm.sandbox.protocol import Call, Reply, api_error
-from airflow_provider_sfcrm.sandbox.soql import FieldInfo, SoqlError, execute, parse
-from airflow_provider_sfcrm.sandbox.store import OrgStore
+from sfcrm_sandbox.protocol import Call, Reply, api_error
+from sfcrm_sandbox.soql import FieldInfo, SoqlError, execute, parse
+from sfcrm_sandbox.store import OrgStore
 
 QUERY_PAGE = 2000
 # Tooling ``CustomField`` columns the sandbox can answer, with their describe types.
