@@ -1,4 +1,4 @@
-"""Command line of ``sfcrm-sandbox`` (design.md §4).
+"""Command line of ``sfcrm-sandbox``.
 
 ``sfcrm-sandbox serve [--host H] [--port P|0] [--data-dir D] ...`` writes ``D/ca.pem``, keeps the
 org in ``D/org.sqlite3``, prints ``sfcrm-sandbox ready https://127.0.0.1:<port> ca=<D>/ca.pem``
@@ -14,13 +14,13 @@ import socket
 import sys
 from pathlib import Path
 
-from sfcrm_sandbox.app import SandboxApp, SandboxSettings
-from sfcrm_sandbox.connections import http_protocol_class
-from sfcrm_sandbox.faults import FaultSettings
+from sfcrm_sandbox.models.faults import FaultSettings
+from sfcrm_sandbox.models.sessions import Credentials
+from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.process import DEFAULT_CREDENTIALS, READY_PREFIX
-from sfcrm_sandbox.sessions import Credentials
-from sfcrm_sandbox.store import OrgStore
-from sfcrm_sandbox.tls import ensure_certificates
+from sfcrm_sandbox.server.app import SandboxApp, SandboxSettings
+from sfcrm_sandbox.server.connections import http_protocol_class
+from sfcrm_sandbox.server.tls import ensure_certificates
 
 
 def _non_negative(kind: type) -> object:
@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--session-ttl-s", type=_non_negative(float), default=7200.0, help="access token lifetime"
     )
-    serve.add_argument("--faults", type=Path, default=None, help="faults JSON file (design.md §4)")
+    serve.add_argument(
+        "--faults", type=Path, default=None, help="faults JSON file (README: Faults and latency)"
+    )
     serve.add_argument(
         "--cert-hostname",
         action="append",
