@@ -124,19 +124,21 @@ def start_sandbox(
     port: int = 0,
     faults: dict[str, Any] | None = None,
     startup_timeout: float = 30.0,
+    python: str | os.PathLike = sys.executable,
     **options: Any,
 ) -> RunningSandbox:
     """Start ``sfcrm-sandbox serve`` and wait for its ready line.
 
     ``options`` are the command-line options with underscores (``latency_ms=100``,
     ``daily_api_limit=500``, ``username="u"``...). ``faults`` is written to
-    ``data_dir/faults.json`` and passed as ``--faults``.
+    ``data_dir/faults.json`` and passed as ``--faults``. ``python`` is the interpreter that runs
+    it (another virtual environment's, say); by default this one.
     """
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     credentials = dict(DEFAULT_CREDENTIALS)
     args = [
-        sys.executable,
+        str(python),
         "-m",
         "sfcrm_sandbox",
         "serve",
