@@ -12,14 +12,9 @@ import requests
 from simple_salesforce import Salesforce
 from simple_salesforce.exceptions import SalesforceExpiredSession, SalesforceResourceNotFound
 
-from tests.integration._clients import VERSION, api, authed, http, salesforce, token_form
+from tests.integration._clients import VERSION, api, authed, http, token_form
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def sf(sandbox):
-    return salesforce(sandbox)
 
 
 def test_versions_need_no_auth(sandbox):

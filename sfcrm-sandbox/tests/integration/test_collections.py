@@ -14,7 +14,6 @@ from tests.integration._clients import (
     first_error,
     http,
     lead,
-    salesforce,
     unique,
 )
 
@@ -23,11 +22,6 @@ pytestmark = pytest.mark.integration
 ROLLED_BACK_MESSAGE = (
     "Record rolled back because not all records were valid and the request was using AllOrNone header"
 )
-
-
-@pytest.fixture(scope="module")
-def sf(sandbox):
-    return salesforce(sandbox)
 
 
 @pytest.fixture(scope="module")

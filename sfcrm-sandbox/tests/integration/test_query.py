@@ -5,14 +5,9 @@ from __future__ import annotations
 import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest
 
-from tests.integration._clients import VERSION, api, authed, contact, salesforce, unique
+from tests.integration._clients import VERSION, api, authed, contact, unique
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def sf(sandbox):
-    return salesforce(sandbox)
 
 
 @pytest.fixture(scope="module")

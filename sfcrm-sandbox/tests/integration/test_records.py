@@ -8,16 +8,11 @@ import pytest
 from simple_salesforce.exceptions import SalesforceMalformedRequest, SalesforceResourceNotFound
 
 from sfcrm_sandbox.models.ids import canonical_id
-from tests.integration._clients import api, authed, create_custom_field, salesforce, unique
+from tests.integration._clients import api, authed, create_custom_field, unique
 
 pytestmark = pytest.mark.integration
 
 _DATETIME = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.000\+0000$"
-
-
-@pytest.fixture(scope="module")
-def sf(sandbox):
-    return salesforce(sandbox)
 
 
 @pytest.fixture(scope="module")

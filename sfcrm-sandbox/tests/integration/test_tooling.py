@@ -18,11 +18,6 @@ from tests.integration._clients import (
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def sf(sandbox):
-    return salesforce(sandbox)
-
-
 def create_field(sf, sobject, name, metadata):
     return sf.toolingexecute(
         "sobjects/CustomField", method="POST", data={"FullName": f"{sobject}.{name}", "Metadata": metadata}
