@@ -6,13 +6,18 @@ to ``/services/data/vXX.X`` and go through the REST pipeline of :mod:`sfcrm_sand
 (version check, session, daily API limit, injected faults and latency, ``Sforce-Limit-Info``).
 
 To add an API area: write its handlers in a module under :mod:`sfcrm_sandbox.responses`, add them
-to :class:`Responses`, and list their routes here.
+to :class:`Responses` (and to :meth:`Responses.of_org`), and list their routes here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sfcrm_sandbox.models.faults import Faults
+from sfcrm_sandbox.models.sessions import Sessions
+from sfcrm_sandbox.models.store import OrgStore
+from sfcrm_sandbox.models.usage import ApiUsage
+from sfcrm_sandbox.models.writes import Writer
 from sfcrm_sandbox.responses.admin import AdminResponses
 from sfcrm_sandbox.responses.collections import CollectionResponses
 from sfcrm_sandbox.responses.describe import DescribeResponses
@@ -39,6 +44,23 @@ class Responses:
     collections: CollectionResponses
     query: QueryResponses
     tooling: ToolingResponses
+
+    @classmethod
+    def of_org(
+        cls, store: OrgStore, writer: Writer, sessions: Sessions, usage: ApiUsage, faults: Faults
+    ) -> Responses:
+        """The handlers of the org ``store`` holds."""
+        query = QueryResponses(store)
+        return cls(
+            admin=AdminResponses(store, writer, usage, faults, query.cursors.clear),
+            oauth=OAuthResponses(store, sessions),
+            discovery=DiscoveryResponses(usage),
+            describe=DescribeResponses(store),
+            records=RecordResponses(store, writer),
+            collections=CollectionResponses(store, writer),
+            query=query,
+            tooling=ToolingResponses(store),
+        )
 
 
 def service_routes(responses: Responses) -> list[Route]:

@@ -45,7 +45,6 @@ class Call:
     :param body: the parsed JSON body (REST data API routes only; None otherwise).
     :param version: the API version of a ``/services/data/vXX.X`` route (``"62.0"``), else ``""``.
     :param base_url: ``scheme://host:port`` the client reached the sandbox at.
-    :param client: the peer address (ASGI ``scope["client"]``).
     """
 
     method: str
@@ -56,7 +55,6 @@ class Call:
     body: Any = None
     version: str = ""
     base_url: str = ""
-    client: Any = None
 
     @property
     def bearer_token(self) -> str | None:

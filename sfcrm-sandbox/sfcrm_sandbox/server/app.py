@@ -27,15 +27,7 @@ from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.models.usage import ApiUsage
 from sfcrm_sandbox.models.versions import is_retired, is_supported, major_of
 from sfcrm_sandbox.models.writes import Writer
-from sfcrm_sandbox.responses.admin import AdminResponses
 from sfcrm_sandbox.responses.call import Call, Reply, api_error, not_found
-from sfcrm_sandbox.responses.collections import CollectionResponses
-from sfcrm_sandbox.responses.describe import DescribeResponses
-from sfcrm_sandbox.responses.discovery import DiscoveryResponses
-from sfcrm_sandbox.responses.oauth import OAuthResponses
-from sfcrm_sandbox.responses.query import QueryResponses
-from sfcrm_sandbox.responses.records import RecordResponses
-from sfcrm_sandbox.responses.tooling import ToolingResponses
 from sfcrm_sandbox.server.connections import abort_connection
 from sfcrm_sandbox.server.routing import Route, Router
 from sfcrm_sandbox.urls import DATA_API_PREFIX, Responses, data_api_routes, service_routes
@@ -100,17 +92,8 @@ class SandboxApp:
         self.faults = Faults(settings.faults)
         self.usage = ApiUsage(settings.daily_api_limit)
         self.sessions = Sessions(settings.credentials, store.org_id, store.user_id, settings.session_ttl_s)
-        writer = Writer(store, self.faults.record_lock)
-        query = QueryResponses(store)
-        self.responses = Responses(
-            admin=AdminResponses(store, writer, self.usage, self.faults, query.cursors.clear),
-            oauth=OAuthResponses(store, self.sessions),
-            discovery=DiscoveryResponses(self.usage),
-            describe=DescribeResponses(store),
-            records=RecordResponses(store, writer),
-            collections=CollectionResponses(store, writer),
-            query=query,
-            tooling=ToolingResponses(store),
+        self.responses = Responses.of_org(
+            store, Writer(store, self.faults.record_lock), self.sessions, self.usage, self.faults
         )
         self.service = Router(service_routes(self.responses))
         self.data_api = Router(data_api_routes(self.responses))
@@ -157,7 +140,6 @@ class SandboxApp:
             raw=await request.body(),
             version=version,
             base_url=f"{request.url.scheme}://{request.url.netloc}",
-            client=request.scope.get("client"),
         )
 
     # --- the REST pipeline --------------------------------------------------------------------
