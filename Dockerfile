@@ -1,4 +1,5 @@
-# The official Airflow image plus this provider (and the sfcrm-sandbox it ships).
+# The official Airflow image plus this provider and sfcrm-sandbox (the local Salesforce org the compose
+# file's salesforce-sandbox service runs; a separate distribution the provider does not depend on).
 # Built by docker-compose.yaml; usable on its own for any Airflow 3 deployment.
 FROM apache/airflow:3.3.2
 
@@ -12,6 +13,8 @@ USER airflow
 
 COPY --chown=airflow:0 pyproject.toml README.md /opt/sfcrm/src/
 COPY --chown=airflow:0 airflow_provider_sfcrm /opt/sfcrm/src/airflow_provider_sfcrm
+COPY --chown=airflow:0 sfcrm-sandbox /opt/sfcrm/src/sfcrm-sandbox
 # Pin Airflow to the image's version so pip never upgrades or downgrades it; the `examples` extra
 # (the SQLite provider) backs the example DAGs' profile store.
-RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" "/opt/sfcrm/src[examples]"
+RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" \
+      "/opt/sfcrm/src[examples]" /opt/sfcrm/src/sfcrm-sandbox

@@ -10,14 +10,20 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+# The sandbox is its own distribution (sfcrm-sandbox/): the provider does not depend on it, its tests do.
+# Installed second, so that upgrading a provider that once shipped the sfcrm-sandbox script cannot
+# remove the script the sandbox has just installed.
+$(STAMP): $(BIN)/python pyproject.toml sfcrm-sandbox/pyproject.toml
 	$(BIN)/pip install -e '.[test]'
+	$(BIN)/pip install -e './sfcrm-sandbox[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
 
+# The provider's suite, then the sandbox's own (run from its directory, with its own configuration).
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	cd sfcrm-sandbox && ../$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 # Speed and memory goals are shown here, never by timed tests. BENCH=name runs one script.
 bench: $(STAMP)
@@ -30,8 +36,8 @@ demo: $(STAMP)
 	$(BIN)/python scripts/demo.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check airflow_provider_sfcrm tests dags benchmarks scripts
-	$(BIN)/ruff format --check airflow_provider_sfcrm tests dags benchmarks scripts
+	$(BIN)/ruff check airflow_provider_sfcrm tests dags benchmarks scripts sfcrm-sandbox
+	$(BIN)/ruff format --check airflow_provider_sfcrm tests dags benchmarks scripts sfcrm-sandbox
 
 clean:
-	rm -rf $(VENV) .pytest_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache build *.egg-info sfcrm-sandbox/*.egg-info sfcrm-sandbox/.pytest_cache

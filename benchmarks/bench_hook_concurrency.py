@@ -29,8 +29,9 @@ def main() -> int:
 
     work = Path(tempfile.mkdtemp(prefix="sfcrm-bench-hook-"))
     os.environ.setdefault("AIRFLOW_HOME", str(work / "airflow"))
+    from sfcrm_sandbox.process import start_sandbox
+
     from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
-    from airflow_provider_sfcrm.sandbox.process import start_sandbox
 
     with start_sandbox(work / "sandbox", latency_ms=args.latency_ms) as sandbox:
         os.environ["AIRFLOW_CONN_SFCRM_BENCH"] = json.dumps(sandbox.connection_dict())

@@ -16,8 +16,7 @@ import tempfile
 import time
 
 import requests
-
-from airflow_provider_sfcrm.sandbox.process import start_sandbox
+from sfcrm_sandbox.process import start_sandbox
 
 
 def _session(running) -> requests.Session:

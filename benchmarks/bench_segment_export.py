@@ -130,8 +130,9 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="sfcrm-bench-export-"))
     os.environ.setdefault("AIRFLOW_HOME", str(work / "airflow"))
     sys.path.insert(0, str(REPO))
+    from sfcrm_sandbox.process import start_sandbox
+
     from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
-    from airflow_provider_sfcrm.sandbox.process import start_sandbox
     from tests.integration._export_org import add_audience_fields
 
     with start_sandbox(work / "sandbox") as sandbox:

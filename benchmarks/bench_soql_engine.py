@@ -15,7 +15,7 @@ import tracemalloc
 from collections.abc import Iterator
 from datetime import date
 
-from airflow_provider_sfcrm.sandbox.soql import FieldInfo, execute, parse
+from sfcrm_sandbox.models.soql import FieldInfo, execute, parse
 
 FIELDS = {
     f.name.lower(): f

@@ -116,7 +116,7 @@ def print_read_back(hook, segment_path: Path) -> None:
 
 
 def main() -> None:
-    from airflow_provider_sfcrm.sandbox.process import start_sandbox
+    from sfcrm_sandbox.process import start_sandbox
 
     # Start from a clean org, store and work dir every time, so the demo always prints the same.
     for stale in ("sandbox", "work", "logs", "profile_store.sqlite"):

@@ -19,34 +19,11 @@ os.environ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] = f"sqlite:///{_AIRFLOW_HOME /
 os.environ.setdefault("AIRFLOW__CORE__DAGS_FOLDER", str(Path(__file__).resolve().parent.parent / "dags"))
 
 import pytest  # noqa: E402
+from sfcrm_sandbox.process import RunningSandbox  # noqa: E402
 
-from airflow_provider_sfcrm.sandbox.process import RunningSandbox, start_sandbox  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> RunningSandbox:
-    """One sandbox for the whole session, on a free port, with no latency and no faults.
-
-    Tests that need a clean org call ``sandbox.reset()``; tests that need faults, latency or
-    limits start their own with ``sandbox_factory``.
-    """
-    with start_sandbox(tmp_path_factory.mktemp("sandbox")) as running:
-        yield running
-
-
-@pytest.fixture
-def sandbox_factory(tmp_path_factory: pytest.TempPathFactory):
-    """Start extra sandboxes with options (``faults={...}``, ``latency_ms=...``); all stop after the test."""
-    started: list[RunningSandbox] = []
-
-    def start(**options) -> RunningSandbox:
-        running = start_sandbox(tmp_path_factory.mktemp("sandbox-custom"), **options)
-        started.append(running)
-        return running
-
-    yield start
-    for running in started:
-        running.stop()
+# The ``sandbox`` (one org for the session) and ``sandbox_factory`` (orgs with faults, latency,
+# limits) fixtures: real sfcrm-sandbox processes on free ports.
+pytest_plugins = ["sfcrm_sandbox.testing"]
 
 
 def set_connection_env(

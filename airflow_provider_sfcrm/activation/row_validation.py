@@ -2,8 +2,10 @@
 
 Each rule gives a row the Salesforce status code it would have earned (``MALFORMED_ID``,
 ``REQUIRED_FIELD_MISSING``, ``STRING_TOO_LONG``, ``INVALID_EMAIL_ADDRESS``) or one of ours
-(``MISSING_IDENTITY``, ``INVALID_STATUS``), with a message shaped like Salesforce's. Checks run
-column-wise on a pyarrow chunk; Python only touches the rows that fail. Pure: no Airflow, no HTTP.
+(``MISSING_IDENTITY``, ``INVALID_STATUS``), with a message shaped like Salesforce's. The values
+Salesforce's own rules judge (required, length, e-mail) are judged as Salesforce will store them:
+trimmed, and with lengths in UTF-16 code units. Checks run column-wise on a pyarrow chunk; Python
+only touches the rows that fail. Pure: no Airflow, no HTTP.
 """
 
 from __future__ import annotations
@@ -41,10 +43,15 @@ _TEXT_TYPES = {
     "encryptedstring",
 }
 # local@domain.tld, with the characters RFC 5322 allows unquoted in the local part (RE2 syntax).
+# Salesforce lets dots repeat and end the local part, but not begin it.
 _EMAIL = (
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
-    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
+    r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-][A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]*"
+    r"@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)+$"
 )
+# Salesforce stores text without what Java's String.trim removes: every code point up to U+0020.
+_TRIMMED = "".join(chr(code) for code in range(0x21))
+# Characters beyond the Basic Multilingual Plane: two UTF-16 code units each in Salesforce's lengths.
+_ASTRAL = r"[\x{10000}-\x{10FFFF}]"
 _CHECKSUM_ALPHABET = np.frombuffer(b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345", dtype=np.uint8)
 _CHUNK_WEIGHTS = 1 << (np.arange(15) % 5)
 # Salesforce echoes the value in its messages; a huge value is cut so the rejected file stays readable.
@@ -65,6 +72,24 @@ def as_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
             return values.cast(pa.string())
         values = pc.cast(values, pa.string())
     return values
+
+
+def salesforce_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """The values as Salesforce will keep them: trimmed at both ends (nulls stay null)."""
+    return pc.utf8_trim(as_text(values), characters=_TRIMMED)
+
+
+def _empty(text: pa.Array) -> np.ndarray:
+    """True where the (trimmed) value is null or empty: Salesforce keeps no value there."""
+    return pc.fill_null(pc.equal(text, ""), True).to_numpy(zero_copy_only=False)
+
+
+def salesforce_lengths(text: pa.Array) -> np.ndarray:
+    """Lengths as Salesforce counts them, in UTF-16 code units (a character beyond U+FFFF counts
+    twice); nulls count 0."""
+    code_points = pc.fill_null(pc.utf8_length(text), 0).to_numpy(zero_copy_only=False)
+    astral = pc.fill_null(pc.count_substring_regex(text, _ASTRAL), 0).to_numpy(zero_copy_only=False)
+    return code_points + astral
 
 
 def _blank(text: pa.Array) -> np.ndarray:
@@ -161,7 +186,9 @@ def validate_chunk(table: pa.Table, rules: RowRules) -> dict[int, list[RecordErr
     if mapping.identity_column:
         _check_identity(table, rules, add)
     if rules.required:
-        missing = {field_name: _blank(as_text(table.column(col))) for col, field_name in rules.required}
+        missing = {
+            field_name: _empty(salesforce_text(table.column(col))) for col, field_name in rules.required
+        }
         any_missing = np.logical_or.reduce(list(missing.values()))
 
         def required_error(pos: int) -> RecordError:
@@ -172,10 +199,8 @@ def validate_chunk(table: pa.Table, rules: RowRules) -> dict[int, list[RecordErr
 
         add(any_missing, required_error)
     for column, (label, max_length) in rules.max_lengths.items():
-        text = as_text(table.column(column))
-        too_long = pc.fill_null(pc.greater(pc.utf8_length(text), max_length), False).to_numpy(
-            zero_copy_only=False
-        )
+        text = salesforce_text(table.column(column))
+        too_long = salesforce_lengths(text) > max_length
         name = _field_of(mapping, column)
         add(
             too_long,
@@ -186,8 +211,8 @@ def validate_chunk(table: pa.Table, rules: RowRules) -> dict[int, list[RecordErr
             ),
         )
     for column, label in rules.email_columns.items():
-        text = as_text(table.column(column))
-        bad = ~_blank(text) & ~pc.fill_null(pc.match_substring_regex(text, _EMAIL), True).to_numpy(
+        text = salesforce_text(table.column(column))
+        bad = ~_empty(text) & ~pc.fill_null(pc.match_substring_regex(text, _EMAIL), True).to_numpy(
             zero_copy_only=False
         )
         name = _field_of(mapping, column)

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sfcrm_sandbox.process import RunningSandbox, start_sandbox
 
-from airflow_provider_sfcrm.sandbox.process import RunningSandbox, start_sandbox
 from tests.conftest import set_connection_env
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"

@@ -11,11 +11,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from sfcrm_sandbox.process import RunningSandbox, start_sandbox
 from simple_salesforce import format_soql
 
 from airflow_provider_sfcrm.activation.ids import KEY_PREFIXES, to18
 from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
-from airflow_provider_sfcrm.sandbox.process import RunningSandbox, start_sandbox
 
 CONN_ID = "sfcrm_export"
 AUDIENCE_FIELDS = ("crm_1_seg", "crm_2_seg")

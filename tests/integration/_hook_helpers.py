@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from sfcrm_sandbox.process import RunningSandbox
 
 from airflow_provider_sfcrm.hooks.salesforce_crm import RetryPolicy, SalesforceCrmHook
-from airflow_provider_sfcrm.sandbox.process import RunningSandbox
 from tests.conftest import set_connection_env
 
 # Small backoffs keep fault tests quick; the bounds stay real.

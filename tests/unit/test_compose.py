@@ -88,6 +88,9 @@ def test_airflow_image_is_built_from_the_dockerfile(config: dict):
     dockerfile = (REPO / "Dockerfile").read_text()
     assert re.search(r"^FROM apache/airflow:3\.3\.2$", dockerfile, re.MULTILINE)
     assert "pip install" in dockerfile and "airflow_provider_sfcrm" in dockerfile
+    # The salesforce-sandbox service runs the sfcrm-sandbox script: the image installs that distribution too.
+    installs = re.search(r"pip install(?:[^\n\\]|\\\n)*", dockerfile)  # with its continuation lines
+    assert installs and "/sfcrm-sandbox" in installs.group(0), "the image lacks sfcrm-sandbox"
     for line in re.findall(r"^COPY (.+)$", dockerfile, re.MULTILINE):
         sources = [arg for arg in line.split() if not arg.startswith("--")][:-1]
         for source in sources:
@@ -115,7 +118,7 @@ def test_sfcrm_connection_points_at_the_sandbox_and_trusts_its_ca(config: dict):
 def test_sandbox_cli_accepts_the_options_compose_passes(config: dict):
     command = config["services"]["salesforce-sandbox"]["command"]
     result = subprocess.run(
-        [sys.executable, "-m", "airflow_provider_sfcrm.sandbox", "serve", "--help"],
+        [sys.executable, "-m", "sfcrm_sandbox", "serve", "--help"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -127,8 +130,7 @@ def test_sandbox_cli_accepts_the_options_compose_passes(config: dict):
 
 def test_sandbox_certificate_covers_the_host_name_airflow_connects_to(config: dict, tmp_path: Path):
     from cryptography import x509
-
-    from airflow_provider_sfcrm.sandbox.process import start_sandbox
+    from sfcrm_sandbox.process import start_sandbox
 
     services = config["services"]
     args = services["salesforce-sandbox"]["command"][1:]  # after "serve"

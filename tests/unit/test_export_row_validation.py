@@ -120,6 +120,31 @@ def _check(rules, **changes):
         (
             "Contact",
             "update",
+            {"email": ".ng@example.com"},  # Salesforce refuses a dot at the start of the local part
+            "INVALID_EMAIL_ADDRESS",
+            "invalid email address: .ng@example.com",
+            ("Email",),
+        ),
+        (
+            "Contact",
+            "update",
+            {"last": "x" * 79 + "\U0001f600"},  # 81 UTF-16 code units: Salesforce's count
+            "STRING_TOO_LONG",
+            "(max length=80)",
+            ("LastName",),
+        ),
+        (
+            "Contact",
+            "update",
+            {"email": " not an email "},  # echoed as Salesforce keeps it: trimmed
+            "INVALID_EMAIL_ADDRESS",
+            "Email: invalid email address: not an email",
+            ("Email",),
+        ),
+        ("Lead", "upsert", {"last": " \t "}, "REQUIRED_FIELD_MISSING", "[LastName]", ("LastName",)),
+        (
+            "Contact",
+            "update",
             {"aud": "qualified"},
             "INVALID_STATUS",
             "aud: status 'qualified' is not one of",
@@ -147,6 +172,10 @@ def test_each_defect_earns_its_code(sobject, operation, changes, code, message, 
         {"aud": ""},
         {"aud": " Existing "},
         {"last": "x" * 80},
+        {"last": "  " + "x" * 80 + "\t"},  # Salesforce trims before it measures
+        {"last": "x" * 78 + "\U0001f600"},  # 80 UTF-16 code units
+        {"email": " ng@example.com "},
+        {"email": "n..g.@example.com"},  # consecutive and final dots: Salesforce allows them
     ],
 )
 def test_good_rows_pass(changes):

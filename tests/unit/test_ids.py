@@ -6,7 +6,7 @@ import pytest
 
 from airflow_provider_sfcrm.activation.ids import KEY_PREFIXES, checksum, has_prefix_of, is_well_formed, to18
 
-# Real Ids and their checksums (salesforce-api.md §9).
+# Real Ids and their checksums (Ids seen in real orgs).
 REAL_IDS = [
     ("003ak00000luKU1", "AAM"),
     ("00Di0000000icUB", "EAY"),

@@ -1,0 +1,148 @@
+"""Command line of ``sfcrm-sandbox``.
+
+``sfcrm-sandbox serve [--host H] [--port P|0] [--data-dir D] ...`` writes ``D/ca.pem``, keeps the
+org in ``D/org.sqlite3``, prints ``sfcrm-sandbox ready https://127.0.0.1:<port> ca=<D>/ca.pem``
+once the socket is listening, and serves until SIGTERM / SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import signal
+import socket
+import sys
+from pathlib import Path
+
+from sfcrm_sandbox.models.faults import FaultSettings
+from sfcrm_sandbox.models.sessions import Credentials
+from sfcrm_sandbox.models.store import OrgStore
+from sfcrm_sandbox.process import DEFAULT_CREDENTIALS, READY_PREFIX
+from sfcrm_sandbox.server.app import SandboxApp, SandboxSettings
+from sfcrm_sandbox.server.connections import http_protocol_class
+from sfcrm_sandbox.server.tls import ensure_certificates
+
+
+def _non_negative(kind: type) -> object:
+    def parse(text: str) -> object:
+        value = kind(text)
+        if value < 0:
+            raise argparse.ArgumentTypeError(f"must be >= 0, got {text}")
+        return value
+
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sfcrm-sandbox", description="A local HTTPS Salesforce org for tests."
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="serve the org over HTTPS until SIGTERM/SIGINT")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=_non_negative(int), default=8443, help="0 picks a free port")
+    serve.add_argument("--data-dir", type=Path, default=Path(".sfcrm-sandbox"), help="CA and org database")
+    for name, value in DEFAULT_CREDENTIALS.items():
+        serve.add_argument(f"--{name.replace('_', '-')}", default=value)
+    serve.add_argument(
+        "--latency-ms", type=_non_negative(float), default=0.0, help="added to every REST request"
+    )
+    serve.add_argument(
+        "--per-record-latency-ms", type=_non_negative(float), default=0.0, help="added per record written"
+    )
+    serve.add_argument(
+        "--daily-api-limit",
+        type=_non_negative(int),
+        default=1_000_000,
+        help="REST requests before 403 REQUEST_LIMIT_EXCEEDED",
+    )
+    serve.add_argument(
+        "--session-ttl-s", type=_non_negative(float), default=7200.0, help="access token lifetime"
+    )
+    serve.add_argument(
+        "--faults", type=Path, default=None, help="faults JSON file (README: Faults and latency)"
+    )
+    serve.add_argument(
+        "--cert-hostname",
+        action="append",
+        default=[],
+        help="extra host name or IP the server certificate names (repeatable; e.g. a compose service name)",
+    )
+    return parser
+
+
+async def _serve(args: argparse.Namespace, faults: FaultSettings) -> None:
+    import uvicorn
+
+    data_dir: Path = args.data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    tls = ensure_certificates(data_dir, args.cert_hostname)
+    store = OrgStore(data_dir / "org.sqlite3", args.username)
+    settings = SandboxSettings(
+        credentials=Credentials(
+            args.username, args.password, args.security_token, args.client_id, args.client_secret
+        ),
+        latency_ms=args.latency_ms,
+        per_record_latency_ms=args.per_record_latency_ms,
+        daily_api_limit=args.daily_api_limit,
+        session_ttl_s=args.session_ttl_s,
+        faults=faults,
+    )
+    app = SandboxApp(store, settings)
+
+    # proto=IPPROTO_TCP matters: asyncio only sets TCP_NODELAY on sockets that say so, and without it
+    # Nagle + delayed ACKs add ~40 ms to every keep-alive request.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((args.host, args.port))
+    sock.listen(1024)
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        app,
+        http=http_protocol_class(),
+        lifespan="off",
+        ssl_certfile=str(tls.server_cert),
+        ssl_keyfile=str(tls.server_key),
+        # Access logs would print SOQL (personal data) from query strings: off.
+        access_log=False,
+        log_level="warning",
+        timeout_keep_alive=30,
+        # Idle keep-alive TLS connections would otherwise hold shutdown for the whole grace period.
+        timeout_graceful_shutdown=1,
+    )
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:
+        if serving.done():
+            serving.result()
+            raise SystemExit("sfcrm-sandbox: server stopped during startup")
+        await asyncio.sleep(0.01)
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
+    print(f"{READY_PREFIX}https://{host}:{port} ca={tls.ca_cert}", flush=True)
+    try:
+        await serving
+    finally:
+        store.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console script ``sfcrm-sandbox``."""
+    args = build_parser().parse_args(argv)
+    try:
+        faults = FaultSettings.from_file(args.faults)
+    except (OSError, ValueError, TypeError) as exc:
+        raise SystemExit(f"sfcrm-sandbox: bad --faults file: {exc}") from None
+    # uvicorn re-raises the signal that stopped it once shut down; these no-op handlers turn that
+    # into a clean exit (status 0) instead of a KeyboardInterrupt traceback or a -15 status.
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: None)
+    try:
+        asyncio.run(_serve(args, faults))
+    except OSError as exc:
+        print(f"sfcrm-sandbox: {exc}", file=sys.stderr)
+        raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,19 @@
+"""How unique and external-id values are indexed: values match case-insensitively, and a few setup
+objects are unique on a combination of fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Composite uniqueness Salesforce enforces on setup objects (one grant per permission set and field,
+# one assignment per user and permission set).
+COMPOSITE_KEYS: dict[str, tuple[str, ...]] = {
+    "FieldPermissions": ("ParentId", "Field"),
+    "PermissionSetAssignment": ("AssigneeId", "PermissionSetId"),
+}
+COMPOSITE_FIELD = "~key"
+
+
+def key_value(value: Any) -> str:
+    """Indexed form of an external-id / unique value: external ids match case-insensitively."""
+    return str(value).lower()

@@ -1,0 +1,412 @@
+"""The standard objects of the sandbox org: their fields, types, lengths and required-ness.
+
+They follow the real standard objects (Salesforce's Object Reference and captured describe
+results); only the fields this product and its tests touch, plus the usual system fields, are
+modelled (``docs/salesforce-facts.md``, "Objects").
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from sfcrm_sandbox.models.fields import FieldSpec, ObjectSpec
+
+# --- field builders: keep the object tables below readable ------------------------------------
+
+
+def _text(name: str, label: str, length: int, **kw: Any) -> FieldSpec:
+    return FieldSpec(name, "string", label, length, **kw)
+
+
+def _area(name: str, label: str, length: int = 255) -> FieldSpec:
+    # Text Area (255) stays filterable; Text Area (Long) is not (docs/salesforce-facts.md, "Describe").
+    return FieldSpec(
+        name, "textarea", label, length, extra_type_info="plaintextarea", filterable=length <= 255
+    )
+
+
+def _pick(name: str, label: str, values: tuple[str, ...], **kw: Any) -> FieldSpec:
+    return FieldSpec(name, "picklist", label, 255 if kw.pop("wide", True) else 40, picklist=values, **kw)
+
+
+def _bool(name: str, label: str, **kw: Any) -> FieldSpec:
+    return FieldSpec(name, "boolean", label, nillable=False, defaulted_on_create=True, default=False, **kw)
+
+
+def _ref(name: str, label: str, *targets: str, **kw: Any) -> FieldSpec:
+    return FieldSpec(name, "reference", label, 18, reference_to=targets, **kw)
+
+
+def _ro(spec: FieldSpec) -> FieldSpec:
+    return replace(spec, createable=False, updateable=False)
+
+
+def _system_fields(*, owner: bool = True, deleted: bool = True) -> tuple[FieldSpec, ...]:
+    specs: list[FieldSpec] = []
+    if deleted:
+        specs.append(_ro(_bool("IsDeleted", "Deleted")))
+    if owner:
+        specs.append(_ref("OwnerId", "Owner ID", "User", nillable=False, defaulted_on_create=True))
+    specs += [
+        _ro(FieldSpec("CreatedDate", "datetime", "Created Date", nillable=False, defaulted_on_create=True)),
+        _ro(_ref("CreatedById", "Created By ID", "User", nillable=False, defaulted_on_create=True)),
+        _ro(
+            FieldSpec(
+                "LastModifiedDate", "datetime", "Last Modified Date", nillable=False, defaulted_on_create=True
+            )
+        ),
+        _ro(
+            _ref("LastModifiedById", "Last Modified By ID", "User", nillable=False, defaulted_on_create=True)
+        ),
+        _ro(
+            FieldSpec(
+                "SystemModstamp", "datetime", "System Modstamp", nillable=False, defaulted_on_create=True
+            )
+        ),
+    ]
+    return tuple(specs)
+
+
+def _id(label: str) -> FieldSpec:
+    return _ro(FieldSpec("Id", "id", label, 18, nillable=False, defaulted_on_create=True, id_lookup=True))
+
+
+_SALUTATIONS = ("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.", "Mx.")
+_LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
+_INDUSTRIES = (
+    "Agriculture",
+    "Banking",
+    "Education",
+    "Finance",
+    "Healthcare",
+    "Retail",
+    "Technology",
+    "Other",
+)
+_RATINGS = ("Hot", "Warm", "Cold")
+_LEAD_STATUSES = (
+    "Open - Not Contacted",
+    "Working - Contacted",
+    "Closed - Converted",
+    "Closed - Not Converted",
+)
+_NAME_PARTS = (
+    _pick("Salutation", "Salutation", _SALUTATIONS),
+    _text("MiddleName", "Middle Name", 40, extra_type_info="personname"),
+    _text("Suffix", "Suffix", 40, extra_type_info="personname"),
+)
+
+
+def _address(prefix: str, label: str) -> tuple[FieldSpec, ...]:
+    return (
+        _area(f"{prefix}Street", f"{label} Street"),
+        _text(f"{prefix}City", f"{label} City", 40),
+        _text(f"{prefix}State", f"{label} State/Province", 80),
+        _text(f"{prefix}PostalCode", f"{label} Zip/Postal Code", 20),
+        _text(f"{prefix}Country", f"{label} Country", 80),
+    )
+
+
+CONTACT = ObjectSpec(
+    "Contact",
+    "Contact",
+    "Contacts",
+    (
+        _id("Contact ID"),
+        _ref("MasterRecordId", "Master Record ID", "Contact", createable=False, updateable=False),
+        _ref("AccountId", "Account ID", "Account"),
+        _text("LastName", "Last Name", 80, nillable=False, extra_type_info="personname"),
+        _text("FirstName", "First Name", 40, extra_type_info="personname"),
+        *_NAME_PARTS,
+        _ro(_text("Name", "Full Name", 121, nillable=False, name_field=True, extra_type_info="personname")),
+        *_address("Other", "Other"),
+        *_address("Mailing", "Mailing"),
+        FieldSpec("Phone", "phone", "Business Phone", 40),
+        FieldSpec("Fax", "phone", "Business Fax", 40),
+        FieldSpec("MobilePhone", "phone", "Mobile Phone", 40),
+        FieldSpec("HomePhone", "phone", "Home Phone", 40),
+        FieldSpec("OtherPhone", "phone", "Other Phone", 40),
+        _ref("ReportsToId", "Reports To ID", "Contact"),
+        FieldSpec("Email", "email", "Email", 80, id_lookup=True),
+        _text("Title", "Title", 128),
+        _text("Department", "Department", 80),
+        _pick("LeadSource", "Lead Source", _LEAD_SOURCES),
+        FieldSpec("Birthdate", "date", "Birthdate"),
+        _area("Description", "Contact Description", 32000),
+        _bool("HasOptedOutOfEmail", "Email Opt Out"),
+        _bool("HasOptedOutOfFax", "Fax Opt Out"),
+        _bool("DoNotCall", "Do Not Call"),
+        _ro(FieldSpec("LastActivityDate", "date", "Last Activity")),
+        _text("EmailBouncedReason", "Email Bounced Reason", 255),
+        FieldSpec("EmailBouncedDate", "datetime", "Email Bounced Date"),
+        *_system_fields(),
+    ),
+)
+
+LEAD = ObjectSpec(
+    "Lead",
+    "Lead",
+    "Leads",
+    (
+        _id("Lead ID"),
+        _ref("MasterRecordId", "Master Record ID", "Lead", createable=False, updateable=False),
+        _text("LastName", "Last Name", 80, nillable=False, extra_type_info="personname"),
+        _text("FirstName", "First Name", 40, extra_type_info="personname"),
+        *_NAME_PARTS,
+        _ro(_text("Name", "Full Name", 121, nillable=False, name_field=True, extra_type_info="personname")),
+        _text("Title", "Title", 128),
+        _text("Company", "Company", 255, nillable=False),
+        _area("Street", "Street"),
+        _text("City", "City", 40),
+        _text("State", "State/Province", 80),
+        _text("PostalCode", "Zip/Postal Code", 20),
+        _text("Country", "Country", 80),
+        FieldSpec("Phone", "phone", "Phone", 40),
+        FieldSpec("MobilePhone", "phone", "Mobile Phone", 40),
+        FieldSpec("Fax", "phone", "Fax", 40),
+        FieldSpec("Email", "email", "Email", 80, id_lookup=True),
+        FieldSpec("Website", "url", "Website", 255),
+        _area("Description", "Description", 32000),
+        _pick("LeadSource", "Lead Source", _LEAD_SOURCES),
+        # Status is required but defaulted by the org (the picklist's default value).
+        _pick(
+            "Status",
+            "Status",
+            _LEAD_STATUSES,
+            nillable=False,
+            defaulted_on_create=True,
+            default=_LEAD_STATUSES[0],
+        ),
+        _pick("Industry", "Industry", _INDUSTRIES),
+        _pick("Rating", "Rating", _RATINGS),
+        FieldSpec("AnnualRevenue", "currency", "Annual Revenue", precision=18, scale=0),
+        FieldSpec("NumberOfEmployees", "int", "Employees", digits=8),
+        _bool("HasOptedOutOfEmail", "Email Opt Out"),
+        _bool("HasOptedOutOfFax", "Fax Opt Out"),
+        _bool("DoNotCall", "Do Not Call"),
+        # IsConverted is set only by lead conversion: read-only to the API.
+        _ro(_bool("IsConverted", "Converted")),
+        _ro(FieldSpec("ConvertedDate", "date", "Converted Date")),
+        _ro(_ref("ConvertedAccountId", "Converted Account ID", "Account")),
+        _ro(_ref("ConvertedContactId", "Converted Contact ID", "Contact")),
+        _bool("IsUnreadByOwner", "Unread By Owner"),
+        _ro(FieldSpec("LastActivityDate", "date", "Last Activity")),
+        _text("EmailBouncedReason", "Email Bounced Reason", 255),
+        FieldSpec("EmailBouncedDate", "datetime", "Email Bounced Date"),
+        *_system_fields(),
+    ),
+)
+
+ACCOUNT = ObjectSpec(
+    "Account",
+    "Account",
+    "Accounts",
+    (
+        _id("Account ID"),
+        _ref("MasterRecordId", "Master Record ID", "Account", createable=False, updateable=False),
+        _text("Name", "Account Name", 255, nillable=False, name_field=True),
+        _pick(
+            "Type",
+            "Account Type",
+            ("Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other"),
+        ),
+        _ref("ParentId", "Parent Account ID", "Account"),
+        *_address("Billing", "Billing"),
+        *_address("Shipping", "Shipping"),
+        FieldSpec("Phone", "phone", "Account Phone", 40),
+        FieldSpec("Fax", "phone", "Account Fax", 40),
+        _text("AccountNumber", "Account Number", 40),
+        FieldSpec("Website", "url", "Website", 255),
+        _text("Sic", "SIC Code", 20),
+        _pick("Industry", "Industry", _INDUSTRIES),
+        FieldSpec("AnnualRevenue", "currency", "Annual Revenue", precision=18, scale=0),
+        FieldSpec("NumberOfEmployees", "int", "Employees", digits=8),
+        _pick("Ownership", "Ownership", ("Public", "Private", "Subsidiary", "Other")),
+        _text("TickerSymbol", "Ticker Symbol", 20),
+        _area("Description", "Account Description", 32000),
+        _pick("Rating", "Account Rating", _RATINGS),
+        _text("Site", "Account Site", 80),
+        *_system_fields(),
+    ),
+)
+
+CAMPAIGN = ObjectSpec(
+    "Campaign",
+    "Campaign",
+    "Campaigns",
+    (
+        _id("Campaign ID"),
+        _text("Name", "Name", 80, nillable=False, name_field=True),
+        _ref("ParentId", "Parent Campaign ID", "Campaign"),
+        _pick("Type", "Type", ("Conference", "Webinar", "Email", "Advertisement", "Other")),
+        _pick("Status", "Status", ("Planned", "In Progress", "Completed", "Aborted"), default="Planned"),
+        FieldSpec("StartDate", "date", "Start Date"),
+        FieldSpec("EndDate", "date", "End Date"),
+        FieldSpec("ExpectedRevenue", "currency", "Expected Revenue in Campaign", precision=18),
+        FieldSpec("BudgetedCost", "currency", "Budgeted Cost in Campaign", precision=18),
+        FieldSpec("ActualCost", "currency", "Actual Cost in Campaign", precision=18),
+        FieldSpec("ExpectedResponse", "percent", "Expected Response (%)", precision=10, scale=2),
+        FieldSpec("NumberSent", "double", "Num Sent in Campaign", precision=18),
+        _bool("IsActive", "Active"),
+        _area("Description", "Description", 32000),
+        _ro(FieldSpec("NumberOfLeads", "int", "Leads in Campaign", digits=9)),
+        _ro(FieldSpec("NumberOfContacts", "int", "Contacts in Campaign", digits=9)),
+        *_system_fields(),
+    ),
+)
+
+CAMPAIGN_MEMBER = ObjectSpec(
+    "CampaignMember",
+    "Campaign Member",
+    "Campaign Members",
+    (
+        _id("Campaign Member ID"),
+        _ref("CampaignId", "Campaign ID", "Campaign", nillable=False, updateable=False),
+        _ref("LeadId", "Lead ID", "Lead", updateable=False),
+        _ref("ContactId", "Contact ID", "Contact", updateable=False),
+        _pick("Status", "Status", ("Sent", "Responded"), defaulted_on_create=True, default="Sent"),
+        _ro(_bool("HasResponded", "Responded")),
+        _ro(FieldSpec("FirstRespondedDate", "date", "First Responded Date")),
+        *_system_fields(owner=False),
+    ),
+)
+
+USER = ObjectSpec(
+    "User",
+    "User",
+    "Users",
+    (
+        _id("User ID"),
+        _text("Username", "Username", 80, nillable=False, unique=True, id_lookup=True),
+        _text("LastName", "Last Name", 80, nillable=False),
+        _text("FirstName", "First Name", 40),
+        _ro(_text("Name", "Full Name", 121, nillable=False, name_field=True)),
+        _text("Alias", "Alias", 8, nillable=False),
+        FieldSpec("Email", "email", "Email", 128, nillable=False),
+        _bool("IsActive", "Active"),
+        _ref("ProfileId", "Profile ID", "Profile", nillable=False),
+        _pick("UserType", "User Type", ("Standard", "AutomatedProcess"), createable=False, updateable=False),
+        _pick("TimeZoneSidKey", "Time Zone", ("GMT", "Europe/Paris", "America/Los_Angeles"), nillable=False),
+        _pick("LocaleSidKey", "Locale", ("en_US", "fr_FR"), nillable=False),
+        _pick("EmailEncodingKey", "Email Encoding", ("UTF-8",), nillable=False),
+        _pick("LanguageLocaleKey", "Language", ("en_US",), nillable=False),
+        *_system_fields(owner=False, deleted=False),
+    ),
+    # Users are setup data here: seeded by the sandbox, not created through the API.
+    createable=False,
+    deletable=False,
+    data=False,
+)
+
+PROFILE = ObjectSpec(
+    "Profile",
+    "Profile",
+    "Profiles",
+    (
+        _id("Profile ID"),
+        _text("Name", "Name", 255, nillable=False, name_field=True),
+        _text("UserType", "User Type", 40),
+        _text("Description", "Description", 255),
+        *_system_fields(owner=False, deleted=False),
+    ),
+    createable=False,
+    updateable=False,
+    deletable=False,
+    data=False,
+)
+
+ORGANIZATION = ObjectSpec(
+    "Organization",
+    "Organization",
+    "Organizations",
+    (
+        _id("Organization ID"),
+        _text("Name", "Name", 80, nillable=False, name_field=True),
+        _text("OrganizationType", "Edition", 40),
+        _text("InstanceName", "Instance Name", 5),
+        _ro(_bool("IsSandbox", "Is Sandbox")),
+        *_system_fields(owner=False, deleted=False),
+    ),
+    createable=False,
+    updateable=False,
+    deletable=False,
+    data=False,
+)
+
+PERMISSION_SET = ObjectSpec(
+    "PermissionSet",
+    "Permission Set",
+    "Permission Sets",
+    (
+        _id("Permission Set ID"),
+        _text("Name", "Name", 80, nillable=False),
+        _text("Label", "Label", 80, nillable=False, name_field=True),
+        _ro(_ref("ProfileId", "Profile ID", "Profile")),
+        _ro(_bool("IsOwnedByProfile", "Is Owned By Profile")),
+        _ro(_bool("IsCustom", "Custom")),
+        _text("Description", "Description", 255),
+        _ro(_text("NamespacePrefix", "Namespace Prefix", 15)),
+        *_system_fields(owner=False, deleted=False),
+    ),
+    data=False,
+)
+
+PERMISSION_SET_ASSIGNMENT = ObjectSpec(
+    "PermissionSetAssignment",
+    "Permission Set Assignment",
+    "Permission Set Assignments",
+    (
+        _id("Permission Set Assignment ID"),
+        _ref("AssigneeId", "Assignee ID", "User", nillable=False, updateable=False),
+        _ref("PermissionSetId", "Permission Set ID", "PermissionSet", nillable=False, updateable=False),
+        _ro(
+            FieldSpec(
+                "SystemModstamp", "datetime", "System Modstamp", nillable=False, defaulted_on_create=True
+            )
+        ),
+    ),
+    updateable=False,
+    data=False,
+)
+
+FIELD_PERMISSIONS = ObjectSpec(
+    "FieldPermissions",
+    "Field Permissions",
+    "Field Permissions",
+    (
+        _id("Field Permissions ID"),
+        _ref("ParentId", "Parent ID", "PermissionSet", nillable=False, updateable=False),
+        _pick("SobjectType", "Object Type", (), nillable=False, updateable=False, wide=False),
+        _pick("Field", "Field Name", (), nillable=False, updateable=False),
+        _bool("PermissionsEdit", "Edit Field"),
+        _bool("PermissionsRead", "Read Field"),
+        _ro(
+            FieldSpec(
+                "SystemModstamp", "datetime", "System Modstamp", nillable=False, defaulted_on_create=True
+            )
+        ),
+    ),
+    data=False,
+)
+
+OBJECTS: dict[str, ObjectSpec] = {
+    spec.name: spec
+    for spec in (
+        ACCOUNT,
+        CAMPAIGN,
+        CAMPAIGN_MEMBER,
+        CONTACT,
+        FIELD_PERMISSIONS,
+        LEAD,
+        ORGANIZATION,
+        PERMISSION_SET,
+        PERMISSION_SET_ASSIGNMENT,
+        PROFILE,
+        USER,
+    )
+}
+OBJECTS_BY_LOWER = {name.lower(): spec for name, spec in OBJECTS.items()}
+
+# Objects that may receive custom fields through the Tooling API.
+CUSTOMIZABLE = ("Account", "Campaign", "CampaignMember", "Contact", "Lead")

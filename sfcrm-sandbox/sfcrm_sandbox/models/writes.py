@@ -1,0 +1,396 @@
+"""Record writes with Salesforce's semantics: insert, update by Id, upsert on an external id, delete.
+
+One call = one transaction of up to 200 records (sObject Collections, or one record for the
+single-record endpoints). Every record gets a result in request order; failures carry
+Salesforce's status codes and messages (``docs/salesforce-facts.md``, "Writes"), and
+``allOrNone`` commits nothing when any record fails. The checks themselves are
+:mod:`.write_rules`; this module plans, commits and answers. Reads of existing records and key
+lookups are batched and indexed: a write never scans a table.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sfcrm_sandbox.models.fields import FieldSpec, ObjectSpec
+from sfcrm_sandbox.models.ids import canonical_id, object_of_id
+from sfcrm_sandbox.models.keys import COMPOSITE_FIELD, key_value
+from sfcrm_sandbox.models.objects import OBJECTS
+from sfcrm_sandbox.models.store import OrgStore
+from sfcrm_sandbox.models.values import error, now_datetime
+from sfcrm_sandbox.models.write_plan import Plan, RequestRejected
+from sfcrm_sandbox.models.write_rules import WriteRules
+
+ROLLED_BACK = error(
+    "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+    "Record rolled back because not all records were valid and the request was using AllOrNone header",
+)
+_AUDIT = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp")
+_NAMED = ("Contact", "Lead", "User")
+# Writes to these change the integration user's field-level security (store.refresh_grants).
+_GRANT_OBJECTS = ("FieldPermissions", "PermissionSetAssignment")
+
+
+@dataclass(frozen=True)
+class _Shape:
+    key_prefix: str
+    owned: bool
+    insert_defaults: dict[str, Any]
+    insert_audit: dict[str, Any]
+    update_audit: dict[str, Any]
+    indexed: list[FieldSpec]
+
+
+def _malformed_id(value: Any) -> dict[str, Any]:
+    return error("MALFORMED_ID", f"malformed id {value}", ["Id"])
+
+
+def _wrong_type_id(spec: ObjectSpec, value: str) -> dict[str, Any]:
+    id_label = next(f.label for f in spec.fields if f.name == "Id")
+    return error("MALFORMED_ID", f"{id_label}: id value of incorrect type: {value}", ["Id"])
+
+
+class Writer:
+    """Applies writes to an :class:`OrgStore`.
+
+    :param store: the org.
+    :param lock_draw: called once per record about to be written; True makes that record fail with
+        ``UNABLE_TO_LOCK_ROW`` (fault injection).
+    """
+
+    def __init__(self, store: OrgStore, lock_draw: Callable[[], bool] | None = None) -> None:
+        self.store = store
+        self.rules = WriteRules(store)
+        self.lock_draw = lock_draw or (lambda: False)
+
+    # --- public operations --------------------------------------------------------------------
+
+    def save(
+        self,
+        records: list[Any],
+        *,
+        mode: str,
+        all_or_none: bool = False,
+        auto_assign: bool = True,
+        sobject: str | None = None,
+        external_id_field: FieldSpec | None = None,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Insert (``mode="insert"``), update by Id (``"update"``) or upsert (``"upsert"``) records.
+
+        Returns one result dict per record, in order, and the number of records written.
+        """
+        with self.store.lock:
+            plans = [self._parse(record, mode, sobject, external_id_field) for record in records]
+            self._resolve_existing(plans, mode, sobject, external_id_field)
+            for plan, record in zip(plans, records, strict=True):
+                if plan.ok:
+                    self.rules.validate_values(plan, record, external_id_field)
+            self.rules.check_duplicates_in_request(plans, mode, external_id_field)
+            self.rules.check_unique(plans)
+            self.rules.check_references(plans)
+            self.rules.check_special(plans)
+            return self._finish(plans, mode, all_or_none, lambda ok: self._commit(ok, auto_assign))
+
+    def delete(self, ids: list[Any], *, all_or_none: bool = False) -> tuple[list[dict[str, Any]], int]:
+        """Delete records by Id (they stay as ``IsDeleted = true``, visible to queryAll)."""
+        with self.store.lock:
+            # Each Id checked and normalised once; None marks one that names no record of a known object.
+            wanted = [
+                record_id if (record_id := canonical_id(raw)) and object_of_id(record_id) else None
+                for raw in ids
+            ]
+            existing = self.store.get_many([record_id for record_id in wanted if record_id])
+            plans: list[Plan] = []
+            seen: set[str] = set()
+            for raw, record_id in zip(ids, wanted, strict=True):
+                plan = Plan(action="delete")
+                plans.append(plan)
+                if record_id is None:
+                    plan.fail(error("MALFORMED_ID", f"malformed id {raw}"))
+                    continue
+                plan.record_id = record_id
+                found = existing.get(record_id)
+                if record_id in seen:
+                    # UNVERIFIED: Salesforce's code for one Id listed twice; the first occurrence wins.
+                    plan.fail(error("DUPLICATE_VALUE", f"Duplicate id in list: {record_id}"))
+                    continue
+                seen.add(record_id)
+                if found is None or found[1]:
+                    # UNVERIFIED for never-existing Ids; Salesforce reports recycled ones this way.
+                    plan.fail(error("ENTITY_IS_DELETED", "entity is deleted"))
+                    continue
+                if not OBJECTS[found[0]].deletable:
+                    plan.fail(
+                        error("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id")
+                    )
+                    continue
+                plan.sobject, plan.existing, plan.shown_id = found[0], found[2], record_id
+            return self._finish(plans, "delete", all_or_none, self._commit_deletes)
+
+    def _finish(
+        self, plans: list[Plan], mode: str, all_or_none: bool, commit: Callable[[list[Plan]], int]
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Draw record locks, commit the valid plans (none when ``all_or_none`` and any failed), answer."""
+        for plan in plans:
+            if plan.ok and self.lock_draw():
+                plan.fail(
+                    error(
+                        "UNABLE_TO_LOCK_ROW",
+                        "unable to obtain exclusive access to this record or 1 records: "
+                        + (plan.record_id or ""),
+                    )
+                )
+        rolled_back = all_or_none and any(not plan.ok for plan in plans)
+        written = 0 if rolled_back else commit([plan for plan in plans if plan.ok])
+        return [self._result(plan, mode, rolled_back) for plan in plans], written
+
+    # --- parsing ------------------------------------------------------------------------------
+
+    def _parse(self, record: Any, mode: str, sobject: str | None, ext: FieldSpec | None) -> Plan:
+        plan = Plan(action="update" if mode == "update" else "insert")
+        if not isinstance(record, dict):
+            raise RequestRejected(400, "JSON_PARSER_ERROR", "Each record must be a JSON object")
+        attributes = record.get("attributes") if isinstance(record.get("attributes"), dict) else {}
+        type_name = attributes.get("type") or sobject
+        id_key = next((k for k in record if k.lower() == "id"), None)
+        raw_id = record.get(id_key) if id_key else None
+        if mode == "update":
+            if raw_id in (None, ""):
+                plan.fail(error("MISSING_ARGUMENT", "Id not specified in an update call"))
+                return plan
+            if canonical_id(raw_id) is None:
+                plan.fail(_malformed_id(raw_id))
+                return plan
+            if not type_name:
+                type_name = object_of_id(raw_id)
+        if not type_name:
+            raise RequestRejected(400, "INVALID_TYPE", "Must send a concrete entity type.")
+        spec = self.store.object_spec(str(type_name))
+        if spec is None:
+            raise RequestRejected(400, "INVALID_TYPE", f"sObject type '{type_name}' is not supported.")
+        plan.sobject = spec.name
+        if sobject and spec.name != sobject:
+            # UNVERIFIED wording: upsert records must all be of the URL's object.
+            plan.fail(error("INVALID_TYPE", f"Record type {type_name} does not match {sobject}"))
+            return plan
+        if mode == "update":
+            if object_of_id(raw_id) != spec.name:
+                plan.fail(_wrong_type_id(spec, raw_id))
+                return plan
+            plan.record_id = canonical_id(raw_id)
+        elif raw_id not in (None, ""):
+            if mode == "upsert":
+                # UNVERIFIED wording: upsert on an external id does not take record Ids.
+                plan.fail(
+                    error(
+                        "INVALID_FIELD_FOR_INSERT_UPDATE", "Id not allowed when upserting on an external id"
+                    )
+                )
+            else:
+                plan.fail(
+                    error("INVALID_FIELD_FOR_INSERT_UPDATE", "cannot specify Id in an insert call", ["Id"])
+                )
+            return plan
+        if mode == "upsert":
+            assert ext is not None
+            key_name = next((k for k in record if k.lower() == ext.name.lower()), None)
+            value = record.get(key_name) if key_name else None
+            if value in (None, ""):
+                # UNVERIFIED: a record without a key value cannot be matched.
+                plan.fail(error("MISSING_ARGUMENT", f"{ext.name} not specified", [ext.name]))
+                return plan
+            plan.values[ext.name] = value
+        if (plan.action == "insert" and not spec.createable) or (
+            plan.action == "update" and not spec.updateable
+        ):
+            plan.fail(error("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id"))
+        return plan
+
+    def _resolve_existing(
+        self, plans: list[Plan], mode: str, sobject: str | None, ext: FieldSpec | None
+    ) -> None:
+        if mode == "update":
+            existing = self.store.get_many([p.record_id for p in plans if p.ok and p.record_id])
+            for plan in plans:
+                if not plan.ok:
+                    continue
+                found = existing.get(plan.record_id)
+                if found is None:
+                    # UNVERIFIED: a well-formed Id of no record in this org.
+                    plan.fail(error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id"))
+                elif found[1]:
+                    plan.fail(error("ENTITY_IS_DELETED", "entity is deleted"))
+                else:
+                    plan.existing = found[2]
+                    plan.shown_id = plan.record_id
+        elif mode == "upsert":
+            assert ext is not None and sobject is not None
+            keys = [key_value(p.values[ext.name]) for p in plans if p.ok]
+            matches = self.store.find_keys(sobject, ext.name.lower(), keys)
+            existing = self.store.get_many([i for ids in matches.values() for i in ids])
+            for plan in plans:
+                if not plan.ok:
+                    continue
+                ids = matches.get(key_value(plan.values[ext.name]), [])
+                if len(ids) > 1:
+                    # UNVERIFIED wording (single-record upsert answers HTTP 300 instead).
+                    plan.fail(
+                        error(
+                            "DUPLICATE_EXTERNAL_ID",
+                            f"more than one record found for external id field: {ids}",
+                        )
+                    )
+                elif ids:
+                    plan.action, plan.record_id = "update", ids[0]
+                    plan.existing = existing[ids[0]][2]
+                    plan.shown_id = ids[0]
+
+    # --- results and commit -------------------------------------------------------------------
+
+    @staticmethod
+    def _result(plan: Plan, mode: str, rolled_back: bool) -> dict[str, Any]:
+        if plan.ok and not rolled_back:
+            result: dict[str, Any] = {"id": plan.record_id, "success": True, "errors": []}
+            if mode == "upsert":
+                result["created"] = plan.action == "insert"
+            return result
+        result = {"success": False, "errors": plan.errors if not plan.ok else [dict(ROLLED_BACK)]}
+        if plan.ok and plan.shown_id:
+            result = {"id": plan.shown_id, **result}
+        return result
+
+    def _commit(self, plans: list[Plan], auto_assign: bool) -> int:
+        if not plans:
+            return 0
+        store = self.store
+        now = now_datetime()
+        inserts: list[tuple[str, str, str]] = []
+        updates: list[tuple[str, str]] = []
+        key_deletes: list[tuple[str, str]] = []
+        key_inserts: list[tuple[str, str, str, str]] = []
+        touched_setup = False
+        shapes: dict[str, _Shape] = {}
+        for plan in plans:
+            assert plan.sobject is not None
+            shape = shapes.get(plan.sobject)
+            if shape is None:
+                shape = shapes[plan.sobject] = self._shape(plan.sobject, now)
+            if plan.action == "insert":
+                plan.record_id = store.new_id(shape.key_prefix)
+                data: dict[str, Any] = {**shape.insert_defaults, **plan.values, "Id": plan.record_id}
+                if shape.owned and data.get("OwnerId") is None:
+                    data["OwnerId"] = store.user_id
+                data.update(shape.insert_audit)
+                old: dict[str, Any] = {}
+            else:
+                old = plan.existing or {}
+                data = {**old, **plan.values, **shape.update_audit}
+            if plan.sobject == "Lead" and auto_assign:
+                # Sforce-Auto-Assign TRUE (the default): the org's assignment rule routes the lead.
+                data["OwnerId"] = store.router_user_id
+            if plan.sobject in _NAMED:
+                data["Name"] = " ".join(p for p in (data.get("FirstName"), data.get("LastName")) if p)
+            record_id = plan.record_id
+            assert record_id is not None
+            for f in shape.indexed:
+                if plan.action == "update" and old.get(f.name) == data.get(f.name):
+                    continue
+                if plan.action == "update" and old.get(f.name) is not None:
+                    key_deletes.append((record_id, f.name.lower()))
+                if data.get(f.name) is not None:
+                    key_inserts.append((plan.sobject, f.name.lower(), key_value(data[f.name]), record_id))
+            composite = self.rules.composite(plan.sobject, data)
+            if composite is not None and plan.action == "insert":
+                key_inserts.append((plan.sobject, COMPOSITE_FIELD, composite, record_id))
+            encoded = json.dumps(data, separators=(",", ":"))
+            if plan.action == "insert":
+                inserts.append((record_id, plan.sobject, encoded))
+            else:
+                updates.append((encoded, record_id))
+            touched_setup |= plan.sobject in _GRANT_OBJECTS
+        with store.transaction() as db:
+            if inserts:
+                db.executemany("INSERT INTO record (id, sobject, deleted, data) VALUES (?, ?, 0, ?)", inserts)
+            if updates:
+                db.executemany("UPDATE record SET data = ? WHERE id = ?", updates)
+            if key_deletes:
+                db.executemany("DELETE FROM keyval WHERE id = ? AND field = ?", key_deletes)
+            if key_inserts:
+                db.executemany(
+                    "INSERT INTO keyval (sobject, field, value, id) VALUES (?, ?, ?, ?)", key_inserts
+                )
+            if inserts:
+                store.save_counters()
+        for _, sobject, _ in inserts:
+            store.counts[sobject] += 1
+        if touched_setup:
+            store.refresh_grants()
+        return len(plans)
+
+    def _shape(self, sobject: str, now: str) -> _Shape:
+        """What every record of ``sobject`` written in this transaction gets (computed once per object)."""
+        spec = OBJECTS[sobject]
+        defaults: dict[str, Any] = {}
+        for f in self.store.all_fields(sobject):
+            if f.type == "boolean":
+                defaults[f.name] = False
+            elif f.defaulted_on_create and f.default is not None:
+                defaults[f.name] = f.default
+        audit = {
+            k: (now if k.endswith("Date") or k == "SystemModstamp" else self.store.user_id)
+            for k in _AUDIT
+            if spec.has_field(k)
+        }
+        return _Shape(
+            key_prefix=spec.key_prefix,
+            owned=spec.has_field("OwnerId"),
+            insert_defaults=defaults,
+            insert_audit=audit,
+            update_audit={k: v for k, v in audit.items() if k not in ("CreatedDate", "CreatedById")},
+            indexed=self.rules.indexed_fields(sobject),
+        )
+
+    def _commit_deletes(self, plans: list[Plan]) -> int:
+        if not plans:
+            return 0
+        now = now_datetime()
+        rows = []
+        for plan in plans:
+            data = dict(plan.existing or {})
+            data["IsDeleted"] = True
+            for name in ("LastModifiedDate", "SystemModstamp"):
+                if name in data:
+                    data[name] = now
+            rows.append((json.dumps(data, separators=(",", ":")), plan.record_id))
+        with self.store.transaction() as db:
+            db.executemany("UPDATE record SET deleted = 1, data = ? WHERE id = ?", rows)
+            db.executemany("DELETE FROM keyval WHERE id = ?", [(plan.record_id,) for plan in plans])
+        for plan in plans:
+            assert plan.sobject is not None
+            self.store.counts[plan.sobject] -= 1
+        if any(plan.sobject in _GRANT_OBJECTS for plan in plans):
+            self.store.refresh_grants()
+        return len(plans)
+
+    def convert_lead(self, record_id: str) -> bool:
+        """Mark a Lead converted (the sandbox's stand-in for ``convertLead``); False when not a live Lead."""
+        with self.store.lock:
+            found = self.store.get(record_id)
+            if found is None or found[0] != "Lead" or found[1]:
+                return False
+            data = found[2]
+            now = now_datetime()
+            data.update(
+                {
+                    "IsConverted": True,
+                    "ConvertedDate": now[:10],
+                    "Status": "Closed - Converted",
+                    "LastModifiedDate": now,
+                    "SystemModstamp": now,
+                }
+            )
+            self.store.db.execute("UPDATE record SET data = ? WHERE id = ?", (json.dumps(data), record_id))
+            return True

@@ -1,0 +1,190 @@
+"""Start and stop an ``sfcrm-sandbox`` in a child process (tests, demo, benchmarks)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import ssl
+import subprocess
+import sys
+import threading
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+READY_PREFIX = "sfcrm-sandbox ready "
+
+# Credentials the sandbox accepts unless told otherwise (they protect nothing: the org is local).
+DEFAULT_CREDENTIALS = {
+    "username": "integration.user@sfcrm-sandbox.local",
+    "password": "sandbox-password",
+    "security_token": "SANDBOXTOKEN0001",
+    "client_id": "sfcrm-sandbox-client-id",
+    "client_secret": "sfcrm-sandbox-client-secret",
+}
+
+
+@dataclass
+class RunningSandbox:
+    """A sandbox process and what a client needs to reach it."""
+
+    base_url: str
+    ca_path: Path
+    data_dir: Path
+    process: subprocess.Popen
+    credentials: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CREDENTIALS))
+    output: list[str] = field(default_factory=list)
+
+    @property
+    def username(self) -> str:
+        return self.credentials["username"]
+
+    @property
+    def password(self) -> str:
+        return self.credentials["password"]
+
+    @property
+    def security_token(self) -> str:
+        return self.credentials["security_token"]
+
+    @property
+    def client_id(self) -> str:
+        return self.credentials["client_id"]
+
+    @property
+    def client_secret(self) -> str:
+        return self.credentials["client_secret"]
+
+    def _call(self, method: str, path: str) -> Any:
+        context = ssl.create_default_context(cafile=str(self.ca_path))
+        request = urllib.request.Request(
+            self.base_url + path, method=method, data=b"" if method == "POST" else None
+        )
+        with urllib.request.urlopen(request, context=context, timeout=30) as response:
+            body = response.read()
+        return json.loads(body) if body else None
+
+    def stats(self) -> dict[str, Any]:
+        """``GET /__sandbox/stats``: API calls (total and by route) and record counts."""
+        return self._call("GET", "/__sandbox/stats")
+
+    def calls_to(self, route_fragment: str) -> int:
+        """API calls so far on the routes whose key (``"PATCH /composite/sobjects"``...) contains
+        ``route_fragment``, case-insensitively (``"describe"``, ``"composite"``)."""
+        fragment = route_fragment.lower()
+        routes = self.stats()["api_calls_by_route"]
+        return sum(int(count) for route, count in routes.items() if fragment in route.lower())
+
+    def reset(self) -> None:
+        """``POST /__sandbox/reset``: empty the org's records (schema and custom fields stay)."""
+        self._call("POST", "/__sandbox/reset")
+
+    def connection_extra(self, **overrides: Any) -> dict[str, Any]:
+        """The ``extra`` of an ``sfcrm`` Airflow connection that points at this sandbox."""
+        extra = {
+            "security_token": self.security_token,
+            "custom_domain": self.base_url,
+            "client_id": self.client_id,
+            "client_secret": self.client_secret,
+            "ca_bundle": str(self.ca_path),
+        }
+        extra.update(overrides)
+        return extra
+
+    def connection_dict(self, **extra_overrides: Any) -> dict[str, Any]:
+        """An ``sfcrm`` connection as the JSON form Airflow reads from ``AIRFLOW_CONN_<ID>``."""
+        return {
+            "conn_type": "sfcrm",
+            "login": self.username,
+            "password": self.password,
+            "extra": self.connection_extra(**extra_overrides),
+        }
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> RunningSandbox:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def start_sandbox(
+    data_dir: str | os.PathLike,
+    *,
+    port: int = 0,
+    faults: dict[str, Any] | None = None,
+    startup_timeout: float = 30.0,
+    python: str | os.PathLike = sys.executable,
+    **options: Any,
+) -> RunningSandbox:
+    """Start ``sfcrm-sandbox serve`` and wait for its ready line.
+
+    ``options`` are the command-line options with underscores (``latency_ms=100``,
+    ``daily_api_limit=500``, ``username="u"``...). ``faults`` is written to
+    ``data_dir/faults.json`` and passed as ``--faults``. ``python`` is the interpreter that runs
+    it (another virtual environment's, say); by default this one.
+    """
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    credentials = dict(DEFAULT_CREDENTIALS)
+    args = [
+        str(python),
+        "-m",
+        "sfcrm_sandbox",
+        "serve",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
+    for key in DEFAULT_CREDENTIALS:
+        credentials[key] = str(options.pop(key, credentials[key]))
+        args += [f"--{key.replace('_', '-')}", credentials[key]]
+    if faults is not None:
+        faults_path = data_dir / "faults.json"
+        faults_path.write_text(json.dumps(faults))
+        args += ["--faults", str(faults_path)]
+    for key, value in options.items():
+        args += [f"--{key.replace('_', '-')}", str(value)]
+
+    process = subprocess.Popen(
+        args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, start_new_session=True
+    )
+    output: list[str] = []
+    ready: list[str] = []
+    got_ready = threading.Event()
+
+    def pump() -> None:
+        # Keep reading so the child never blocks on a full pipe; remember the tail for errors.
+        assert process.stdout is not None
+        for line in process.stdout:
+            if not ready and line.startswith(READY_PREFIX):
+                ready.append(line.strip())
+                got_ready.set()
+            output.append(line.rstrip("\n"))
+            del output[:-200]
+        got_ready.set()
+
+    threading.Thread(target=pump, name="sfcrm-sandbox-output", daemon=True).start()
+    if not got_ready.wait(startup_timeout) or not ready:
+        process.kill()
+        raise RuntimeError("sfcrm-sandbox did not start:\n" + "\n".join(output[-40:]))
+    base_url, _, ca = ready[0][len(READY_PREFIX) :].partition(" ca=")
+    return RunningSandbox(
+        base_url=base_url,
+        ca_path=Path(ca),
+        data_dir=data_dir,
+        process=process,
+        credentials=credentials,
+        output=output,
+    )

@@ -1,0 +1,64 @@
+"""Sandbox-only endpoints under ``/__sandbox`` (no auth): stats, reset, and a stand-in for lead conversion."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sfcrm_sandbox.models.faults import Faults
+from sfcrm_sandbox.models.ids import canonical_id
+from sfcrm_sandbox.models.store import OrgStore
+from sfcrm_sandbox.models.usage import ApiUsage
+from sfcrm_sandbox.models.writes import Writer
+from sfcrm_sandbox.responses.call import Call, Reply
+
+
+class AdminResponses:
+    """What tests, the demo and benchmarks ask the sandbox itself.
+
+    :param store: the org.
+    :param writer: applies writes (lead conversion).
+    :param usage: the org's API usage and the sandbox's counters.
+    :param faults: the injected faults (their counts go into the stats).
+    :param forget_queries: drops every query result waiting for its next page (on reset).
+    """
+
+    def __init__(
+        self,
+        store: OrgStore,
+        writer: Writer,
+        usage: ApiUsage,
+        faults: Faults,
+        forget_queries: Callable[[], None],
+    ) -> None:
+        self.store = store
+        self.writer = writer
+        self.usage = usage
+        self.faults = faults
+        self.forget_queries = forget_queries
+
+    def stats(self, call: Call) -> Reply:
+        usage = self.usage
+        return Reply(
+            200,
+            {
+                "api_calls": usage.calls,
+                "api_calls_by_route": dict(sorted(usage.by_route.items())),
+                "records": dict(sorted(self.store.counts.items())),
+                "records_written": usage.records_written,
+                "api_usage": {"used": usage.used, "max": usage.daily_limit},
+                "faults": self.faults.summary()["injected"],
+                "max_in_flight": usage.max_in_flight,
+            },
+        )
+
+    def reset(self, call: Call) -> Reply:
+        """Empty the org's business records (schema, custom fields, users and permissions stay)."""
+        self.store.reset()
+        self.forget_queries()
+        return Reply(200, {"reset": True, "records": dict(self.store.counts)})
+
+    def convert_lead(self, call: Call) -> Reply:
+        """Mark a Lead converted: Salesforce converts leads through SOAP/Apex, which the sandbox lacks."""
+        record_id = canonical_id(call.params["id"])
+        converted = record_id is not None and self.writer.convert_lead(record_id)
+        return Reply(200 if converted else 404, {"converted": converted})

@@ -1,0 +1,232 @@
+"""Describe: the global describe (``sobjects``), an object's basic info and its full describe.
+
+Rendering follows captured real describe results (``docs/salesforce-facts.md``, "Describe"): the
+fields list holds only what field-level security lets the integration user see, fields it may read
+but not edit say ``createable``/``updateable`` false, and ``If-Modified-Since`` answers 304 while
+the schema has not changed since.
+"""
+
+from __future__ import annotations
+
+from email.utils import formatdate, parsedate_to_datetime
+from typing import Any
+
+from sfcrm_sandbox.models.fields import FieldSpec, ObjectSpec
+from sfcrm_sandbox.models.objects import OBJECTS
+from sfcrm_sandbox.models.store import OrgStore
+from sfcrm_sandbox.responses.call import Call, Reply, not_found
+
+_SOAP_TYPES = {
+    "id": "tns:ID",
+    "reference": "tns:ID",
+    "boolean": "xsd:boolean",
+    "date": "xsd:date",
+    "datetime": "xsd:dateTime",
+    "double": "xsd:double",
+    "currency": "xsd:double",
+    "percent": "xsd:double",
+    "int": "xsd:int",
+}
+
+
+def field_describe(spec: FieldSpec, *, readable_only: bool = False) -> dict[str, Any]:
+    """The per-field describe entry (the keys of a captured real one).
+
+    :param readable_only: field-level security grants read but not edit.
+    """
+    createable = spec.createable and not readable_only
+    updateable = spec.updateable and not readable_only
+    byte_length = spec.length * 3 if spec.is_text else (18 if spec.type in ("id", "reference") else 0)
+    length = spec.length if (spec.is_text or spec.type in ("id", "reference")) else 0
+    return {
+        "aggregatable": spec.filterable,
+        "aiPredictionField": False,
+        "autoNumber": False,
+        "byteLength": byte_length,
+        "calculated": False,
+        "calculatedFormula": None,
+        "cascadeDelete": False,
+        "caseSensitive": False,
+        "compoundFieldName": None,
+        "controllerName": None,
+        "createable": createable,
+        "custom": spec.custom,
+        "defaultValue": spec.default if spec.type in ("boolean",) else None,
+        "defaultValueFormula": None,
+        "defaultedOnCreate": spec.defaulted_on_create,
+        "dependentPicklist": False,
+        "deprecatedAndHidden": False,
+        "digits": spec.digits,
+        "displayLocationInDecimal": False,
+        "encrypted": False,
+        "externalId": spec.external_id,
+        "extraTypeInfo": spec.extra_type_info,
+        "filterable": spec.filterable,
+        "filteredLookupInfo": None,
+        "formulaTreatNullNumberAsZero": False,
+        "groupable": spec.filterable and spec.type not in ("double", "currency", "percent", "datetime"),
+        "highScaleNumber": False,
+        "htmlFormatted": spec.html,
+        "idLookup": spec.id_lookup or spec.external_id,
+        "inlineHelpText": None,
+        "label": spec.label,
+        "length": length,
+        "mask": None,
+        "maskType": None,
+        "name": spec.name,
+        "nameField": spec.name_field,
+        "namePointing": False,
+        "nillable": spec.nillable,
+        "permissionable": spec.custom or (spec.nillable and spec.type not in ("id",)),
+        "picklistValues": [
+            {
+                "active": True,
+                "defaultValue": value == spec.default,
+                "label": value,
+                "validFor": None,
+                "value": value,
+            }
+            for value in spec.picklist
+        ],
+        "polymorphicForeignKey": len(spec.reference_to) > 1,
+        "precision": spec.precision,
+        "queryByDistance": False,
+        "referenceTargetField": None,
+        "referenceTo": list(spec.reference_to),
+        "relationshipName": (spec.name[:-2] if spec.name.endswith("Id") and spec.reference_to else None),
+        "relationshipOrder": None,
+        "restrictedDelete": False,
+        "restrictedPicklist": False,
+        "scale": spec.scale,
+        "searchPrefilterable": spec.type == "reference",
+        "soapType": _SOAP_TYPES.get(spec.type, "xsd:string"),
+        "sortable": spec.sortable,
+        "type": spec.type,
+        "unique": spec.unique,
+        "updateable": updateable,
+        "writeRequiresMasterRead": False,
+    }
+
+
+def object_urls(version: str, name: str) -> dict[str, str]:
+    base = f"/services/data/v{version}/sobjects/{name}"
+    return {
+        "compactLayouts": f"{base}/describe/compactLayouts",
+        "rowTemplate": f"{base}/{{ID}}",
+        "approvalLayouts": f"{base}/describe/approvalLayouts",
+        "defaultValues": f"{base}/defaultValues?recordTypeId&fields",
+        "listviews": f"{base}/listviews",
+        "describe": f"{base}/describe",
+        "quickActions": f"{base}/quickActions",
+        "layouts": f"{base}/describe/layouts",
+        "sobject": base,
+    }
+
+
+def object_summary(spec: ObjectSpec, version: str) -> dict[str, Any]:
+    """The object's entry in the global describe (and ``objectDescribe`` of basic info)."""
+    return {
+        "activateable": False,
+        "associateEntityType": None,
+        "associateParentEntity": None,
+        "createable": spec.createable,
+        "custom": False,
+        "customSetting": False,
+        "deepCloneable": False,
+        "deletable": spec.deletable,
+        "deprecatedAndHidden": False,
+        "feedEnabled": spec.data,
+        "hasSubtypes": False,
+        "isInterface": False,
+        "isSubtype": False,
+        "keyPrefix": spec.key_prefix,
+        "label": spec.label,
+        "labelPlural": spec.label_plural,
+        "layoutable": spec.data,
+        "mergeable": spec.name in ("Account", "Contact", "Lead"),
+        "mruEnabled": spec.data,
+        "name": spec.name,
+        "queryable": True,
+        "replicateable": True,
+        "retrieveable": True,
+        "searchable": spec.data,
+        "triggerable": spec.data,
+        "undeletable": spec.data,
+        "updateable": spec.updateable,
+        "urls": object_urls(version, spec.name),
+    }
+
+
+def object_describe(spec: ObjectSpec, version: str, fields: list[dict[str, Any]]) -> dict[str, Any]:
+    """The full ``sobjects/{name}/describe`` body, ``fields`` already filtered by field-level security."""
+    body = object_summary(spec, version)
+    body.update(
+        {
+            "actionOverrides": [],
+            "childRelationships": [],
+            "compactLayoutable": spec.data,
+            "defaultImplementation": None,
+            "extendedBy": None,
+            "extendsInterfaces": None,
+            "fields": fields,
+            "implementedBy": None,
+            "implementsInterfaces": None,
+            "listviewable": None,
+            "lookupLayoutable": None,
+            "namedLayoutInfos": [],
+            "networkScopeFieldName": None,
+            "recordTypeInfos": [],
+            "searchLayoutable": spec.data,
+            "sobjectDescribeOption": "FULL",
+            "supportedScopes": [{"label": "All", "name": "everything"}, {"label": "My", "name": "mine"}],
+        }
+    )
+    return dict(sorted(body.items()))
+
+
+class DescribeResponses:
+    """``sobjects``, ``sobjects/{sobject}`` and ``sobjects/{sobject}/describe``.
+
+    :param store: the org.
+    """
+
+    def __init__(self, store: OrgStore) -> None:
+        self.store = store
+
+    def global_describe(self, call: Call) -> Reply:
+        return Reply(
+            200,
+            {
+                "encoding": "UTF-8",
+                "maxBatchSize": 200,
+                "sobjects": [
+                    object_summary(spec, call.version)
+                    for spec in sorted(OBJECTS.values(), key=lambda s: s.name)
+                ],
+            },
+        )
+
+    def sobject_info(self, call: Call) -> Reply:
+        spec = self.store.object_spec(call.params["sobject"])
+        if spec is None:
+            return not_found()
+        return Reply(200, {"objectDescribe": object_summary(spec, call.version), "recentItems": []})
+
+    def describe(self, call: Call) -> Reply:
+        spec = self.store.object_spec(call.params["sobject"])
+        if spec is None:
+            return not_found()
+        changed = self.store.schema_changed
+        headers = {"Last-Modified": formatdate(changed, usegmt=True)}
+        since = call.headers.get("if-modified-since")
+        if since:
+            try:
+                if changed <= parsedate_to_datetime(since).timestamp():
+                    return Reply(304, None, headers=headers)
+            except (TypeError, ValueError):
+                pass  # an unreadable date is ignored, as HTTP servers do
+        fields = [
+            field_describe(field_spec, readable_only=not editable)
+            for field_spec, editable in self.store.visible_fields(spec.name).values()
+        ]
+        return Reply(200, object_describe(spec, call.version, fields), headers=headers)

@@ -1,0 +1,215 @@
+"""The sandbox's ASGI application: builds one org's models and handlers, routes requests to them.
+
+Service routes (:func:`sfcrm_sandbox.urls.service_routes`) are answered as they are. A REST request
+(``/services/data/vXX.X/...``) goes through the pipeline Salesforce puts in front of its data:
+version check (410 for retired versions) → bearer token (401 ``INVALID_SESSION_ID`` array) →
+counted in the stats → fault ``expire_session_every`` → daily API limit (403
+``REQUEST_LIMIT_EXCEEDED``) → faults 503/502 → ``--latency-ms`` → the handler →
+``--per-record-latency-ms`` × records written → slow-response fault → response, or a dropped
+connection. Every REST response carries ``Sforce-Limit-Info``. Latencies are ``asyncio.sleep``:
+concurrent requests overlap, the sandbox never serialises them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from sfcrm_sandbox.models.faults import Faults, FaultSettings
+from sfcrm_sandbox.models.sessions import Credentials, Sessions
+from sfcrm_sandbox.models.store import OrgStore
+from sfcrm_sandbox.models.usage import ApiUsage
+from sfcrm_sandbox.models.versions import is_retired, is_supported, major_of
+from sfcrm_sandbox.models.writes import Writer
+from sfcrm_sandbox.responses.call import Call, Reply, api_error, not_found
+from sfcrm_sandbox.server.connections import abort_connection
+from sfcrm_sandbox.server.routing import Route, Router
+from sfcrm_sandbox.urls import DATA_API_PREFIX, Responses, data_api_routes, service_routes
+
+_SESSION_INVALID = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+_JSON = "application/json;charset=UTF-8"
+# Salesforce Edge answers this one, not the org: an HTML page and no Sforce-Limit-Info.
+_BAD_GATEWAY = Reply(
+    502, content=b"<html><body><h1>502 Bad Gateway</h1></body></html>", media_type="text/html"
+)
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """Behaviour knobs from the command line (``sfcrm-sandbox serve --help``).
+
+    :param credentials: what the token endpoint accepts.
+    :param latency_ms: added to every REST request.
+    :param per_record_latency_ms: added per record written.
+    :param daily_api_limit: REST requests allowed before 403 REQUEST_LIMIT_EXCEEDED.
+    :param session_ttl_s: access token lifetime.
+    :param faults: injected faults.
+    """
+
+    credentials: Credentials
+    latency_ms: float = 0
+    per_record_latency_ms: float = 0
+    daily_api_limit: int = 1_000_000
+    session_ttl_s: float = 7200
+    faults: FaultSettings = FaultSettings()
+
+
+def to_response(reply: Reply, headers: dict[str, str] | None = None) -> Response:
+    """The HTTP response of a handler's reply."""
+    all_headers = {**(headers or {}), **reply.headers}
+    if reply.content is not None:
+        return Response(reply.content, reply.status, media_type=reply.media_type, headers=all_headers)
+    content = b"" if reply.body is None else json.dumps(reply.body, separators=(",", ":")).encode()
+    media_type = None if reply.body is None else _JSON
+    return Response(content, status_code=reply.status, media_type=media_type, headers=all_headers)
+
+
+def method_not_allowed(method: str, allowed: list[str]) -> Reply:
+    return api_error(
+        405,
+        "METHOD_NOT_ALLOWED",
+        f"HTTP Method '{method}' not allowed. Allowed are {','.join(sorted(set(allowed)))}",
+    )
+
+
+class SandboxApp:
+    """ASGI app of one org.
+
+    :param store: the org's data.
+    :param settings: behaviour knobs.
+    """
+
+    def __init__(self, store: OrgStore, settings: SandboxSettings) -> None:
+        assert store.org_id and store.user_id
+        self.store = store
+        self.settings = settings
+        self.faults = Faults(settings.faults)
+        self.usage = ApiUsage(settings.daily_api_limit)
+        self.sessions = Sessions(settings.credentials, store.org_id, store.user_id, settings.session_ttl_s)
+        self.responses = Responses.of_org(
+            store, Writer(store, self.faults.record_lock), self.sessions, self.usage, self.faults
+        )
+        self.service = Router(service_routes(self.responses))
+        self.data_api = Router(data_api_routes(self.responses))
+
+    # --- ASGI entry ---------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        self.usage.started()
+        try:
+            response, drop = await self.handle(request)
+        finally:
+            self.usage.finished()
+        if drop and abort_connection(scope.get("client")):
+            # The request was processed; the client now loses the connection before any response
+            # bytes. Yield so uvicorn notices the disconnect and sends nothing itself.
+            for _ in range(5):
+                await asyncio.sleep(0)
+            return
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> tuple[Response, bool]:
+        """The response to ``request``, and whether to drop the connection instead of sending it."""
+        path, method = request.url.path, request.method
+        routed = self.service.match(method, path)
+        if isinstance(routed, tuple):
+            route, params = routed
+            return to_response(route.handler(await self._call(request, params))), False
+        if routed:
+            return to_response(method_not_allowed(method, routed)), False
+        if path.startswith(DATA_API_PREFIX):
+            version, _, rest = path[len(DATA_API_PREFIX) :].partition("/")
+            return await self.rest_request(request, version, "/" + rest if rest else "")
+        return to_response(not_found()), False
+
+    async def _call(self, request: Request, params: dict[str, str], version: str = "") -> Call:
+        return Call(
+            method=request.method,
+            params=params,
+            query=dict(request.query_params),
+            headers={k.lower(): v for k, v in request.headers.items()},
+            raw=await request.body(),
+            version=version,
+            base_url=f"{request.url.scheme}://{request.url.netloc}",
+        )
+
+    # --- the REST pipeline --------------------------------------------------------------------
+
+    def _reply(self, reply: Reply) -> Response:
+        return to_response(reply, {"Sforce-Limit-Info": self.usage.limit_info()})
+
+    async def rest_request(self, request: Request, version: str, rest: str) -> tuple[Response, bool]:
+        major = major_of(version)
+        if major is not None and is_retired(major):
+            # Retired in Summer '25: REST answers 410 GONE. UNVERIFIED body wording.
+            return self._reply(
+                api_error(410, "API_VERSION_RETIRED", f"API version {version} has been retired.")
+            ), False
+        if major is None or not is_supported(major):
+            return self._reply(not_found()), False
+
+        call = await self._call(request, {}, version)
+        token = call.bearer_token
+        if not self.sessions.valid(token):
+            return self._reply(Reply(401, _SESSION_INVALID)), False
+        assert token is not None
+        routed = self.data_api.match(call.method, rest)
+        self.usage.count_call(routed[0].key if isinstance(routed, tuple) else f"{call.method} (unmatched)")
+        if self.faults.expire_session_now():
+            self.sessions.invalidate(token)
+            return self._reply(Reply(401, _SESSION_INVALID)), False
+        if self.usage.exhausted:
+            return self._reply(
+                api_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+            ), False
+        self.usage.used += 1
+        faults = self.faults.for_request()
+        if faults.status == 503:
+            return self._reply(api_error(503, "SERVER_UNAVAILABLE", "Server temporarily unavailable")), False
+        if faults.status == 502:
+            return to_response(_BAD_GATEWAY), False
+        if self.settings.latency_ms:
+            await asyncio.sleep(self.settings.latency_ms / 1000)
+
+        if isinstance(routed, list):
+            reply = method_not_allowed(call.method, routed) if routed else not_found()
+        else:
+            route, call.params = routed
+            began = time.perf_counter()
+            reply = self._dispatch(route, call)
+            # Server-Timing: what the org itself spent (no injected latency), for benchmarks.
+            reply.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - began) * 1000:.1f}"
+        self.usage.records_written += reply.written
+        if reply.written and self.settings.per_record_latency_ms:
+            await asyncio.sleep(self.settings.per_record_latency_ms * reply.written / 1000)
+        if faults.delay_ms:
+            await asyncio.sleep(faults.delay_ms / 1000)
+        return self._reply(reply), faults.drop_connection
+
+    @staticmethod
+    def _dispatch(route: Route, call: Call) -> Reply:
+        """Parse the JSON body a data API request carries, then run its handler."""
+        if call.raw.strip():
+            content_type = call.headers.get("content-type", "application/json")
+            if "json" not in content_type:
+                return api_error(
+                    415, "UNSUPPORTED_MEDIA_TYPE", f"Content type '{content_type}' not supported"
+                )
+            try:
+                call.body = json.loads(call.raw)
+            except ValueError as exc:
+                return api_error(
+                    400,
+                    "JSON_PARSER_ERROR",
+                    f"Unexpected character in the request body: {getattr(exc, 'msg', exc)}",
+                )
+        return route.handler(call)

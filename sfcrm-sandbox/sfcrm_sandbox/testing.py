@@ -1,0 +1,41 @@
+"""pytest fixtures that give a test suite real sandboxes: import them into a ``conftest.py``.
+
+``from sfcrm_sandbox.testing import sandbox, sandbox_factory`` makes ``sandbox`` (one org for the
+session) and ``sandbox_factory`` (orgs with options, stopped after the test) available below that
+conftest. Needs pytest, which sfcrm-sandbox itself does not depend on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from sfcrm_sandbox.process import RunningSandbox, start_sandbox
+
+
+@pytest.fixture(scope="session")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    """One sandbox for the whole session, on a free port, with no latency and no faults.
+
+    Tests that need a clean org call ``sandbox.reset()``; tests that need faults, latency or
+    limits start their own with ``sandbox_factory``.
+    """
+    with start_sandbox(tmp_path_factory.mktemp("sandbox")) as running:
+        yield running
+
+
+@pytest.fixture
+def sandbox_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., RunningSandbox]]:
+    """Start extra sandboxes with options (``faults={...}``, ``latency_ms=...``); all stop after the test."""
+    started: list[RunningSandbox] = []
+
+    def start(**options: Any) -> RunningSandbox:
+        running = start_sandbox(tmp_path_factory.mktemp("sandbox-custom"), **options)
+        started.append(running)
+        return running
+
+    yield start
+    for running in started:
+        running.stop()

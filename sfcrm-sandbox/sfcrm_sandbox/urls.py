@@ -1,0 +1,110 @@
+"""Every URL the sandbox answers, in one place: method, path template, handler.
+
+Two tables. :func:`service_routes` are answered as they are: OAuth, the identity URL, the list of
+API versions and the sandbox's own ``/__sandbox`` endpoints. :func:`data_api_routes` are relative
+to ``/services/data/vXX.X`` and go through the REST pipeline of :mod:`sfcrm_sandbox.server.app`
+(version check, session, daily API limit, injected faults and latency, ``Sforce-Limit-Info``).
+
+To add an API area: write its handlers in a module under :mod:`sfcrm_sandbox.responses`, add them
+to :class:`Responses` (and to :meth:`Responses.of_org`), and list their routes here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sfcrm_sandbox.models.faults import Faults
+from sfcrm_sandbox.models.sessions import Sessions
+from sfcrm_sandbox.models.store import OrgStore
+from sfcrm_sandbox.models.usage import ApiUsage
+from sfcrm_sandbox.models.writes import Writer
+from sfcrm_sandbox.responses.admin import AdminResponses
+from sfcrm_sandbox.responses.collections import CollectionResponses
+from sfcrm_sandbox.responses.describe import DescribeResponses
+from sfcrm_sandbox.responses.discovery import DiscoveryResponses
+from sfcrm_sandbox.responses.oauth import OAuthResponses
+from sfcrm_sandbox.responses.query import QueryResponses
+from sfcrm_sandbox.responses.records import RecordResponses
+from sfcrm_sandbox.responses.tooling import ToolingResponses
+from sfcrm_sandbox.server.routing import Route
+
+#: The versioned REST API; :func:`data_api_routes` templates follow it.
+DATA_API_PREFIX = "/services/data/v"
+
+
+@dataclass(frozen=True)
+class Responses:
+    """The handlers of one org, by API area."""
+
+    admin: AdminResponses
+    oauth: OAuthResponses
+    discovery: DiscoveryResponses
+    describe: DescribeResponses
+    records: RecordResponses
+    collections: CollectionResponses
+    query: QueryResponses
+    tooling: ToolingResponses
+
+    @classmethod
+    def of_org(
+        cls, store: OrgStore, writer: Writer, sessions: Sessions, usage: ApiUsage, faults: Faults
+    ) -> Responses:
+        """The handlers of the org ``store`` holds."""
+        query = QueryResponses(store)
+        return cls(
+            admin=AdminResponses(store, writer, usage, faults, query.cursors.clear),
+            oauth=OAuthResponses(store, sessions),
+            discovery=DiscoveryResponses(usage),
+            describe=DescribeResponses(store),
+            records=RecordResponses(store, writer),
+            collections=CollectionResponses(store, writer),
+            query=query,
+            tooling=ToolingResponses(store),
+        )
+
+
+def service_routes(responses: Responses) -> list[Route]:
+    """Routes outside the versioned REST API (no API-call accounting)."""
+    admin, oauth = responses.admin, responses.oauth
+    return [
+        Route("GET", "/__sandbox/stats", admin.stats),
+        Route("POST", "/__sandbox/reset", admin.reset),
+        Route("POST", "/__sandbox/leads/{id}/convert", admin.convert_lead),
+        Route("POST", "/services/oauth2/token", oauth.token),
+        Route("GET", "/id/{org}/{user}", oauth.identity),
+        Route("POST", "/id/{org}/{user}", oauth.identity),
+        Route("GET", "/services/data", responses.discovery.versions),
+    ]
+
+
+def data_api_routes(responses: Responses) -> list[Route]:
+    """Routes under ``/services/data/vXX.X``."""
+    discovery, describe, records = responses.discovery, responses.describe, responses.records
+    collections, query, tooling = responses.collections, responses.query, responses.tooling
+    return [
+        Route("GET", "", discovery.resources),
+        Route("GET", "/limits", discovery.limits),
+        Route("GET", "/sobjects", describe.global_describe),
+        Route("GET", "/sobjects/{sobject}", describe.sobject_info),
+        Route("POST", "/sobjects/{sobject}", records.create_record),
+        Route("GET", "/sobjects/{sobject}/describe", describe.describe),
+        Route("GET", "/sobjects/{sobject}/{id}", records.get_record),
+        Route("PATCH", "/sobjects/{sobject}/{id}", records.update_record),
+        Route("DELETE", "/sobjects/{sobject}/{id}", records.delete_record),
+        Route("GET", "/sobjects/{sobject}/{field}/{value}", records.get_by_external_id),
+        Route("PATCH", "/sobjects/{sobject}/{field}/{value}", records.upsert_record),
+        Route("DELETE", "/sobjects/{sobject}/{field}/{value}", records.delete_by_external_id),
+        Route("POST", "/composite/sobjects", collections.collection_create),
+        Route("PATCH", "/composite/sobjects", collections.collection_update),
+        Route("DELETE", "/composite/sobjects", collections.collection_delete),
+        Route("PATCH", "/composite/sobjects/{sobject}/{field}", collections.collection_upsert),
+        Route("GET", "/composite/sobjects/{sobject}", collections.collection_retrieve),
+        Route("POST", "/composite/sobjects/{sobject}", collections.collection_retrieve),
+        Route("GET", "/query", query.query),
+        Route("GET", "/queryAll", query.query_all),
+        Route("GET", "/query/{locator}", query.query_more),
+        Route("GET", "/queryAll/{locator}", query.query_more),
+        Route("POST", "/tooling/sobjects/CustomField", tooling.create_field),
+        Route("GET", "/tooling/sobjects/CustomField/{id}", tooling.get_field),
+        Route("GET", "/tooling/query", query.tooling_query),
+    ]
