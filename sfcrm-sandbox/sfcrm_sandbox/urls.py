@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sfcrm_sandbox.models.faults import Faults
+from sfcrm_sandbox.models.hosts import DEFAULT_MY_DOMAIN
 from sfcrm_sandbox.models.sessions import Sessions
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.models.usage import ApiUsage
@@ -25,6 +26,7 @@ from sfcrm_sandbox.responses.discovery import DiscoveryResponses
 from sfcrm_sandbox.responses.oauth import OAuthResponses
 from sfcrm_sandbox.responses.query import QueryResponses
 from sfcrm_sandbox.responses.records import RecordResponses
+from sfcrm_sandbox.responses.soap import SoapResponses
 from sfcrm_sandbox.responses.tooling import ToolingResponses
 from sfcrm_sandbox.server.routing import Route
 
@@ -38,6 +40,7 @@ class Responses:
 
     admin: AdminResponses
     oauth: OAuthResponses
+    soap: SoapResponses
     discovery: DiscoveryResponses
     describe: DescribeResponses
     records: RecordResponses
@@ -47,13 +50,20 @@ class Responses:
 
     @classmethod
     def of_org(
-        cls, store: OrgStore, writer: Writer, sessions: Sessions, usage: ApiUsage, faults: Faults
+        cls,
+        store: OrgStore,
+        writer: Writer,
+        sessions: Sessions,
+        usage: ApiUsage,
+        faults: Faults,
+        my_domain: str = DEFAULT_MY_DOMAIN,
     ) -> Responses:
-        """The handlers of the org ``store`` holds."""
+        """The handlers of the org ``store`` holds; logins at login/test land on ``my_domain``."""
         query = QueryResponses(store)
         return cls(
             admin=AdminResponses(store, writer, usage, faults, query.cursors.clear),
-            oauth=OAuthResponses(store, sessions),
+            oauth=OAuthResponses(store, sessions, my_domain),
+            soap=SoapResponses(store, sessions, my_domain),
             discovery=DiscoveryResponses(usage),
             describe=DescribeResponses(store),
             records=RecordResponses(store, writer),
@@ -71,6 +81,9 @@ def service_routes(responses: Responses) -> list[Route]:
         Route("POST", "/__sandbox/reset", admin.reset),
         Route("POST", "/__sandbox/leads/{id}/convert", admin.convert_lead),
         Route("POST", "/services/oauth2/token", oauth.token),
+        Route("GET", "/services/oauth2/userinfo", oauth.userinfo),
+        Route("POST", "/services/oauth2/userinfo", oauth.userinfo),
+        Route("POST", "/services/Soap/u/{version}", responses.soap.login),
         Route("GET", "/id/{org}/{user}", oauth.identity),
         Route("POST", "/id/{org}/{user}", oauth.identity),
         Route("GET", "/services/data", responses.discovery.versions),

@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from sfcrm_sandbox.models.faults import Faults, FaultSettings
+from sfcrm_sandbox.models.hosts import DEFAULT_MY_DOMAIN
 from sfcrm_sandbox.models.sessions import Credentials, Sessions
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.models.usage import ApiUsage
@@ -50,6 +51,8 @@ class SandboxSettings:
     :param daily_api_limit: REST requests allowed before 403 REQUEST_LIMIT_EXCEEDED.
     :param session_ttl_s: access token lifetime.
     :param faults: injected faults.
+    :param my_domain: the org's My Domain name; logins at ``login``/``test.salesforce.com`` (through
+        the proxy) answer with ``https://<my_domain>.my.salesforce.com`` as the instance.
     """
 
     credentials: Credentials
@@ -58,6 +61,7 @@ class SandboxSettings:
     daily_api_limit: int = 1_000_000
     session_ttl_s: float = 7200
     faults: FaultSettings = FaultSettings()
+    my_domain: str = DEFAULT_MY_DOMAIN
 
 
 def to_response(reply: Reply, headers: dict[str, str] | None = None) -> Response:
@@ -93,7 +97,12 @@ class SandboxApp:
         self.usage = ApiUsage(settings.daily_api_limit)
         self.sessions = Sessions(settings.credentials, store.org_id, store.user_id, settings.session_ttl_s)
         self.responses = Responses.of_org(
-            store, Writer(store, self.faults.record_lock), self.sessions, self.usage, self.faults
+            store,
+            Writer(store, self.faults.record_lock),
+            self.sessions,
+            self.usage,
+            self.faults,
+            settings.my_domain,
         )
         self.service = Router(service_routes(self.responses))
         self.data_api = Router(data_api_routes(self.responses))
