@@ -21,11 +21,13 @@ from sfcrm_sandbox.models.usage import ApiUsage
 from sfcrm_sandbox.models.writes import Writer
 from sfcrm_sandbox.responses.admin import AdminResponses
 from sfcrm_sandbox.responses.collections import CollectionResponses
+from sfcrm_sandbox.responses.composite import CompositeResponses
 from sfcrm_sandbox.responses.describe import DescribeResponses
 from sfcrm_sandbox.responses.discovery import DiscoveryResponses
 from sfcrm_sandbox.responses.oauth import OAuthResponses
 from sfcrm_sandbox.responses.query import QueryResponses
 from sfcrm_sandbox.responses.records import RecordResponses
+from sfcrm_sandbox.responses.replication import ReplicationResponses
 from sfcrm_sandbox.responses.soap import SoapResponses
 from sfcrm_sandbox.responses.tooling import ToolingResponses
 from sfcrm_sandbox.server.routing import Route
@@ -45,6 +47,8 @@ class Responses:
     describe: DescribeResponses
     records: RecordResponses
     collections: CollectionResponses
+    composite: CompositeResponses
+    replication: ReplicationResponses
     query: QueryResponses
     tooling: ToolingResponses
 
@@ -68,6 +72,8 @@ class Responses:
             describe=DescribeResponses(store),
             records=RecordResponses(store, writer),
             collections=CollectionResponses(store, writer),
+            composite=CompositeResponses(store, writer),
+            replication=ReplicationResponses(store),
             query=query,
             tooling=ToolingResponses(store),
         )
@@ -101,6 +107,9 @@ def data_api_routes(responses: Responses) -> list[Route]:
         Route("GET", "/sobjects/{sobject}", describe.sobject_info),
         Route("POST", "/sobjects/{sobject}", records.create_record),
         Route("GET", "/sobjects/{sobject}/describe", describe.describe),
+        # Before sobjects/{sobject}/{id}: these two names are resources, not record Ids.
+        Route("GET", "/sobjects/{sobject}/updated", responses.replication.updated),
+        Route("GET", "/sobjects/{sobject}/deleted", responses.replication.deleted),
         Route("GET", "/sobjects/{sobject}/{id}", records.get_record),
         Route("PATCH", "/sobjects/{sobject}/{id}", records.update_record),
         Route("DELETE", "/sobjects/{sobject}/{id}", records.delete_record),
@@ -113,6 +122,8 @@ def data_api_routes(responses: Responses) -> list[Route]:
         Route("PATCH", "/composite/sobjects/{sobject}/{field}", collections.collection_upsert),
         Route("GET", "/composite/sobjects/{sobject}", collections.collection_retrieve),
         Route("POST", "/composite/sobjects/{sobject}", collections.collection_retrieve),
+        Route("POST", "/composite", responses.composite.composite),
+        Route("POST", "/composite/tree/{sobject}", responses.composite.tree),
         Route("GET", "/query", query.query),
         Route("GET", "/queryAll", query.query_all),
         Route("GET", "/query/{locator}", query.query_more),

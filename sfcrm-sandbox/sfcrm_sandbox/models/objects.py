@@ -410,3 +410,12 @@ OBJECTS_BY_LOWER = {name.lower(): spec for name, spec in OBJECTS.items()}
 
 # Objects that may receive custom fields through the Tooling API.
 CUSTOMIZABLE = ("Account", "Campaign", "CampaignMember", "Contact", "Lead")
+
+#: Child relationships: (parent object, relationship name) → (child object, its lookup to the parent).
+#: sObject Tree nests children under these names; describe lists them in ``childRelationships``.
+CHILD_RELATIONSHIPS: dict[tuple[str, str], tuple[str, str]] = {
+    ("Account", "Contacts"): ("Contact", "AccountId"),
+    ("Campaign", "CampaignMembers"): ("CampaignMember", "CampaignId"),
+    ("Contact", "CampaignMembers"): ("CampaignMember", "ContactId"),
+    ("Lead", "CampaignMembers"): ("CampaignMember", "LeadId"),
+}

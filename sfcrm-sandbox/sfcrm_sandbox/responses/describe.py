@@ -12,7 +12,7 @@ from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
 from sfcrm_sandbox.models.fields import FieldSpec, ObjectSpec
-from sfcrm_sandbox.models.objects import OBJECTS
+from sfcrm_sandbox.models.objects import CHILD_RELATIONSHIPS, OBJECTS
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.responses.call import Call, Reply, not_found
 
@@ -157,13 +157,31 @@ def object_summary(spec: ObjectSpec, version: str) -> dict[str, Any]:
     }
 
 
+def child_relationships(parent: str) -> list[dict[str, Any]]:
+    """The ``childRelationships`` of ``parent``'s describe."""
+    return [
+        {
+            "cascadeDelete": False,
+            "childSObject": child,
+            "deprecatedAndHidden": False,
+            "field": lookup,
+            "junctionIdListNames": [],
+            "junctionReferenceTo": [],
+            "relationshipName": name,
+            "restrictedDelete": False,
+        }
+        for (owner, name), (child, lookup) in CHILD_RELATIONSHIPS.items()
+        if owner == parent
+    ]
+
+
 def object_describe(spec: ObjectSpec, version: str, fields: list[dict[str, Any]]) -> dict[str, Any]:
     """The full ``sobjects/{name}/describe`` body, ``fields`` already filtered by field-level security."""
     body = object_summary(spec, version)
     body.update(
         {
             "actionOverrides": [],
-            "childRelationships": [],
+            "childRelationships": child_relationships(spec.name),
             "compactLayoutable": spec.data,
             "defaultImplementation": None,
             "extendedBy": None,

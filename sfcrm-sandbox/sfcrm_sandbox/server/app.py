@@ -106,6 +106,7 @@ class SandboxApp:
         )
         self.service = Router(service_routes(self.responses))
         self.data_api = Router(data_api_routes(self.responses))
+        self.responses.composite.bind(self.data_api.match)
 
     # --- ASGI entry ---------------------------------------------------------------------------
 
