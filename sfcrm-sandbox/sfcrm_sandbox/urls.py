@@ -28,6 +28,7 @@ from sfcrm_sandbox.responses.oauth import OAuthResponses
 from sfcrm_sandbox.responses.query import QueryResponses
 from sfcrm_sandbox.responses.records import RecordResponses
 from sfcrm_sandbox.responses.replication import ReplicationResponses
+from sfcrm_sandbox.responses.search import SearchResponses
 from sfcrm_sandbox.responses.soap import SoapResponses
 from sfcrm_sandbox.responses.tooling import ToolingResponses
 from sfcrm_sandbox.server.routing import Route
@@ -49,6 +50,7 @@ class Responses:
     collections: CollectionResponses
     composite: CompositeResponses
     replication: ReplicationResponses
+    search: SearchResponses
     query: QueryResponses
     tooling: ToolingResponses
 
@@ -74,6 +76,7 @@ class Responses:
             collections=CollectionResponses(store, writer),
             composite=CompositeResponses(store, writer),
             replication=ReplicationResponses(store),
+            search=SearchResponses(store),
             query=query,
             tooling=ToolingResponses(store),
         )
@@ -131,4 +134,7 @@ def data_api_routes(responses: Responses) -> list[Route]:
         Route("POST", "/tooling/sobjects/CustomField", tooling.create_field),
         Route("GET", "/tooling/sobjects/CustomField/{id}", tooling.get_field),
         Route("GET", "/tooling/query", query.tooling_query),
+        Route("GET", "/search", responses.search.search),
+        Route("GET", "/parameterizedSearch", responses.search.parameterized_search),
+        Route("POST", "/parameterizedSearch", responses.search.parameterized_search),
     ]

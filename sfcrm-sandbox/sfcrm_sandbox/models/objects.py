@@ -419,3 +419,6 @@ CHILD_RELATIONSHIPS: dict[tuple[str, str], tuple[str, str]] = {
     ("Contact", "CampaignMembers"): ("CampaignMember", "ContactId"),
     ("Lead", "CampaignMembers"): ("CampaignMember", "LeadId"),
 }
+
+#: Objects a SOSL search looks in when it names none (describe says ``searchable``).
+SEARCHABLE = ("Account", "Campaign", "Contact", "Lead", "User")

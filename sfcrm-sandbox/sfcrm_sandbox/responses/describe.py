@@ -12,7 +12,7 @@ from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
 from sfcrm_sandbox.models.fields import FieldSpec, ObjectSpec
-from sfcrm_sandbox.models.objects import CHILD_RELATIONSHIPS, OBJECTS
+from sfcrm_sandbox.models.objects import CHILD_RELATIONSHIPS, OBJECTS, SEARCHABLE
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.responses.call import Call, Reply, not_found
 
@@ -149,7 +149,7 @@ def object_summary(spec: ObjectSpec, version: str) -> dict[str, Any]:
         "queryable": True,
         "replicateable": True,
         "retrieveable": True,
-        "searchable": spec.data,
+        "searchable": spec.name in SEARCHABLE,
         "triggerable": spec.data,
         "undeletable": spec.data,
         "updateable": spec.updateable,

@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from sfcrm_sandbox.models.cursors import Cursor, QueryCursors
-from sfcrm_sandbox.models.soql import FieldInfo, SoqlError, execute, parse
+from sfcrm_sandbox.models.soql import FieldInfo, Query, SoqlError, execute, parse
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.responses.call import Call, Reply, api_error, record_url
 
@@ -29,6 +29,37 @@ _CUSTOM_FIELD_COLUMNS = {
     "LastModifiedDate": "datetime",
     "LastModifiedById": "reference",
 }
+
+
+def field_infos(store: OrgStore, sobject: str) -> dict[str, FieldInfo]:
+    """What the SOQL engine needs of the fields of ``sobject`` the integration user can see."""
+    return {
+        lower: FieldInfo(f.name, f.type, filterable=f.filterable, sortable=f.sortable)
+        for lower, (f, _) in store.visible_fields(sobject).items()
+    }
+
+
+def with_record_ids(parsed: Query) -> tuple[Query, bool]:
+    """``parsed`` selecting ``Id`` too, and whether it was added (then it is left out of the results).
+
+    Salesforce puts every record's url in its attributes, Id selected or not.
+    """
+    if parsed.is_count or "id" in {name.lower() for name in parsed.fields}:
+        return parsed, False
+    return replace(parsed, fields=(*parsed.fields, "Id"), field_positions=(*parsed.field_positions, 0)), True
+
+
+def record_attributes(
+    version: str, sobject: str, row: dict[str, Any], hidden_id: bool, tooling: bool = False
+) -> dict[str, Any]:
+    """A result row with Salesforce's ``attributes`` (type and url) in front."""
+    attributes = {"type": sobject}
+    if row.get("Id"):
+        attributes["url"] = record_url(version, sobject, row["Id"], tooling)
+    record = {"attributes": attributes, **row}
+    if hidden_id:
+        del record["Id"]
+    return record
 
 
 class QueryResponses:
@@ -74,19 +105,10 @@ class QueryResponses:
                     "custom object, be sure to append the '__c' after the entity name.",
                 )
             sobject = spec.name
-            infos = {
-                lower: FieldInfo(f.name, f.type, filterable=f.filterable, sortable=f.sortable)
-                for lower, (f, _) in self.store.visible_fields(sobject).items()
-            }
+            infos = field_infos(self.store, sobject)
             # The engine reads fields with .get(): a field the stored record leaves unset reads as null.
             rows = self.store.stream(sobject, include_deleted=include_deleted)
-        hidden_id = not parsed.is_count and "id" not in {name.lower() for name in parsed.fields}
-        if hidden_id:
-            # Salesforce puts every record's url in its attributes, Id selected or not: select it
-            # quietly and take it out again when building the page.
-            parsed = replace(
-                parsed, fields=(*parsed.fields, "Id"), field_positions=(*parsed.field_positions, 0)
-            )
+        parsed, hidden_id = with_record_ids(parsed)
         try:
             # Synchronous on the event loop: the row stream cannot interleave with a write.
             result = execute(parsed, rows, infos)
@@ -118,13 +140,7 @@ class QueryResponses:
 
     @staticmethod
     def _with_attributes(call: Call, cursor: Cursor, row: dict[str, Any]) -> dict[str, Any]:
-        attributes = {"type": cursor.sobject}
-        if row.get("Id"):
-            attributes["url"] = record_url(call.version, cursor.sobject, row["Id"], cursor.tooling)
-        record = {"attributes": attributes, **row}
-        if cursor.hidden_id:
-            del record["Id"]
-        return record
+        return record_attributes(call.version, cursor.sobject, row, cursor.hidden_id, cursor.tooling)
 
     @staticmethod
     def _body(

@@ -146,6 +146,7 @@ class SandboxApp:
             method=request.method,
             params=params,
             query=dict(request.query_params),
+            query_lists={key: request.query_params.getlist(key) for key in request.query_params},
             headers={k.lower(): v for k, v in request.headers.items()},
             raw=await request.body(),
             version=version,
