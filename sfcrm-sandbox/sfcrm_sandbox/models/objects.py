@@ -422,3 +422,26 @@ CHILD_RELATIONSHIPS: dict[tuple[str, str], tuple[str, str]] = {
 
 #: Objects a SOSL search looks in when it names none (describe says ``searchable``).
 SEARCHABLE = ("Account", "Campaign", "Contact", "Lead", "User")
+
+# --- the Tooling API's objects ----------------------------------------------------------------
+
+CUSTOM_FIELD = ObjectSpec(
+    "CustomField",
+    "Custom Field Definition",
+    "Custom Field Definitions",
+    (
+        _id("Custom Field Definition ID"),
+        _ro(_text("DeveloperName", "Field Name", 40, nillable=False)),
+        _ro(_text("TableEnumOrId", "Table Enum or ID", 40, nillable=False)),
+        _text("FullName", "Full Name", 255),
+        _ro(_text("NamespacePrefix", "Namespace Prefix", 15)),
+        _ro(_pick("ManageableState", "Manageable State", ("unmanaged", "installed"), wide=False)),
+        FieldSpec("Metadata", "complexvalue", "Metadata", filterable=False),
+        *_system_fields(owner=False, deleted=False),
+    ),
+    updateable=False,
+    deletable=False,
+    data=False,
+)
+#: What ``tooling/sobjects`` lists: the Tooling API objects the sandbox answers.
+TOOLING_OBJECTS = {"CustomField": CUSTOM_FIELD}

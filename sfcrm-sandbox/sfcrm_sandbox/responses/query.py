@@ -10,31 +10,17 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from sfcrm_sandbox.models.cursors import Cursor, QueryCursors
+from sfcrm_sandbox.models.cursors import Cursor, QueryCursors, batch_size
+from sfcrm_sandbox.models.objects import CUSTOM_FIELD
 from sfcrm_sandbox.models.soql import FieldInfo, Query, SoqlError, execute, parse
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.responses.call import Call, Reply, api_error, record_url
-
-QUERY_PAGE = 2000
-# Tooling ``CustomField`` columns the sandbox can answer, with their describe types.
-_CUSTOM_FIELD_COLUMNS = {
-    "Id": "id",
-    "DeveloperName": "string",
-    "TableEnumOrId": "string",
-    "FullName": "string",
-    "NamespacePrefix": "string",
-    "ManageableState": "string",
-    "CreatedDate": "datetime",
-    "CreatedById": "reference",
-    "LastModifiedDate": "datetime",
-    "LastModifiedById": "reference",
-}
 
 
 def field_infos(store: OrgStore, sobject: str) -> dict[str, FieldInfo]:
     """What the SOQL engine needs of the fields of ``sobject`` the integration user can see."""
     return {
-        lower: FieldInfo(f.name, f.type, filterable=f.filterable, sortable=f.sortable)
+        lower: FieldInfo(f.name, f.type, f.filterable, f.sortable, f.groupable)
         for lower, (f, _) in store.visible_fields(sobject).items()
     }
 
@@ -44,7 +30,7 @@ def with_record_ids(parsed: Query) -> tuple[Query, bool]:
 
     Salesforce puts every record's url in its attributes, Id selected or not.
     """
-    if parsed.is_count or "id" in {name.lower() for name in parsed.fields}:
+    if parsed.is_count or parsed.is_aggregate or "id" in {name.lower() for name in parsed.fields}:
         return parsed, False
     return replace(parsed, fields=(*parsed.fields, "Id"), field_positions=(*parsed.field_positions, 0)), True
 
@@ -93,7 +79,10 @@ class QueryResponses:
             if parsed.sobject.lower() != "customfield":
                 return api_error(400, "INVALID_TYPE", f"sObject type '{parsed.sobject}' is not supported.")
             sobject = "CustomField"
-            infos = {name.lower(): FieldInfo(name, kind) for name, kind in _CUSTOM_FIELD_COLUMNS.items()}
+            infos = {
+                f.name.lower(): FieldInfo(f.name, f.type, f.filterable, f.sortable, f.groupable)
+                for f in CUSTOM_FIELD.fields
+            }
             rows: Any = self.store.custom_field_rows()
         else:
             spec = self.store.object_spec(parsed.sobject)
@@ -117,7 +106,17 @@ class QueryResponses:
         if isinstance(result, int):
             return Reply(200, self._body(call, Cursor([], sobject, "", tooling), result, [], None))
         resource = "tooling/query" if tooling else ("queryAll" if include_deleted else "query")
-        return self._page(call, Cursor(result, sobject, resource, tooling, hidden_id), 0, None)
+        long_texts = 0 if tooling else self._long_text_fields(sobject, parsed)
+        if parsed.is_aggregate:
+            sobject = "AggregateResult"
+        batch = batch_size(call.headers.get("sforce-query-options"), long_texts)
+        return self._page(call, Cursor(result, sobject, resource, tooling, hidden_id, batch), 0, None)
+
+    def _long_text_fields(self, sobject: str, parsed: Query) -> int:
+        """How many custom long text areas the query selects (they cap its page size)."""
+        visible = self.store.visible_fields(sobject)
+        specs = [visible[name.lower()][0] for name in parsed.fields if name.lower() in visible]
+        return sum(1 for spec in specs if spec.custom and spec.type == "textarea" and spec.length > 255)
 
     def query_more(self, call: Call) -> Reply:
         locator, _, start = call.params["locator"].partition("-")
@@ -127,7 +126,7 @@ class QueryResponses:
         return self._page(call, cursor, int(start), locator)
 
     def _page(self, call: Call, cursor: Cursor, start: int, locator: str | None) -> Reply:
-        end = start + QUERY_PAGE
+        end = start + cursor.batch
         page = [self._with_attributes(call, cursor, row) for row in cursor.rows[start:end]]
         next_url = None
         if end < len(cursor.rows):
