@@ -20,6 +20,7 @@ from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.models.usage import ApiUsage
 from sfcrm_sandbox.models.writes import Writer
 from sfcrm_sandbox.responses.admin import AdminResponses
+from sfcrm_sandbox.responses.apex import APEX_REST_PREFIX, ApexRestResponses
 from sfcrm_sandbox.responses.collections import CollectionResponses
 from sfcrm_sandbox.responses.composite import CompositeResponses
 from sfcrm_sandbox.responses.describe import DescribeResponses
@@ -31,7 +32,7 @@ from sfcrm_sandbox.responses.replication import ReplicationResponses
 from sfcrm_sandbox.responses.search import SearchResponses
 from sfcrm_sandbox.responses.soap import SoapResponses
 from sfcrm_sandbox.responses.tooling import ToolingResponses
-from sfcrm_sandbox.server.routing import Route
+from sfcrm_sandbox.server.routing import Handler, Route
 
 #: The versioned REST API; :func:`data_api_routes` templates follow it.
 DATA_API_PREFIX = "/services/data/v"
@@ -42,6 +43,7 @@ class Responses:
     """The handlers of one org, by API area."""
 
     admin: AdminResponses
+    apex: ApexRestResponses
     oauth: OAuthResponses
     soap: SoapResponses
     discovery: DiscoveryResponses
@@ -68,6 +70,7 @@ class Responses:
         query = QueryResponses(store)
         return cls(
             admin=AdminResponses(store, writer, usage, faults, query.cursors.clear),
+            apex=ApexRestResponses(sessions),
             oauth=OAuthResponses(store, sessions, my_domain),
             soap=SoapResponses(store, sessions, my_domain),
             discovery=DiscoveryResponses(usage),
@@ -97,6 +100,12 @@ def service_routes(responses: Responses) -> list[Route]:
         Route("POST", "/id/{org}/{user}", oauth.identity),
         Route("GET", "/services/data", responses.discovery.versions),
     ]
+
+
+def prefix_routes(responses: Responses) -> list[tuple[str, Handler]]:
+    """Whole subtrees answered by one handler, any method: ``(path prefix, handler)``; the handler
+    gets the rest of the path as ``params["path"]``."""
+    return [(APEX_REST_PREFIX, responses.apex.no_class)]
 
 
 def data_api_routes(responses: Responses) -> list[Route]:

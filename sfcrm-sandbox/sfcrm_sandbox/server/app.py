@@ -31,7 +31,7 @@ from sfcrm_sandbox.models.writes import Writer
 from sfcrm_sandbox.responses.call import Call, Reply, api_error, not_found
 from sfcrm_sandbox.server.connections import abort_connection
 from sfcrm_sandbox.server.routing import Route, Router
-from sfcrm_sandbox.urls import DATA_API_PREFIX, Responses, data_api_routes, service_routes
+from sfcrm_sandbox.urls import DATA_API_PREFIX, Responses, data_api_routes, prefix_routes, service_routes
 
 _SESSION_INVALID = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 _JSON = "application/json;charset=UTF-8"
@@ -105,6 +105,7 @@ class SandboxApp:
             settings.my_domain,
         )
         self.service = Router(service_routes(self.responses))
+        self.prefixes = prefix_routes(self.responses)
         self.data_api = Router(data_api_routes(self.responses))
         self.responses.composite.bind(self.data_api.match)
 
@@ -136,6 +137,9 @@ class SandboxApp:
             return to_response(route.handler(await self._call(request, params))), False
         if routed:
             return to_response(method_not_allowed(method, routed)), False
+        for prefix, handler in self.prefixes:
+            if path == prefix or path.startswith(prefix + "/"):
+                return to_response(handler(await self._call(request, {"path": path[len(prefix) :]}))), False
         if path.startswith(DATA_API_PREFIX):
             version, _, rest = path[len(DATA_API_PREFIX) :].partition("/")
             return await self.rest_request(request, version, "/" + rest if rest else "")
