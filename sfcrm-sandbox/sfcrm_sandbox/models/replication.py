@@ -85,10 +85,7 @@ def updated_ids(records: Iterable[Mapping[str, Any]], span: Window) -> list[str]
         moment = _moment(record, "SystemModstamp", "LastModifiedDate")
         if moment is not None and span.start <= moment < span.end:
             ids.append(record["Id"])
-            if len(ids) > MAX_IDS:
-                raise ReplicationError(
-                    EXCEEDED_ID_LIMIT, f"More than {MAX_IDS} ids; choose start and end dates closer together"
-                )
+            _check_count(ids)
     return ids
 
 
@@ -101,8 +98,12 @@ def deleted_records(records: Iterable[Mapping[str, Any]], span: Window) -> list[
         moment = _moment(record, "SystemModstamp", "LastModifiedDate")
         if moment is not None and span.start <= moment < span.end:
             found.append({"id": record["Id"], "deletedDate": format_datetime(moment)})
-            if len(found) > MAX_IDS:
-                raise ReplicationError(
-                    EXCEEDED_ID_LIMIT, f"More than {MAX_IDS} ids; choose start and end dates closer together"
-                )
+            _check_count(found)
     return found
+
+
+def _check_count(found: list[Any]) -> None:
+    if len(found) > MAX_IDS:
+        raise ReplicationError(
+            EXCEEDED_ID_LIMIT, f"More than {MAX_IDS} ids; choose start and end dates closer together"
+        )
