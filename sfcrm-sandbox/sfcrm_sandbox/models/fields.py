@@ -77,6 +77,11 @@ class FieldSpec:
     def sortable(self) -> bool:
         return self.filterable
 
+    @property
+    def groupable(self) -> bool:
+        """Usable in GROUP BY: not long text, and not a number with decimals or a date-time."""
+        return self.filterable and self.type not in ("double", "currency", "percent", "datetime")
+
 
 @dataclass(frozen=True)
 class ObjectSpec:
