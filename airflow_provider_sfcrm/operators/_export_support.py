@@ -5,8 +5,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import posixpath
 import re
 import tempfile
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -25,6 +27,18 @@ def as_bool(value: Any, name: str) -> bool:
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
     raise SfCrmConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def check_integer(value: Any, name: str, low: int, high: int | None) -> None:
+    """Refuse anything but an integer within ``low..high`` (``high`` None: no upper bound)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        span = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise SfCrmConfigError(f"{name} must be an integer {span}, not {value!r}")
 
 
 def as_mapping(value: Any, name: str) -> dict[str, str]:
@@ -60,13 +74,39 @@ def default_rejected_rows_path(context: Mapping[str, Any]) -> str:
 
 
 @contextlib.contextmanager
-def open_output(path: str) -> Iterator[str | IO[bytes]]:
-    """A local path (parents created) or, for a URL, a binary file on its object store."""
+def atomic_output(path: str) -> Iterator[str | IO[bytes]]:
+    """Where to write ``path``'s content so that it appears whole or not at all.
+
+    Yields a hidden temporary sibling (``.<name>.<random>.tmp``: directory and glob readers skip
+    it) — a local path, or for a URL a binary file on its object store — and renames it onto
+    ``path`` when the block ends without error. On error the temporary file is removed and
+    ``path`` keeps what it had; a killed process leaves at most the hidden temporary file.
+    """
     if "://" in path and not path.startswith("file://"):
         fs, target = resolve_filesystem(path)
-        with fs.open(target, "wb") as handle:
-            yield handle
+        temporary = posixpath.join(posixpath.dirname(target), f".{posixpath.basename(target)}.{_tag()}.tmp")
+        try:
+            with fs.open(temporary, "wb") as handle:
+                yield handle
+            fs.mv(temporary, target)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                fs.rm(temporary)
+            raise
         return
     local = Path(path[len("file://") :] if path.startswith("file://") else path).expanduser()
-    local.parent.mkdir(parents=True, exist_ok=True)
-    yield str(local)
+    try:
+        local.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SfCrmConfigError(f"rejected_rows_path {path!r}: cannot create its directory ({exc})") from None
+    temporary = local.with_name(f".{local.name}.{_tag()}.tmp")
+    try:
+        yield str(temporary)
+        os.replace(temporary, local)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _tag() -> str:
+    return f"{os.getpid()}-{uuid.uuid4().hex[:8]}"

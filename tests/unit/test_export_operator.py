@@ -33,6 +33,7 @@ class FakeHook:
         self.writes: list[tuple[str, int, str | None]] = []
         self.api_calls = 1
         self.api_usage = (5, 15000)
+        self.instance_url = "https://acme.my.salesforce.com"
         FakeHook.instances.append(self)
 
     def describe_object(self, sobject, refresh=False):

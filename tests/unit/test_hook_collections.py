@@ -43,7 +43,7 @@ class ScriptedTransport:
         self.requests: list[dict] = []
         self._lock = threading.Lock()
 
-    def request(self, method, path, *, json=None, headers=None, idempotent=True, label=""):
+    def request(self, method, path, *, json=None, headers=None, idempotent=True, label="", on_lost_answer=None):
         with self._lock:
             self.api_calls += 1
             number = self.api_calls
