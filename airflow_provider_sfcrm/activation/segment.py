@@ -188,6 +188,7 @@ class SegmentExport:
             for batch in self.source.batches():
                 table = pa.Table.from_batches([batch])
                 if self.stop.is_set():
+                    self._flush(pending, len(pending))  # the rows held back first: row order is kept
                     self._reject_unsent(table, offset)
                 else:
                     self._chunk(table, offset, duplicates, pending)

@@ -37,9 +37,12 @@ class ExportOrg:
         return self.sandbox.calls_to("composite")
 
 
-def start_export_org(tmp: Path, monkeypatch) -> Iterator[ExportOrg]:
-    """Start a sandbox, point ``CONN_ID`` at it, create and grant the audience and external-id fields."""
-    with start_sandbox(tmp) as running:
+def start_export_org(tmp: Path, monkeypatch, **sandbox_options: Any) -> Iterator[ExportOrg]:
+    """Start a sandbox, point ``CONN_ID`` at it, create and grant the audience and external-id fields.
+
+    ``sandbox_options`` go to ``start_sandbox`` (``faults={...}``, ``latency_ms=...``).
+    """
+    with start_sandbox(tmp, **sandbox_options) as running:
         monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(running.connection_dict()))
         hook = SalesforceCrmHook(sfcrm_conn_id=CONN_ID)
         permission_set = hook.get_user_permission_set_id()

@@ -110,11 +110,15 @@ def test_non_deferrable_sensor_times_out(hook):
 # --- deferral ------------------------------------------------------------------------------------
 
 
-def test_deferrable_sensor_returns_at_once_when_all_fields_are_ok(hook):
+def test_deferrable_sensor_returns_at_once_when_all_fields_are_ok(hook, capfd):
     mapping_id = unique_mapping_id("now")
     create_audience_field(hook, "Contact", mapping_id)
+    capfd.readouterr()
     report = _sensor([mapping_id], deferrable=True).execute(context={})
     assert report[mapping_id]["status"] == "ok"
+    # It says what it found, not only when something is wrong.
+    found = f"1 audience field on Contact is usable: {mapping_id}__c (Text Area (Long), 32,768 characters)"
+    assert found in capfd.readouterr().out
 
 
 def test_deferrable_sensor_defers_to_a_serialisable_trigger(hook):
