@@ -48,6 +48,8 @@ _TEXT = {
 }
 _NUMBER = {"double", "currency", "percent", "int", "long"}
 _NUMBER_TEXT = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"
+_WHOLE_NUMBER_TEXT = r"^\s*[+-]?\d+(\.0*)?\s*$"
+_WHOLE = {"int", "long"}
 _DATETIME_TEXT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 _TRUE_FALSE = pa.array(["true", "false"])
 
@@ -180,7 +182,7 @@ def value_checks(values: pa.Array, label: str, sf_type: str) -> list[ValueCheck]
         checks.append(
             ValueCheck(infinite, NON_FINITE_NUMBER, lambda v: f"{label}: {v} is not a finite number")
         )
-        if sf_type == "int":
+        if sf_type in _WHOLE:
             fraction = _mask(pc.and_(pc.is_finite(values), pc.not_equal(pc.trunc(values), values)))
             checks.append(ValueCheck(fraction, INVALID_TYPE, lambda v: _not_of_type(label, v)))
     if category != "text" or family in (None, "text"):
@@ -188,7 +190,9 @@ def value_checks(values: pa.Array, label: str, sf_type: str) -> list[ValueCheck]
     text = values.cast(pa.string())
     present = ~_mask(pc.equal(pc.utf8_trim_whitespace(text), "")) & _mask(pc.is_valid(text))
     if family == "number":
-        fits = _mask(pc.match_substring_regex(text, _NUMBER_TEXT))
+        fits = _mask(
+            pc.match_substring_regex(text, _WHOLE_NUMBER_TEXT if sf_type in _WHOLE else _NUMBER_TEXT)
+        )
     elif family == "boolean":
         fits = _mask(pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(text)), value_set=_TRUE_FALSE))
     elif family == "date":

@@ -113,7 +113,10 @@ def test_values_of_the_wrong_type_reject_their_rows_with_the_field_named(org, tm
     rejected = {r["sfcrm_row_number"]: r for r in pq.read_table(summary["rejected_rows_path"]).to_pylist()}
     assert rejected[3]["sfcrm_error_fields"] == [["AnnualRevenue"]]
     assert rejected[5]["sfcrm_error_fields"] == [["NumberOfEmployees"]]
-    assert "value not of required type: 12.5" in rejected[5]["sfcrm_error_messages"][0]
+    assert "Employees: value not of required type: 12.5" in rejected[5]["sfcrm_error_messages"][0]
+    # Refused before sending: Salesforce may refuse a wrongly typed JSON value for the whole request
+    # (JSON_PARSER_ERROR), which would have taken the other rows of the batch down with it.
+    assert {r["sfcrm_source"] for r in rejected.values()} == {"client"}
 
 
 def test_created_and_updated_are_exact_or_said_to_be_unknown_after_lost_answers(tmp_path, monkeypatch):

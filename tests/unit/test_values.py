@@ -120,7 +120,7 @@ def test_non_finite_numbers_fail_whatever_the_field_and_nan_passes():
     ("sf_type", "values", "bad"),
     [
         ("double", ["1", " -2.5 ", "3e4", ".5", "", None, "abc", "1,5", "inf", "nan"], [6, 7, 8, 9]),
-        ("int", ["12", "12.5"], []),  # whole-number checks of text are Salesforce's (it rounds)
+        ("int", ["12", " -3 ", "12.0", "12.5", "1e3"], [3, 4]),
         ("boolean", ["true", "FALSE", " True ", "yes", "1"], [3, 4]),
         ("date", ["2026-01-31", "2026-02-30", "2026-01-31T10:00:00Z", "31/01/2026", ""], [1, 3]),
         ("datetime", ["2026-01-31T10:00:00Z", "2026-01-31 10:00", "2026-01-31T10:00:00+0100", "noon"], [3]),
