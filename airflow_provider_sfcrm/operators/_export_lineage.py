@@ -86,3 +86,21 @@ def fields_written(names: Sequence[str], describe: Mapping[str, Any]) -> list[tu
         described = by_name.get(name.lower()) or {}
         found.append((name, str(described.get("type") or ""), str(described.get("label") or name)))
     return found
+
+
+def export_lineage(
+    segment_path: str | None,
+    instance_url: str,
+    mapping: Any,
+    describe: Mapping[str, Any],
+    written: int,
+) -> ExportLineage:
+    """The lineage of one export of ``mapping`` (an ``ExportMapping``); a SQL segment has no input here."""
+    names = [mapping.identity_field or "", *mapping.attributes.values(), *mapping.audiences.values()]
+    return ExportLineage(
+        inputs=[dataset_of_path(str(segment_path))] if segment_path is not None else [],
+        instance_url=instance_url,
+        sobject=mapping.sobject,
+        fields=fields_written([name for name in names if name], describe),
+        written=written,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import tempfile
 import threading
 import time
@@ -167,7 +168,11 @@ class SalesforceSegmentExportOperator(BaseOperator):
         counts = self._export(hook, describe, mapping, rejected_path, dry_run)
         summary = self._summarise(hook, mapping, counts, rejected_path, dry_run, time.monotonic() - started)
         if not dry_run:
-            self._lineage = self._lineage_of(hook, describe, mapping, summary.written)
+            from airflow_provider_sfcrm.operators._export_lineage import export_lineage
+
+            self._lineage = export_lineage(
+                self.segment_path, hook.instance_url, mapping, describe, summary.written
+            )
         if summary.stopped:
             self.log.warning("Export stopped before the end; partial summary: %s", summary.to_dict())
             error: SfCrmError = SfCrmStoppedError(summary.stopped_message())
@@ -198,24 +203,6 @@ class SalesforceSegmentExportOperator(BaseOperator):
         """
         return self._lineage.operator_lineage() if self._lineage is not None else None
 
-    def _lineage_of(
-        self, hook: SalesforceCrmHook, describe: Mapping[str, Any], mapping: ExportMapping, written: int
-    ) -> ExportLineage:
-        from airflow_provider_sfcrm.operators._export_lineage import (
-            ExportLineage,
-            dataset_of_path,
-            fields_written,
-        )
-
-        names = [mapping.identity_field or "", *mapping.attributes.values(), *mapping.audiences.values()]
-        return ExportLineage(
-            inputs=[dataset_of_path(str(self.segment_path))] if self.segment_path is not None else [],
-            instance_url=hook.instance_url,
-            sobject=mapping.sobject,
-            fields=fields_written([name for name in names if name], describe),
-            written=written,
-        )
-
     @staticmethod
     def _summarise(
         hook: SalesforceCrmHook,
@@ -229,22 +216,14 @@ class SalesforceSegmentExportOperator(BaseOperator):
 
         usage = hook.api_usage
         return ExportSummary(
+            **{**dataclasses.asdict(counts), "rejected_by_code": dict(counts.rejected_by_code)},
             sobject=mapping.sobject,
             operation=mapping.operation,
-            total=counts.total,
-            written=counts.written,
-            created=counts.created,
-            updated=counts.updated,
-            created_or_updated=counts.created_or_updated,
-            created_or_updated_rows=counts.created_or_updated_rows,
-            rejected=counts.rejected,
-            rejected_by_code=dict(counts.rejected_by_code),
             api_calls=hook.api_calls,
             api_usage={"used": usage[0], "max": usage[1]} if usage else None,
             duration_s=round(seconds, 3),
             rejected_rows_path=rejected_path,
             dry_run=dry_run,
-            stopped=counts.stopped,
         )
 
     def _export(
@@ -257,11 +236,10 @@ class SalesforceSegmentExportOperator(BaseOperator):
     ) -> ExportCounts:
         """Stream the segment through the core; rejected rows are saved before anything is judged."""
         from airflow_provider_sfcrm.activation.mapping import MappingError, check_columns
-        from airflow_provider_sfcrm.activation.report import RejectedRowsError, RejectedRowsWriter
+        from airflow_provider_sfcrm.activation.report import RejectedRowsWriter
         from airflow_provider_sfcrm.activation.row_validation import rules_from_describe
-        from airflow_provider_sfcrm.activation.segment import SegmentChangedError, SegmentExport
-        from airflow_provider_sfcrm.operators._export_support import atomic_output
-        from airflow_provider_sfcrm.sources import SegmentReadError
+        from airflow_provider_sfcrm.activation.segment import SegmentExport
+        from airflow_provider_sfcrm.operators._export_support import atomic_output, our_errors, refuse_overlap
 
         key = next((f for f in describe.get("fields", ()) if f.get("name") == mapping.identity_field), {})
         with self._segment(mapping) as source:
@@ -269,55 +247,40 @@ class SalesforceSegmentExportOperator(BaseOperator):
                 check_columns(mapping, source.schema, describe)
             except MappingError as exc:
                 raise SfCrmConfigError(str(exc)) from exc
-            overlap = source.overlap(rejected_path) if self.segment_path is not None else None
-            if overlap:
-                raise SfCrmConfigError(
-                    f"rejected_rows_path {rejected_path!r} {overlap}: writing the rejected rows there would "
-                    "overwrite or join the input. Give another path (e.g. next to it, with a new name)"
-                )
-            try:
-                with (
-                    atomic_output(rejected_path) as where,
-                    RejectedRowsWriter(where, source.schema) as rejected,
-                ):
-                    return SegmentExport(
-                        source,
-                        rules_from_describe(mapping, describe),
-                        rejected,
-                        write=None if dry_run else self._writer(hook, mapping),
-                        batch_size=self.batch_size,
-                        key_case_sensitive=bool(key.get("caseSensitive")),
-                        log=self.log.info,
-                        stop=self._stop,
-                    ).run()
-            except SegmentReadError as exc:
-                raise SfCrmConfigError(
-                    f"segment_path {self.segment_path or '(spooled query)'!r}: {exc}"
-                ) from None
-            except SegmentChangedError as exc:
-                raise SfCrmError(f"segment_path {self.segment_path!r}: {exc}") from None
-            except RejectedRowsError as exc:
-                raise SfCrmError(f"rejected_rows_path {rejected_path!r}: {exc}") from None
+            if self.segment_path is not None:
+                refuse_overlap(source, rejected_path)
+            with (
+                our_errors(self.segment_path, rejected_path),
+                atomic_output(rejected_path) as where,
+                RejectedRowsWriter(where, source.schema) as rejected,
+            ):
+                return SegmentExport(
+                    source,
+                    rules_from_describe(mapping, describe),
+                    rejected,
+                    write=None if dry_run else self._writer(hook, mapping),
+                    batch_size=self.batch_size,
+                    key_case_sensitive=bool(key.get("caseSensitive")),
+                    log=self.log.info,
+                    stop=self._stop,
+                ).run()
 
     def _checked_arguments(self) -> tuple[ExportMapping, bool]:
         """Validate the rendered arguments (templated values arrive only now)."""
-        from airflow_provider_sfcrm.activation.batching import auto_assign_header
         from airflow_provider_sfcrm.activation.mapping import MappingError, build_mapping
-        from airflow_provider_sfcrm.operators._export_support import as_bool, as_mapping, check_integer
+        from airflow_provider_sfcrm.operators._export_support import as_bool, as_mapping, check_settings
 
         if (self.segment_path is None) == (self.sql is None):
             raise SfCrmConfigError("give exactly one of segment_path and sql")
         if self.sql is not None and not self.source_conn_id:
             raise SfCrmConfigError("sql needs source_conn_id (an Airflow SQL connection)")
-        check_integer(self.batch_size, "batch_size", 1, 200)
-        check_integer(self.max_workers, "max_workers", 1, None)
-        check_integer(self.chunk_rows, "chunk_rows", 1, None)
-        if not isinstance(self.max_rejected_ratio, (int, float)) or not 0.0 <= self.max_rejected_ratio <= 1.0:
-            raise SfCrmConfigError(f"max_rejected_ratio must be within 0..1, not {self.max_rejected_ratio!r}")
-        try:
-            auto_assign_header(self.auto_assign)
-        except ValueError as exc:
-            raise SfCrmConfigError(str(exc)) from None
+        check_settings(
+            batch_size=self.batch_size,
+            max_workers=self.max_workers,
+            chunk_rows=self.chunk_rows,
+            max_rejected_ratio=self.max_rejected_ratio,
+            auto_assign=self.auto_assign,
+        )
         try:
             mapping = build_mapping(
                 sobject=str(self.sobject).strip(),
