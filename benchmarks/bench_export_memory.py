@@ -15,14 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
+from _export_child import export_in_child, run_operator
+
 AUDIENCES = {"aud_1": "crm_1_seg", "aud_2": "crm_2_seg", "aud_3": "crm_3_seg"}
+FIELD_MAPPING = {"sfid": "Id", "first": "FirstName", "last": "LastName", "email": "Email"}
 PEAK_GOAL_MB = 1024
 GROWTH_GOAL_MB = 150
 _PART_ROWS = 500_000
@@ -69,35 +69,13 @@ def _write_segment(path: Path, rows: int) -> None:
             writer.close()
 
 
-def _child(config_path: str) -> int:
-    """Run only the operator; print its summary and this process's peak RSS as JSON."""
-    config = json.loads(Path(config_path).read_text())
-    from airflow_provider_sfcrm.operators.segment_export import SalesforceSegmentExportOperator
-
-    op = SalesforceSegmentExportOperator(
-        task_id="bench_memory",
-        sobject="Contact",
-        segment_path=config["segment"],
-        field_mapping={"sfid": "Id", "first": "FirstName", "last": "LastName", "email": "Email"},
-        audiences=AUDIENCES,
-        rejected_rows_path=config["rejected"],
-        max_rejected_ratio=0.05,
-        dry_run=True,
-        sfcrm_conn_id="sfcrm_bench",
-    )
-    summary = op.execute({})
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
-    print("BENCH-RESULT " + json.dumps({"summary": summary, "peak_rss_mb": peak_kb / 1024}), flush=True)
-    return 0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, nargs="+", default=[1_000_000, 5_000_000, 10_000_000])
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return _child(args.child)
+        return run_operator(args.child)
 
     work = Path(tempfile.mkdtemp(prefix="sfcrm-bench-memory-"))
     os.environ.setdefault("AIRFLOW_HOME", str(work / "airflow"))
@@ -115,24 +93,30 @@ def main() -> int:
         for rows in args.rows:
             segment = work / f"segment-{rows}.parquet"
             _write_segment(segment, rows)
-            config = work / "config.json"
-            rejected = str(work / f"rejected-{rows}.parquet")
-            config.write_text(json.dumps({"segment": str(segment), "rejected": rejected}))
-            started = time.monotonic()
-            child = subprocess.run(
-                [sys.executable, __file__, "--child", str(config)],
-                capture_output=True,
-                text=True,
-                env=os.environ,
+            result = export_in_child(
+                __file__,
+                {
+                    "task_id": "bench_memory",
+                    "sobject": "Contact",
+                    "segment_path": str(segment),
+                    "field_mapping": {
+                        "sfid": "Id",
+                        "first": "FirstName",
+                        "last": "LastName",
+                        "email": "Email",
+                    },
+                    "audiences": AUDIENCES,
+                    "rejected_rows_path": str(work / f"rejected-{rows}.parquet"),
+                    "max_rejected_ratio": 0.05,
+                    "dry_run": True,
+                    "sfcrm_conn_id": "sfcrm_bench",
+                },
+                work / "config.json",
             )
-            elapsed = time.monotonic() - started
             segment.unlink()
-            lines = [line for line in child.stdout.splitlines() if line.startswith("BENCH-RESULT ")]
-            if child.returncode or not lines:
-                print(child.stdout[-3000:], child.stderr[-3000:], sep="\n")
+            if result is None:
                 return 1
-            result = json.loads(lines[-1][len("BENCH-RESULT ") :])
-            summary, peaks[rows] = result["summary"], result["peak_rss_mb"]
+            summary, peaks[rows], elapsed = result["summary"], result["peak_rss_mb"], result["elapsed_s"]
             seconds = summary["duration_s"]
             print(
                 f"{rows:>12,}  {peaks[rows]:>13,.0f}  {seconds:>8.1f}  {rows / seconds:>9,.0f}  "

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from airflow_provider_sfcrm.activation.ids import KEY_PREFIXES
 from airflow_provider_sfcrm.activation.mapping import STATUSES, ExportMapping, required_on_create
 from airflow_provider_sfcrm.activation.results import RecordError
-from airflow_provider_sfcrm.activation.values import value_checks
+from airflow_provider_sfcrm.activation.values import TEXT_TYPES, value_checks
 
 MISSING_IDENTITY = "MISSING_IDENTITY"
 MALFORMED_ID = "MALFORMED_ID"
@@ -30,18 +30,6 @@ INVALID_EMAIL_ADDRESS = "INVALID_EMAIL_ADDRESS"
 INVALID_STATUS = "INVALID_STATUS"
 DUPLICATE_IN_SEGMENT = "DUPLICATE_IN_SEGMENT"
 
-# Describe types whose values are text with a maximum ``length``.
-_TEXT_TYPES = {
-    "string",
-    "textarea",
-    "email",
-    "phone",
-    "url",
-    "picklist",
-    "multipicklist",
-    "combobox",
-    "encryptedstring",
-}
 # local@domain.tld, with the characters RFC 5322 allows unquoted in the local part (RE2 syntax).
 _EMAIL = (
     r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
@@ -139,7 +127,7 @@ def rules_from_describe(mapping: ExportMapping, describe: Mapping[str, Any]) -> 
         if column in mapping.attributes:
             field_types[column] = (label, sf_type)
         length = described.get("length")
-        if sf_type in _TEXT_TYPES and isinstance(length, int) and length > 0:
+        if sf_type in TEXT_TYPES and isinstance(length, int) and length > 0:
             max_lengths[column] = (label, length)
         if sf_type == "email":
             emails[column] = label

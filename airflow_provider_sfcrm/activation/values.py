@@ -32,20 +32,22 @@ INVALID_TYPE = "INVALID_TYPE_ON_FIELD_IN_RECORD"
 #: Ours: ``inf`` / ``-inf`` (or NaN given to the hook), which JSON cannot carry and no field stores.
 NON_FINITE_NUMBER = "NON_FINITE_NUMBER"
 
+#: Describe types whose values are text (with a maximum ``length``, checked by row validation).
+TEXT_TYPES = frozenset(
+    {
+        "string",
+        "textarea",
+        "email",
+        "phone",
+        "url",
+        "picklist",
+        "multipicklist",
+        "combobox",
+        "encryptedstring",
+    }
+)
 # Describe types, by the values they take.
-_TEXT = {
-    "string",
-    "textarea",
-    "email",
-    "phone",
-    "url",
-    "picklist",
-    "multipicklist",
-    "combobox",
-    "encryptedstring",
-    "id",
-    "reference",
-}
+_TEXT = TEXT_TYPES | {"id", "reference"}
 _NUMBER = {"double", "currency", "percent", "int", "long"}
 _NUMBER_TEXT = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"
 _WHOLE_NUMBER_TEXT = r"^\s*[+-]?\d+(\.0*)?\s*$"
@@ -87,29 +89,26 @@ def json_value(value: Any, field: str = "") -> Any:
     raise UnsendableValueError(field, f"a value of type {type(value).__name__} cannot be sent to Salesforce")
 
 
+# Arrow type families as far as Salesforce fields care, first match wins.
+_CATEGORIES = (
+    (pa.types.is_null, "null"),
+    (lambda kind: pa.types.is_string(kind) or pa.types.is_large_string(kind), "text"),
+    (pa.types.is_string_view, "text"),
+    (pa.types.is_boolean, "boolean"),
+    (pa.types.is_integer, "integer"),
+    (pa.types.is_floating, "float"),
+    (pa.types.is_decimal, "decimal"),
+    (pa.types.is_date, "date"),
+    (pa.types.is_timestamp, "timestamp"),
+    (pa.types.is_time, "time"),
+)
+
+
 def _category(kind: pa.DataType) -> str:
-    """The family of an Arrow type, as far as Salesforce fields care."""
+    """The family of an Arrow type (``other`` for what no field takes: binary, nested...)."""
     if pa.types.is_dictionary(kind):
         return _category(kind.value_type)
-    if pa.types.is_null(kind):
-        return "null"
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_string_view(kind):
-        return "text"
-    if pa.types.is_boolean(kind):
-        return "boolean"
-    if pa.types.is_integer(kind):
-        return "integer"
-    if pa.types.is_floating(kind):
-        return "float"
-    if pa.types.is_decimal(kind):
-        return "decimal"
-    if pa.types.is_date(kind):
-        return "date"
-    if pa.types.is_timestamp(kind):
-        return "timestamp"
-    if pa.types.is_time(kind):
-        return "time"
-    return "other"
+    return next((name for test, name in _CATEGORIES if test(kind)), "other")
 
 
 # For each family of describe types, the column families that can feed it.
