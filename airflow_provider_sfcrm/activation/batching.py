@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_provider_sfcrm.activation.ids import is_well_formed
-from airflow_provider_sfcrm.activation.values import json_value
+from airflow_provider_sfcrm.activation.json_values import json_value
 
 #: Salesforce's cap on records per sObject Collections request.
 MAX_BATCH_SIZE = 200

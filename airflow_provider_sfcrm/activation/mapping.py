@@ -17,8 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_provider_sfcrm.activation.field_check import field_api_name
+from airflow_provider_sfcrm.activation.json_values import json_value
 from airflow_provider_sfcrm.activation.names import validate_api_name
-from airflow_provider_sfcrm.activation.values import column_type_problems, json_value, text_column_problem
+from airflow_provider_sfcrm.activation.values import column_type_problems, text_column_problem
 
 #: Audience membership statuses of the reference product.
 STATUSES: tuple[str, ...] = ("realized", "existing", "exited")

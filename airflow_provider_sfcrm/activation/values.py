@@ -1,14 +1,12 @@
-"""What a value must be to go to a Salesforce field, and how it becomes JSON.
+"""What a value must be to go to a Salesforce field: checks of whole columns and of each value.
 
-Three layers, so that no value can fail a request — let alone a task — half-way:
+Two layers, so that no value can fail a request — let alone a task — half-way (the third, the
+conversion of each value into JSON, is :mod:`.json_values`):
 
 * :func:`column_type_problems`: a column whose type can never fit its field (a list into a Text
   field, a date into a Number) is a configuration error, found before any row is read;
 * :func:`value_checks`: per row, a value its field cannot take (``inf``, ``"abc"`` for a Number,
-  ``"2026-02-30"`` for a Date) rejects that row with a status code and the field named;
-* :func:`json_value`: the one conversion of a Python value into JSON, used for every record sent;
-  what JSON cannot carry (non-finite numbers, bytes, nested values) raises
-  :class:`UnsendableValueError`, which the hook reports per record.
+  ``"2026-02-30"`` for a Date) rejects that row with a status code and the field named.
 
 ``NaN`` in a floating-point column is a missing value (pandas writes missing numbers so) and
 leaves the field as it is, like a null. Pure: no Airflow, no HTTP.
@@ -16,9 +14,6 @@ leaves the field as it is, like a null. Pure: no Airflow, no HTTP.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -27,10 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-#: Salesforce's code for a value of the wrong type for its field.
-INVALID_TYPE = "INVALID_TYPE_ON_FIELD_IN_RECORD"
-#: Ours: ``inf`` / ``-inf`` (or NaN given to the hook), which JSON cannot carry and no field stores.
-NON_FINITE_NUMBER = "NON_FINITE_NUMBER"
+from airflow_provider_sfcrm.activation.json_values import INVALID_TYPE, NON_FINITE_NUMBER
 
 #: Describe types whose values are text (with a maximum ``length``, checked by row validation).
 TEXT_TYPES = frozenset(
@@ -54,39 +46,6 @@ _WHOLE_NUMBER_TEXT = r"^\s*[+-]?\d+(\.0*)?\s*$"
 _WHOLE = {"int", "long"}
 _DATETIME_TEXT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 _TRUE_FALSE = pa.array(["true", "false"])
-
-
-class UnsendableValueError(ValueError):
-    """A value that cannot be encoded for Salesforce; ``code`` is the status code its record gets."""
-
-    def __init__(self, field: str, message: str, code: str = INVALID_TYPE):
-        super().__init__(f"field {field!r}: {message}")
-        self.field = field
-        self.code = code
-
-
-def json_value(value: Any, field: str = "") -> Any:
-    """One value as it goes into the JSON body (ISO dates, plain numbers).
-
-    :raises UnsendableValueError: for non-finite numbers and values JSON or Salesforce cannot take.
-    """
-    if value is None or isinstance(value, (str, bool, int)):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise UnsendableValueError(
-                field, f"{value} is not a finite number; Salesforce cannot store it", NON_FINITE_NUMBER
-            )
-        return value
-    if isinstance(value, decimal.Decimal):
-        return json_value(float(value), field)
-    if isinstance(value, (dt.date, dt.time)):  # datetimes too (a subclass of date)
-        if value != value:  # pandas' NaT passes for a datetime but has no ISO form
-            raise UnsendableValueError(field, "NaT is not a date; leave the field out instead")
-        return value.isoformat()
-    if hasattr(value, "item") and callable(value.item) and not isinstance(value, (bytes, bytearray)):
-        return json_value(value.item(), field)  # numpy scalars (from pandas rows)
-    raise UnsendableValueError(field, f"a value of type {type(value).__name__} cannot be sent to Salesforce")
 
 
 # Arrow type families as far as Salesforce fields care, first match wins.

@@ -29,6 +29,7 @@ from airflow_provider_sfcrm.activation.batching import (
     count_by_code,
     to_api_record,
 )
+from airflow_provider_sfcrm.activation.json_values import UnsendableValueError
 from airflow_provider_sfcrm.activation.names import validate_api_name
 from airflow_provider_sfcrm.activation.progress import ProgressReporter
 from airflow_provider_sfcrm.activation.results import (
@@ -37,7 +38,6 @@ from airflow_provider_sfcrm.activation.results import (
     UNKNOWN_OUTCOME,
     RecordResult,
 )
-from airflow_provider_sfcrm.activation.values import UnsendableValueError
 from airflow_provider_sfcrm.activation.wording import plural
 from airflow_provider_sfcrm.exceptions import SfCrmApiError, SfCrmOutcomeUnknownError, SfCrmRequestLimitError
 from airflow_provider_sfcrm.hooks._transport import RestTransport, api_error

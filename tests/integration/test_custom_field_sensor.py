@@ -10,6 +10,7 @@ import time
 import pytest
 from airflow.sdk.exceptions import AirflowSensorTimeout, TaskDeferred
 
+from airflow_provider_sfcrm.activation.field_check import FieldStatus, FieldVerdict
 from airflow_provider_sfcrm.exceptions import SfCrmFieldValidationError
 from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
 from airflow_provider_sfcrm.sensors.custom_fields import SalesforceCustomFieldSensor
@@ -223,11 +224,15 @@ def test_trigger_error_on_refused_login_carries_no_secret(sandbox, monkeypatch):
 # --- resuming --------------------------------------------------------------------------------------
 
 
-def test_execute_complete_returns_the_report_on_success():
-    verdicts = {"crm_1_seg": {"status": "ok"}}
+def test_execute_complete_returns_the_report_on_success(capfd):
+    verdict = FieldVerdict(
+        "crm_1_seg", "crm_1_seg__c", FieldStatus.OK, "usable", actual_type="Text Area (Long)", length=32768
+    )
+    verdicts = {"crm_1_seg": verdict.to_dict()}
     assert (
         _sensor(["crm_1_seg"]).execute_complete({}, {"status": "success", "verdicts": verdicts}) == verdicts
     )
+    assert "1 audience field on Contact is usable: crm_1_seg__c (Text Area (Long)" in capfd.readouterr().out
 
 
 @pytest.mark.parametrize(

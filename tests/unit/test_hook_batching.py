@@ -15,7 +15,7 @@ from airflow_provider_sfcrm.activation.batching import (
     to_api_record,
 )
 from airflow_provider_sfcrm.activation.ids import to18
-from airflow_provider_sfcrm.activation.values import UnsendableValueError
+from airflow_provider_sfcrm.activation.json_values import UnsendableValueError
 
 
 @pytest.mark.parametrize(

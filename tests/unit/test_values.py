@@ -1,4 +1,4 @@
-"""What a value must be to go to a Salesforce field, and how it becomes JSON."""
+"""What a value must be to go to a Salesforce field (values), and how it becomes JSON (json_values)."""
 
 from __future__ import annotations
 
@@ -10,15 +10,13 @@ import numpy as np
 import pyarrow as pa
 import pytest
 
-from airflow_provider_sfcrm.activation.values import (
+from airflow_provider_sfcrm.activation.json_values import (
     INVALID_TYPE,
     NON_FINITE_NUMBER,
     UnsendableValueError,
-    column_type_problems,
     json_value,
-    text_column_problem,
-    value_checks,
 )
+from airflow_provider_sfcrm.activation.values import column_type_problems, text_column_problem, value_checks
 
 
 @pytest.mark.parametrize(
