@@ -122,3 +122,28 @@ def next_good(pos: int, bad: dict[int, str], n: int) -> int:
 
 def lead_prefixed(contact_id: str) -> str:
     return to18(KEY_PREFIXES["Lead"] + contact_id[3:15])
+
+
+def renaming_segment(hook: SalesforceCrmHook, path: Path, n: int) -> str:
+    """Insert ``n`` Contacts, then write a segment that renames them (``New<i>``) by Id."""
+    ids = insert(hook, "Contact", [{"LastName": f"Old{i}"} for i in range(n)])
+    return write_segment(
+        path,
+        [{"sfid": sfid, "last": f"New{i}"} for i, sfid in enumerate(ids)],
+        pa.schema([("sfid", pa.string()), ("last", pa.string())]),
+    )
+
+
+def renaming_export(segment: str, rejected: Path, conn_id: str, **options: Any):
+    """The export of a :func:`renaming_segment` (update by Id)."""
+    from airflow_provider_sfcrm.operators.segment_export import SalesforceSegmentExportOperator
+
+    return SalesforceSegmentExportOperator(
+        task_id="export",
+        sobject="Contact",
+        segment_path=segment,
+        field_mapping={"sfid": "Id", "last": "LastName"},
+        rejected_rows_path=str(rejected),
+        sfcrm_conn_id=conn_id,
+        **options,
+    )

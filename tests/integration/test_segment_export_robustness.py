@@ -18,7 +18,14 @@ import pytest
 
 from airflow_provider_sfcrm.exceptions import SfCrmStoppedError
 from airflow_provider_sfcrm.operators.segment_export import SalesforceSegmentExportOperator
-from tests.integration._export_org import CONN_ID, insert, start_export_org, write_segment
+from tests.integration._export_org import (
+    CONN_ID,
+    insert,
+    renaming_export,
+    renaming_segment,
+    start_export_org,
+    write_segment,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -151,28 +158,11 @@ def test_created_and_updated_are_exact_or_said_to_be_unknown_after_lost_answers(
     assert (summary["created"], summary["updated"]) == (known_created, known_updated)
 
 
-def _contacts_segment(org, tmp_path: Path, n: int) -> str:
-    ids = insert(org.hook, "Contact", [{"LastName": f"Stop{i}"} for i in range(n)])
-    return write_segment(
-        tmp_path / "contacts.parquet",
-        [{"sfid": sfid, "last": f"New{i}"} for i, sfid in enumerate(ids)],
-        pa.schema([("sfid", pa.string()), ("last", pa.string())]),
-    )
-
-
 def test_on_kill_stops_sending_and_saves_what_was_not_sent(tmp_path, monkeypatch):
     for org in start_export_org(tmp_path / "org", monkeypatch, latency_ms=150):
-        segment = _contacts_segment(org, tmp_path, 3000)
-        op = SalesforceSegmentExportOperator(
-            task_id="export",
-            sobject="Contact",
-            segment_path=segment,
-            field_mapping={"sfid": "Id", "last": "LastName"},
-            rejected_rows_path=str(tmp_path / "rejected.parquet"),
-            batch_size=50,
-            max_workers=2,
-            chunk_rows=500,
-            sfcrm_conn_id=CONN_ID,
+        segment = renaming_segment(org.hook, tmp_path / "contacts.parquet", 3000)
+        op = renaming_export(
+            segment, tmp_path / "rejected.parquet", CONN_ID, batch_size=50, max_workers=2, chunk_rows=500
         )
         writes_before = org.write_calls()
         threading.Timer(1.0, op.on_kill).start()
@@ -215,7 +205,7 @@ op.execute({{}})
 def test_a_killed_run_leaves_no_unreadable_rejected_file(tmp_path, monkeypatch):
     rejected = tmp_path / "out" / "rejected.parquet"
     for org in start_export_org(tmp_path / "org", monkeypatch, latency_ms=200):
-        segment = _contacts_segment(org, tmp_path, 1000)
+        segment = renaming_segment(org.hook, tmp_path / "contacts.parquet", 1000)
         script = _KILLED_EXPORT.format(
             repo=str(REPO), segment=segment, rejected=str(rejected), conn_id=CONN_ID
         )
