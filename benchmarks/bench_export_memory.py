@@ -80,8 +80,9 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="sfcrm-bench-memory-"))
     os.environ.setdefault("AIRFLOW_HOME", str(work / "airflow"))
     sys.path.insert(0, str(REPO))
-    from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
     from sfcrm_sandbox.process import start_sandbox
+
+    from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
     from tests.integration._export_org import add_audience_fields
 
     peaks: dict[int, float] = {}
