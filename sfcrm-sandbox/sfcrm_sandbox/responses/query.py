@@ -1,16 +1,16 @@
 """SOQL endpoints: ``query``, ``queryAll``, ``tooling/query`` and ``nextRecordsUrl`` paging.
 
-Parsing and evaluation live in :mod:`~sfcrm_sandbox.models.soql`; this module feeds it the org's
-rows (streamed from SQLite, unset fields read as null), adds the ``attributes`` Salesforce puts on
-every record, and pages results 2,000 rows at a time.
+Parsing and evaluation live in :mod:`~sfcrm_sandbox.models.soql`, running them against the org in
+:mod:`~sfcrm_sandbox.models.queries`; this module adds the ``attributes`` Salesforce puts on every
+record, and pages results 2,000 rows at a time.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from sfcrm_sandbox.models.cursors import Cursor, QueryCursors
+from sfcrm_sandbox.models.queries import object_query, with_id
 from sfcrm_sandbox.models.soql import FieldInfo, SoqlError, execute, parse
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.responses.call import Call, Reply, api_error, record_url
@@ -55,41 +55,18 @@ class QueryResponses:
         if not soql:
             return api_error(400, "MALFORMED_QUERY", "A query string (q) is required")
         try:
-            parsed = parse(soql)
-        except SoqlError as exc:
-            return api_error(400, exc.error_code, exc.message)
-        if tooling:
-            if parsed.sobject.lower() != "customfield":
-                return api_error(400, "INVALID_TYPE", f"sObject type '{parsed.sobject}' is not supported.")
-            sobject = "CustomField"
-            infos = {name.lower(): FieldInfo(name, kind) for name, kind in _CUSTOM_FIELD_COLUMNS.items()}
-            rows: Any = self.store.custom_field_rows()
-        else:
-            spec = self.store.object_spec(parsed.sobject)
-            if spec is None:
-                return api_error(
-                    400,
-                    "INVALID_TYPE",
-                    f"sObject type '{parsed.sobject}' is not supported. If you are attempting to use a "
-                    "custom object, be sure to append the '__c' after the entity name.",
-                )
-            sobject = spec.name
-            infos = {
-                lower: FieldInfo(f.name, f.type, filterable=f.filterable, sortable=f.sortable)
-                for lower, (f, _) in self.store.visible_fields(sobject).items()
-            }
-            # The engine reads fields with .get(): a field the stored record leaves unset reads as null.
-            rows = self.store.stream(sobject, include_deleted=include_deleted)
-        hidden_id = not parsed.is_count and "id" not in {name.lower() for name in parsed.fields}
-        if hidden_id:
-            # Salesforce puts every record's url in its attributes, Id selected or not: select it
-            # quietly and take it out again when building the page.
-            parsed = replace(
-                parsed, fields=(*parsed.fields, "Id"), field_positions=(*parsed.field_positions, 0)
-            )
-        try:
-            # Synchronous on the event loop: the row stream cannot interleave with a write.
-            result = execute(parsed, rows, infos)
+            if tooling:
+                parsed = parse(soql)
+                if parsed.sobject.lower() != "customfield":
+                    raise SoqlError("INVALID_TYPE", f"sObject type '{parsed.sobject}' is not supported.")
+                sobject = "CustomField"
+                parsed, hidden_id = with_id(parsed)
+                infos = {name.lower(): FieldInfo(name, kind) for name, kind in _CUSTOM_FIELD_COLUMNS.items()}
+                result = execute(parsed, self.store.custom_field_rows(), infos)
+            else:
+                prepared = object_query(self.store, soql)
+                sobject, hidden_id = prepared.sobject, prepared.hidden_id
+                result = prepared.run(self.store, include_deleted=include_deleted)
         except SoqlError as exc:
             return api_error(400, exc.error_code, exc.message)
         if isinstance(result, int):
