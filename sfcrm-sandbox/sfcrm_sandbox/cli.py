@@ -14,6 +14,8 @@ import socket
 import sys
 from pathlib import Path
 
+from sfcrm_sandbox.models.bulk_engine import BulkSettings
+from sfcrm_sandbox.models.bulk_limits import BulkLimits
 from sfcrm_sandbox.models.faults import FaultSettings
 from sfcrm_sandbox.models.sessions import Credentials
 from sfcrm_sandbox.models.store import OrgStore
@@ -63,6 +65,37 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--faults", type=Path, default=None, help="faults JSON file (README: Faults and latency)"
     )
+    bulk = serve.add_argument_group("Bulk APIs (README: Bulk processing model)")
+    bulk.add_argument(
+        "--bulk-records-per-s",
+        type=_non_negative(float),
+        default=BulkSettings.records_per_s,
+        help="records per second the org writes over all Bulk jobs; 0 = as fast as possible",
+    )
+    bulk.add_argument(
+        "--bulk-job-latency-ms",
+        type=_non_negative(float),
+        default=BulkSettings.job_latency_ms,
+        help="queueing delay before submitted Bulk work starts",
+    )
+    bulk.add_argument(
+        "--bulk-upload-limit-mb",
+        type=_non_negative(float),
+        default=BulkSettings.upload_limit_mb,
+        help="largest Bulk API 2.0 upload, in MB after base64 encoding",
+    )
+    bulk.add_argument(
+        "--bulk-daily-batches",
+        type=_non_negative(int),
+        default=BulkLimits.daily_batches,
+        help="Bulk batches per rolling 24 h (both APIs)",
+    )
+    bulk.add_argument(
+        "--bulk-daily-records",
+        type=_non_negative(int),
+        default=BulkLimits.daily_records,
+        help="records ingested through the Bulk APIs per rolling 24 h",
+    )
     serve.add_argument(
         "--cert-hostname",
         action="append",
@@ -88,6 +121,12 @@ async def _serve(args: argparse.Namespace, faults: FaultSettings) -> None:
         daily_api_limit=args.daily_api_limit,
         session_ttl_s=args.session_ttl_s,
         faults=faults,
+        bulk=BulkSettings(
+            records_per_s=args.bulk_records_per_s,
+            job_latency_ms=args.bulk_job_latency_ms,
+            upload_limit_mb=args.bulk_upload_limit_mb,
+            limits=BulkLimits(daily_batches=args.bulk_daily_batches, daily_records=args.bulk_daily_records),
+        ),
     )
     app = SandboxApp(store, settings)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sfcrm_sandbox.models.bulk_limits import BulkAllocations
 from sfcrm_sandbox.models.usage import ApiUsage
 from sfcrm_sandbox.models.versions import LATEST_VERSION, OLDEST_VERSION, version_label
 from sfcrm_sandbox.responses.call import Call, Reply
@@ -13,10 +14,12 @@ class DiscoveryResponses:
     """``GET /services/data/``, ``GET /services/data/vXX.X/`` and ``limits``.
 
     :param usage: the org's API usage (for ``limits``).
+    :param bulk: what the org's Bulk work has spent of its daily allocations (for ``limits``).
     """
 
-    def __init__(self, usage: ApiUsage) -> None:
+    def __init__(self, usage: ApiUsage, bulk: BulkAllocations) -> None:
         self.usage = usage
+        self.bulk = bulk
 
     def versions(self, call: Call) -> Reply:
         """Every supported version; needs no session and carries no ``Sforce-Limit-Info``."""
@@ -37,8 +40,7 @@ class DiscoveryResponses:
             200,
             {
                 "DailyApiRequests": {"Max": self.usage.daily_limit, "Remaining": self.usage.remaining},
-                "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
-                "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+                **self.bulk.limits_entries(),
                 "ConcurrentAsyncGetReportInstances": {"Max": 200, "Remaining": 200},
                 "DataStorageMB": {"Max": 1024, "Remaining": 1024},
             },

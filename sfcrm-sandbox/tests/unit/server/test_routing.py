@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 from sfcrm_sandbox.responses.call import Reply
 from sfcrm_sandbox.server.routing import Route, Router
-from sfcrm_sandbox.urls import data_api_routes, service_routes
+from sfcrm_sandbox.urls import async_api_routes, data_api_routes, service_routes
 
 
 def _handler(name: str):
@@ -40,10 +40,13 @@ def test_route_tables_name_each_method_and_path_once():
                 "collections",
                 "query",
                 "tooling",
+                "bulk_ingest",
+                "bulk_query",
+                "bulk_async",
             )
         }
     )
-    for table in (service_routes(areas), data_api_routes(areas)):
+    for table in (service_routes(areas), data_api_routes(areas), async_api_routes(areas)):
         keys = Counter(route.key for route in table)
         assert not [key for key, count in keys.items() if count > 1]
 
@@ -52,5 +55,8 @@ _ATTRS = (
     "stats reset convert_lead token identity versions resources limits global_describe sobject_info "
     "describe create_record get_record update_record delete_record get_by_external_id upsert_record "
     "delete_by_external_id collection_create collection_update collection_delete collection_upsert "
-    "collection_retrieve query query_all query_more tooling_query create_field get_field"
+    "collection_retrieve query query_all query_more tooling_query create_field get_field "
+    "create_job list_jobs job_info change_state delete_job upload successful_results failed_results "
+    "unprocessed_records abort results update_job add_batch list_batches batch_info batch_request "
+    "batch_results query_result"
 ).split()
