@@ -36,6 +36,25 @@ def _non_negative(kind: type) -> object:
     return parse
 
 
+_BULK_OPTIONS = (
+    (
+        "--bulk-records-per-s",
+        float,
+        BulkSettings.records_per_s,
+        "records per second the org writes over all Bulk jobs; 0 = as fast as possible",
+    ),
+    ("--bulk-job-latency-ms", float, BulkSettings.job_latency_ms, "queueing delay before Bulk work starts"),
+    (
+        "--bulk-upload-limit-mb",
+        float,
+        BulkSettings.upload_limit_mb,
+        "largest Bulk API 2.0 upload, in MB after base64 encoding",
+    ),
+    ("--bulk-daily-batches", int, BulkLimits.daily_batches, "Bulk batches per rolling 24 h (both APIs)"),
+    ("--bulk-daily-records", int, BulkLimits.daily_records, "records ingested by Bulk jobs per rolling 24 h"),
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sfcrm-sandbox", description="A local HTTPS Salesforce org for tests."
@@ -66,36 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--faults", type=Path, default=None, help="faults JSON file (README: Faults and latency)"
     )
     bulk = serve.add_argument_group("Bulk APIs (README: Bulk processing model)")
-    bulk.add_argument(
-        "--bulk-records-per-s",
-        type=_non_negative(float),
-        default=BulkSettings.records_per_s,
-        help="records per second the org writes over all Bulk jobs; 0 = as fast as possible",
-    )
-    bulk.add_argument(
-        "--bulk-job-latency-ms",
-        type=_non_negative(float),
-        default=BulkSettings.job_latency_ms,
-        help="queueing delay before submitted Bulk work starts",
-    )
-    bulk.add_argument(
-        "--bulk-upload-limit-mb",
-        type=_non_negative(float),
-        default=BulkSettings.upload_limit_mb,
-        help="largest Bulk API 2.0 upload, in MB after base64 encoding",
-    )
-    bulk.add_argument(
-        "--bulk-daily-batches",
-        type=_non_negative(int),
-        default=BulkLimits.daily_batches,
-        help="Bulk batches per rolling 24 h (both APIs)",
-    )
-    bulk.add_argument(
-        "--bulk-daily-records",
-        type=_non_negative(int),
-        default=BulkLimits.daily_records,
-        help="records ingested through the Bulk APIs per rolling 24 h",
-    )
+    for flag, kind, default, text in _BULK_OPTIONS:
+        bulk.add_argument(flag, type=_non_negative(kind), default=default, help=text)
     serve.add_argument(
         "--cert-hostname",
         action="append",

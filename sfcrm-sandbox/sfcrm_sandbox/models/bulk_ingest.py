@@ -25,11 +25,11 @@ from sfcrm_sandbox.models.bulk_jobs import (
     OPEN,
     TERMINAL,
     UPLOAD_COMPLETE,
+    Bulk2Lifecycle,
     Clocked,
     JobFiles,
     JobRejected,
     JobStamp,
-    aborting_terminal_job,
 )
 from sfcrm_sandbox.models.bulk_rows import CHUNK, Outcome, Target
 
@@ -43,7 +43,7 @@ RESULT_KINDS = ("successfulResults", "failedResults", "unprocessedrecords")
 
 
 @dataclass
-class IngestJob:
+class IngestJob(Bulk2Lifecycle):
     """One Bulk API 2.0 ingest job.
 
     :param stamp: id, creator, dates, API version.
@@ -70,10 +70,6 @@ class IngestJob:
     header_line: str = ""
     deleted: bool = False
     clock: Clocked = field(default_factory=Clocked)
-
-    @property
-    def id(self) -> str:
-        return self.stamp.id
 
     @property
     def sobject(self) -> str:
@@ -112,20 +108,6 @@ class IngestJob:
         self.state = UPLOAD_COMPLETE
         self.stamp.touch()
         org.engine.submit(_IngestWork(self, org))
-
-    def abort(self) -> None:
-        if self.state in TERMINAL:
-            raise aborting_terminal_job(self.state)
-        self._end(ABORTED)
-
-    def fail(self, message: str) -> None:
-        self.error_message = message
-        self._end(FAILED)
-
-    def _end(self, state: str) -> None:
-        self.state = state
-        self.clock.finish()
-        self.stamp.touch()
 
     def results(self, kind: str) -> bytes:
         """The CSV of ``kind`` (one of :data:`RESULT_KINDS`): what is known so far."""
@@ -174,7 +156,7 @@ class _IngestWork:
             return 0
         rows = list(itertools.islice(self._data.rows, CHUNK))
         if not rows:
-            job._end(JOB_COMPLETE)
+            job.end(JOB_COMPLETE)
             self._over = True
             return 0
         allocations = self.org.allocations

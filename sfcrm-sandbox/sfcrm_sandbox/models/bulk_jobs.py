@@ -24,16 +24,6 @@ from sfcrm_sandbox.models.values import now_datetime
 from sfcrm_sandbox.models.writes import Writer
 
 JOB_PREFIX, BATCH_PREFIX, RESULT_PREFIX = "750", "751", "752"
-# Bulk API 2.0 job states: Open → UploadComplete → InProgress → JobComplete | Failed | Aborted.
-OPEN, UPLOAD_COMPLETE, IN_PROGRESS = "Open", "UploadComplete", "InProgress"
-JOB_COMPLETE, FAILED, ABORTED = "JobComplete", "Failed", "Aborted"
-TERMINAL = (JOB_COMPLETE, FAILED, ABORTED)
-
-
-def aborting_terminal_job(state: str) -> JobRejected:
-    """Aborting a job that already ended (Salesforce's text for a completed job, observed)."""
-    label = {JOB_COMPLETE: "Completed"}.get(state, state)
-    return JobRejected("INVALIDJOBSTATE", f"Aborting already {label} Job not allowed")
 
 
 class JobRejected(Exception):
@@ -49,6 +39,18 @@ class JobRejected(Exception):
         self.code = code
         self.message = message
         self.status = status
+
+
+# Bulk API 2.0 job states: Open → UploadComplete → InProgress → JobComplete | Failed | Aborted.
+OPEN, UPLOAD_COMPLETE, IN_PROGRESS = "Open", "UploadComplete", "InProgress"
+JOB_COMPLETE, FAILED, ABORTED = "JobComplete", "Failed", "Aborted"
+TERMINAL = (JOB_COMPLETE, FAILED, ABORTED)
+
+
+def aborting_terminal_job(state: str) -> JobRejected:
+    """Aborting a job that already ended (Salesforce's text for a completed job, observed)."""
+    label = {JOB_COMPLETE: "Completed"}.get(state, state)
+    return JobRejected("INVALIDJOBSTATE", f"Aborting already {label} Job not allowed")
 
 
 class JobFiles:
@@ -71,10 +73,6 @@ class JobFiles:
     def read(self, name: str) -> bytes:
         path = self.root / name
         return path.read_bytes() if path.exists() else b""
-
-    def size(self, name: str) -> int:
-        path = self.root / name
-        return path.stat().st_size if path.exists() else 0
 
     def lines(self, name: str) -> Iterator[str]:
         """The text of ``name`` line by line, line endings kept (for the CSV reader)."""
@@ -123,6 +121,34 @@ class Clocked:
         if self.started is None:
             return 0
         return int(((self.finished or time.monotonic()) - self.started) * 1000)
+
+
+class Bulk2Lifecycle:
+    """How a Bulk API 2.0 job (ingest or query) ends: completed, failed with a message, or aborted
+    (refused once it has ended). Mixed into the job dataclasses, which hold these attributes."""
+
+    stamp: JobStamp
+    state: str
+    error_message: str | None
+    clock: Clocked
+
+    @property
+    def id(self) -> str:
+        return self.stamp.id
+
+    def abort(self) -> None:
+        if self.state in TERMINAL:
+            raise aborting_terminal_job(self.state)
+        self.end(ABORTED)
+
+    def fail(self, message: str) -> None:
+        self.end(FAILED, message)
+
+    def end(self, state: str, message: str | None = None) -> None:
+        self.state = state
+        self.error_message = message
+        self.clock.finish()
+        self.stamp.touch()
 
 
 class BulkOrg:

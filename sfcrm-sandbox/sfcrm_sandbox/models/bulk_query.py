@@ -21,17 +21,15 @@ from typing import TYPE_CHECKING, Any
 
 from sfcrm_sandbox.models.bulk_csv import CsvFormat
 from sfcrm_sandbox.models.bulk_jobs import (
-    ABORTED,
-    FAILED,
     IN_PROGRESS,
     JOB_COMPLETE,
     TERMINAL,
     UPLOAD_COMPLETE,
+    Bulk2Lifecycle,
     Clocked,
     JobFiles,
     JobRejected,
     JobStamp,
-    aborting_terminal_job,
 )
 from sfcrm_sandbox.models.queries import ObjectQuery, object_query
 from sfcrm_sandbox.models.soql import SoqlError
@@ -107,7 +105,7 @@ def json_records(prepared: ObjectQuery, rows: list[dict[str, Any]], version: str
 
 
 @dataclass
-class QueryJob:
+class QueryJob(Bulk2Lifecycle):
     """One Bulk API 2.0 query job.
 
     :param stamp: id, creator, dates, API version.
@@ -134,10 +132,6 @@ class QueryJob:
     _header: bytes = b""
 
     @property
-    def id(self) -> str:
-        return self.stamp.id
-
-    @property
     def sobject(self) -> str:
         return self.prepared.sobject
 
@@ -147,17 +141,6 @@ class QueryJob:
 
     def queue(self, org: BulkOrg) -> None:
         org.engine.submit(_QueryWork(self, org))
-
-    def abort(self) -> None:
-        if self.state in TERMINAL:
-            raise aborting_terminal_job(self.state)
-        self._end(ABORTED)
-
-    def _end(self, state: str, message: str | None = None) -> None:
-        self.state = state
-        self.error_message = message
-        self.clock.finish()
-        self.stamp.touch()
 
     def page(self, start: int, max_records: int | None) -> tuple[bytes, int | None, int]:
         """Up to ``max_records`` rows from row ``start``: the CSV (header first), where the next page
@@ -211,7 +194,7 @@ class _QueryWork:
         return True
 
     def crash(self, message: str) -> None:
-        self.job._end(FAILED, message)
+        self.job.fail(message)
         self._over = True
 
     def step(self) -> int:
@@ -223,11 +206,11 @@ class _QueryWork:
         try:
             rows = run_rows(self.org.store, job.prepared, include_deleted=job.operation == "queryAll")
         except SoqlError as exc:
-            job._end(FAILED, f"{exc.error_code}: {exc.message}")
+            job.fail(f"{exc.error_code}: {exc.message}")
             return 0
         size = job._store(rows)
         job.processed = len(rows)
         job.clock.active_ms += (time.perf_counter() - began) * 1000
         self.org.allocations.query_storage_mb.spend(size / (1024 * 1024))
-        job._end(JOB_COMPLETE)
+        job.end(JOB_COMPLETE)
         return 0

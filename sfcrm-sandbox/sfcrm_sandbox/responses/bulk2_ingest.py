@@ -15,7 +15,7 @@ from typing import Any
 from sfcrm_sandbox.models.bulk_ingest import RESULT_KINDS, IngestJob
 from sfcrm_sandbox.models.bulk_jobs import OPEN, BulkOrg, JobRejected
 from sfcrm_sandbox.models.bulk_rows import INGEST_OPERATIONS, Target
-from sfcrm_sandbox.responses.bulk2_jobs import Bulk2Jobs, csv_format, json_object, rejected
+from sfcrm_sandbox.responses.bulk2_jobs import Bulk2Jobs, common_info, csv_format, json_object, rejected
 from sfcrm_sandbox.responses.call import Call, Reply, api_error, not_found
 
 #: The most CSV a multipart create may carry (Salesforce: "under 100,000 characters").
@@ -157,7 +157,7 @@ class IngestResponses(Bulk2Jobs):
 
     def summary(self, job: IngestJob, version: str | None = None, typed: bool = False) -> dict[str, Any]:
         """What create, close and abort answer; with ``typed``, as job info and the job lists show it."""
-        out = self.common_info(job)
+        out = common_info(job)
         if job.external_id_field_name and job.operation == "upsert":
             out["externalIdFieldName"] = job.external_id_field_name
         if job.assignment_rule_id:

@@ -64,8 +64,8 @@ def csv_format(body: dict[str, Any]) -> CsvFormat | Reply:
     return CsvFormat(delimiter, line_ending)
 
 
-def classic_summary(job: ClassicJob) -> dict[str, Any]:
-    """A Bulk API 1.0 job as the 2.0 job lists show it."""
+def common_info(job: Any) -> dict[str, Any]:
+    """The fields every job info begins with, in Salesforce's order (jobs of either API)."""
     return {
         "id": job.id,
         "operation": job.operation,
@@ -74,6 +74,13 @@ def classic_summary(job: ClassicJob) -> dict[str, Any]:
         "createdDate": job.stamp.created_date,
         "systemModstamp": job.stamp.system_modstamp,
         "state": job.state,
+    }
+
+
+def classic_summary(job: ClassicJob) -> dict[str, Any]:
+    """A Bulk API 1.0 job as the 2.0 job lists show it."""
+    return {
+        **common_info(job),
         "concurrencyMode": "Serial" if job.serial else "Parallel",
         "contentType": job.content_type,
         "apiVersion": job.stamp.api_version,
@@ -155,19 +162,6 @@ class Bulk2Jobs:
         job.deleted = True
         self.org.remove(job)
         return Reply(204)
-
-    @staticmethod
-    def common_info(job: Any) -> dict[str, Any]:
-        """The fields every 2.0 job info has, in Salesforce's order."""
-        return {
-            "id": job.id,
-            "operation": job.operation,
-            "object": job.sobject,
-            "createdById": job.stamp.created_by,
-            "createdDate": job.stamp.created_date,
-            "systemModstamp": job.stamp.system_modstamp,
-            "state": job.state,
-        }
 
     @staticmethod
     def counts(job: Any, failed: int | None = None) -> dict[str, Any]:

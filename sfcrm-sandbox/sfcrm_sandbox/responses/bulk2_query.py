@@ -16,6 +16,7 @@ from sfcrm_sandbox.models.bulk_rows import QUERY_OPERATIONS
 from sfcrm_sandbox.models.soql import SoqlError
 from sfcrm_sandbox.responses.bulk2_jobs import (
     Bulk2Jobs,
+    common_info,
     csv_format,
     decode_locator,
     encode_locator,
@@ -104,7 +105,7 @@ class QueryJobResponses(Bulk2Jobs):
     def summary(self, job: QueryJob, version: str | None = None, typed: bool = False) -> dict[str, Any]:
         """What create and abort answer; with ``typed``, as job info and the job lists show it."""
         out = {
-            **self.common_info(job),
+            **common_info(job),
             "concurrencyMode": "Parallel",
             "contentType": "CSV",
             "apiVersion": job.stamp.api_version,

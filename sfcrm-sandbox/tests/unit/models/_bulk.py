@@ -12,6 +12,7 @@ from sfcrm_sandbox.models.custom_fields import custom_field_spec
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.models.usage import ApiUsage
 from sfcrm_sandbox.models.writes import Writer
+from tests.unit.models._org import grant
 
 
 class FakeClock:
@@ -43,20 +44,7 @@ def external_key(org: BulkOrg, sobject: str = "Contact", name: str = "Key__c") -
     org.store.add_custom_field(
         sobject, custom_field_spec(name, {"type": "Text", "length": 40, "externalId": True})
     )
-    results, _ = Writer(org.store).save(
-        [
-            {
-                "attributes": {"type": "FieldPermissions"},
-                "ParentId": org.store.permission_set_id,
-                "SobjectType": sobject,
-                "Field": f"{sobject}.{name}",
-                "PermissionsRead": True,
-                "PermissionsEdit": True,
-            }
-        ],
-        mode="insert",
-    )
-    assert results[0]["success"], results
+    grant(org.store, Writer(org.store), sobject, name)
 
 
 def live(org: BulkOrg, sobject: str = "Contact") -> list[dict]:
