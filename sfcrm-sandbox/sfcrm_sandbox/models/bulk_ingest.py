@@ -192,6 +192,11 @@ class _IngestWork:
         except CsvRejected as rejected:
             self._stop(rejected.message)
             return
+        except UnicodeDecodeError as exc:
+            self._stop(
+                f"InvalidBatch : The data is not UTF-8: {exc.reason} at byte {exc.start}"
+            )  # UNVERIFIED
+            return
         self._data = read_csv(job.files.lines(_DATA), job.fmt)
 
     def _check_header(self, header: list[str]) -> None:

@@ -107,6 +107,13 @@ def test_a_refused_csv_fails_the_job_before_any_row_is_written(org, operation, t
     assert job.results("unprocessedrecords") == text.encode()
 
 
+def test_data_that_is_not_utf8_fails_the_job(org):
+    job = new_job(org)
+    job.upload(b"LastName\nM\xfcller\n", 150)
+    job.upload_complete(org)
+    assert org.get(job.id, IngestJob).error_message.startswith("InvalidBatch : The data is not UTF-8")
+
+
 def test_a_job_closed_without_data_fails(org):
     job = new_job(org)
     job.upload_complete(org)
