@@ -3,14 +3,15 @@
 Service routes (:func:`sfcrm_sandbox.urls.service_routes`) are answered as they are. A request to
 an API behind the org's sessions — the REST API (``/services/data/vXX.X/...``, Bulk API 2.0
 included) or Bulk API 1.0 (``/services/async/XX.X/...``) — goes through the pipeline Salesforce
-puts in front of its data: version check (REST: 410 for retired versions) → session (REST: bearer
-token, 401 ``INVALID_SESSION_ID`` array; Bulk 1.0: ``X-SFDC-Session``, 400 ``InvalidSessionId``) →
-counted in the stats and, once past the limit check, against the daily API requests → fault
-``expire_session_every`` → daily API limit (REST: 403 ``REQUEST_LIMIT_EXCEEDED``) → faults
-503/502 → ``--latency-ms`` → the handler → ``--per-record-latency-ms`` × records written →
-slow-response fault → response, or a dropped connection. Every response carries
-``Sforce-Limit-Info``. Latencies are ``asyncio.sleep``: concurrent requests overlap, the sandbox
-never serialises them. Each API's error shapes are its :class:`SurfaceErrors`.
+puts in front of its data: version check (REST: 410 for retired versions; Bulk 1.0: 400
+``InvalidVersion``) → session (REST: bearer token, else 401 ``INVALID_SESSION_ID`` array; Bulk
+1.0: ``X-SFDC-Session``, else 400 ``InvalidSessionId``) → counted in the stats → fault
+``expire_session_every`` → daily API limit (REST: 403 ``REQUEST_LIMIT_EXCEEDED``), the request
+counted against it → faults 503/502 → ``--latency-ms`` → the handler →
+``--per-record-latency-ms`` × records written → slow-response fault → response, or a dropped
+connection. Every response carries ``Sforce-Limit-Info``. Latencies are ``asyncio.sleep``:
+concurrent requests overlap, the sandbox never serialises them. Each API's error shapes are its
+:class:`SurfaceErrors`.
 """
 
 from __future__ import annotations
