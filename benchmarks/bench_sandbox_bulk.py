@@ -18,28 +18,10 @@ import time
 from pathlib import Path
 
 import requests
+from _sandbox_client import authed_session
 from sfcrm_sandbox.process import start_sandbox
 
 TERMINAL = ("JobComplete", "Failed", "Aborted")
-
-
-def _session(running) -> requests.Session:
-    session = requests.Session()
-    session.verify = str(running.ca_path)
-    # REQUESTS_CA_BUNDLE in the environment would otherwise override session.verify.
-    session.trust_env = False
-    token = session.post(
-        f"{running.base_url}/services/oauth2/token",
-        data={
-            "grant_type": "password",
-            "client_id": running.client_id,
-            "client_secret": running.client_secret,
-            "username": running.username,
-            "password": running.password + running.security_token,
-        },
-    ).json()["access_token"]
-    session.headers["Authorization"] = f"Bearer {token}"
-    return session
 
 
 def _peak_rss_mb(pid: int) -> str:
@@ -76,7 +58,7 @@ def main() -> None:
         tempfile.TemporaryDirectory() as data_dir,
         start_sandbox(data_dir, bulk_records_per_s=0, bulk_job_latency_ms=0) as running,
     ):
-        session = _session(running)
+        session = authed_session(running)
         api = f"{running.base_url}/services/data/v62.0"
         print(f"sandbox Bulk API 2.0, {args.rows:,} Contacts, processing model off")
 
