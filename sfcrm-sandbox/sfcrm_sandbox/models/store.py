@@ -60,6 +60,7 @@ class OrgStore:
 
     def __init__(self, path: Path, username: str) -> None:
         self._lock = threading.RLock()
+        self.path = path
         self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         # A local test org: durability across power loss is not worth fsyncs on every batch.

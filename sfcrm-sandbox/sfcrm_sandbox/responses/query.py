@@ -1,38 +1,20 @@
 """SOQL endpoints: ``query``, ``queryAll``, ``tooling/query`` and ``nextRecordsUrl`` paging.
 
-Parsing and evaluation live in :mod:`~sfcrm_sandbox.models.soql`; this module feeds it the org's
-rows (streamed from SQLite, unset fields read as null), adds the ``attributes`` Salesforce puts on
-every record, and pages results 2,000 rows at a time.
+Parsing and evaluation live in :mod:`~sfcrm_sandbox.models.soql`, running them against the org in
+:mod:`~sfcrm_sandbox.models.queries`; this module adds the ``attributes`` Salesforce puts on every
+record, and pages results (2,000 rows, or ``Sforce-Query-Options: batchSize``).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from sfcrm_sandbox.models.cursors import Cursor, QueryCursors, batch_size
 from sfcrm_sandbox.models.objects import CUSTOM_FIELD
+from sfcrm_sandbox.models.queries import object_query, with_id
 from sfcrm_sandbox.models.soql import FieldInfo, Query, SoqlError, execute, parse
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.responses.call import Call, Reply, api_error, record_url
-
-
-def field_infos(store: OrgStore, sobject: str) -> dict[str, FieldInfo]:
-    """What the SOQL engine needs of the fields of ``sobject`` the integration user can see."""
-    return {
-        lower: FieldInfo(f.name, f.type, f.filterable, f.sortable, f.groupable)
-        for lower, (f, _) in store.visible_fields(sobject).items()
-    }
-
-
-def with_record_ids(parsed: Query) -> tuple[Query, bool]:
-    """``parsed`` selecting ``Id`` too, and whether it was added (then it is left out of the results).
-
-    Salesforce puts every record's url in its attributes, Id selected or not.
-    """
-    if parsed.is_count or parsed.is_aggregate or "id" in {name.lower() for name in parsed.fields}:
-        return parsed, False
-    return replace(parsed, fields=(*parsed.fields, "Id"), field_positions=(*parsed.field_positions, 0)), True
 
 
 def record_attributes(
@@ -72,35 +54,21 @@ class QueryResponses:
         if not soql:
             return api_error(400, "MALFORMED_QUERY", "A query string (q) is required")
         try:
-            parsed = parse(soql)
-        except SoqlError as exc:
-            return api_error(400, exc.error_code, exc.message)
-        if tooling:
-            if parsed.sobject.lower() != "customfield":
-                return api_error(400, "INVALID_TYPE", f"sObject type '{parsed.sobject}' is not supported.")
-            sobject = "CustomField"
-            infos = {
-                f.name.lower(): FieldInfo(f.name, f.type, f.filterable, f.sortable, f.groupable)
-                for f in CUSTOM_FIELD.fields
-            }
-            rows: Any = self.store.custom_field_rows()
-        else:
-            spec = self.store.object_spec(parsed.sobject)
-            if spec is None:
-                return api_error(
-                    400,
-                    "INVALID_TYPE",
-                    f"sObject type '{parsed.sobject}' is not supported. If you are attempting to use a "
-                    "custom object, be sure to append the '__c' after the entity name.",
-                )
-            sobject = spec.name
-            infos = field_infos(self.store, sobject)
-            # The engine reads fields with .get(): a field the stored record leaves unset reads as null.
-            rows = self.store.stream(sobject, include_deleted=include_deleted)
-        parsed, hidden_id = with_record_ids(parsed)
-        try:
-            # Synchronous on the event loop: the row stream cannot interleave with a write.
-            result = execute(parsed, rows, infos)
+            if tooling:
+                parsed = parse(soql)
+                if parsed.sobject.lower() != "customfield":
+                    raise SoqlError("INVALID_TYPE", f"sObject type '{parsed.sobject}' is not supported.")
+                sobject = "CustomField"
+                parsed, hidden_id = with_id(parsed)
+                infos = {
+                    f.name.lower(): FieldInfo(f.name, f.type, f.filterable, f.sortable, f.groupable)
+                    for f in CUSTOM_FIELD.fields
+                }
+                result = execute(parsed, self.store.custom_field_rows(), infos)
+            else:
+                prepared = object_query(self.store, soql)
+                parsed, sobject, hidden_id = prepared.query, prepared.sobject, prepared.hidden_id
+                result = prepared.run(self.store, include_deleted=include_deleted)
         except SoqlError as exc:
             return api_error(400, exc.error_code, exc.message)
         if isinstance(result, int):
