@@ -73,11 +73,23 @@ def deployment() -> Deployment:
               f"redis db {broker_db.number}, files {_ROOT}", file=sys.stderr)
         yield running
     finally:
-        running.stop()
-        processes.stop_all()
-        metadata_db.drop()
-        broker_db.release()
+        _clean_up(running, metadata_db, broker_db)
+
+
+def _clean_up(running: Deployment, metadata_db: MetadataDatabase, broker_db: BrokerDatabase) -> None:
+    """Stop everything, drop the database, flush the Redis db, delete the files — each step whatever
+    the others did, and deaf to a second Ctrl-C (a half-done clean-up would leave things behind)."""
+    handlers = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for step in (running.stop, processes.stop_all, metadata_db.drop, broker_db.release):
+            try:
+                step()
+            except Exception as exc:  # report and go on: the remaining steps must still run
+                print(f"e2e clean-up: {step.__qualname__} failed: {exc}", file=sys.stderr)
         shutil.rmtree(_ROOT, ignore_errors=True)
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 @pytest.fixture(scope="session")

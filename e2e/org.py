@@ -31,6 +31,7 @@ SFCRM_CONN_ID = "sfcrm_default"
 PROFILE_STORE_CONN_ID = "sfcrm_profile_store"
 WORK_DIR_VARIABLE = "sfcrm_work_dir"
 POOL = "sfcrm_api"
+SETUP_DAG = "example_sfcrm_setup_fields"
 STATUS_FIELDS = tuple(f"{a.mapping_id}__c" for a in AUDIENCES)
 # The harness's own Airflow connection to the org (for seeding and SOQL), never seen by the deployment.
 HARNESS_CONN_ID = "sfcrm_e2e_harness"
@@ -73,6 +74,19 @@ class ScenarioOrg:
         db.close()
         return dict(rows)
 
+    def changed_people(self, sobject: str, start: datetime | None, end: datetime) -> int:
+        """How many people of ``sobject`` (in the org or not) changed in ``[start, end)``: the segment's rows."""
+        query = """
+            SELECT COUNT(DISTINCT p.profile_id)
+            FROM audience_memberships AS m JOIN profiles AS p ON p.profile_id = m.profile_id
+            WHERE p.crm_object = ? AND m.changed_at >= ? AND m.changed_at < ?
+        """
+        since = format_timestamp(start) if start is not None else ""
+        with sqlite3.connect(self.store_path) as db:
+            (count,) = db.execute(query, (sobject, since, format_timestamp(end))).fetchone()
+        db.close()
+        return count
+
     def expected_statuses(self, sobject: str, start: datetime | None, end: datetime) -> dict[str, dict]:
         """``{salesforce_id: {status field: status or None}}`` after activating ``[start, end)`` in order.
 
@@ -107,8 +121,12 @@ def create_org(
     window_days: int = 14,
     pool_slots: int = 6,
     clock_offset_s: int = 0,
+    with_fields: bool = True,
 ) -> ScenarioOrg:
-    """Start the scenario's sandbox, generate and seed its profile store, point Airflow at both."""
+    """Start the scenario's sandbox, generate and seed its profile store, point Airflow at both.
+
+    ``with_fields``: run ``example_sfcrm_setup_fields`` too, so that the audience fields exist.
+    """
     root = deployment.root / "scenarios" / name
     root.mkdir(parents=True)
     env = dict(deployment.base_env())
@@ -130,4 +148,13 @@ def create_org(
     api.put_connection(PROFILE_STORE_CONN_ID, {"conn_type": "sqlite", "host": str(store)})
     api.put_variable(WORK_DIR_VARIABLE, str(org.work_dir))
     api.put_pool(POOL, pool_slots)
+    if with_fields:
+        run_setup_fields(api)
     return org
+
+
+def run_setup_fields(api: AirflowApi) -> None:
+    """Create the audience fields on Contact and Lead the way a user does: run the setup DAG."""
+    api.wait_for_dag(SETUP_DAG)
+    api.set_paused(SETUP_DAG, False)
+    api.wait_for_run(SETUP_DAG, api.trigger(SETUP_DAG, logical_date=None), timeout=240)

@@ -18,17 +18,17 @@ import pytest
 
 from e2e import processes
 from e2e.assertions import assert_final_state
+from e2e.org import SETUP_DAG as SETUP
 from e2e.org import STATUS_FIELDS, create_org
 
 CONTACTS = "example_sfcrm_activate_contacts"
-SETUP = "example_sfcrm_setup_fields"
 DAY_START = datetime(2026, 1, 7, tzinfo=timezone.utc)
 DAY_END = datetime(2026, 1, 8, tzinfo=timezone.utc)
 
 
 @pytest.fixture(scope="module")
 def org(deployment, api):
-    org = create_org("fields", deployment, api, profiles=800)
+    org = create_org("fields", deployment, api, profiles=800, with_fields=False)
     for dag_id in (CONTACTS, SETUP):
         api.wait_for_dag(dag_id)
         api.set_paused(dag_id, False)
