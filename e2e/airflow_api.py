@@ -1,4 +1,4 @@
-"""Airflow's public REST API (``/api/v2``), as the harness uses it: the way an operator drives a deployment."""
+"""Airflow's public REST API (``/api/v2``), as the harness uses it: as an operator drives a deployment."""
 
 from __future__ import annotations
 

@@ -23,7 +23,9 @@ def assert_final_state(org: ScenarioOrg, sobject: str, expected: dict[str, dict[
     ids = Counter(record["Id"] for record in records)
     emails = Counter(record["Email"] for record in records if record["Email"])
     duplicated_emails = [email for email, n in emails.items() if n > 1]
-    assert not duplicated_emails, f"{sobject}: {len(duplicated_emails)} people exist twice, e.g. {duplicated_emails[:3]}"
+    assert not duplicated_emails, (
+        f"{sobject}: {len(duplicated_emails)} people exist twice, e.g. {duplicated_emails[:3]}"
+    )
     assert len(records) == org.seeded[sobject] == len(ids), (
         f"{sobject}: the org holds {len(records)} records ({len(ids)} distinct Ids); "
         f"{org.seeded[sobject]} were seeded and no scenario creates any"

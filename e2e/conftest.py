@@ -69,8 +69,11 @@ def deployment() -> Deployment:
     try:
         running.migrate()
         running.start()
-        print(f"\ne2e deployment: api-server {running.base_url}, database {metadata_db.name}, "
-              f"redis db {broker_db.number}, files {_ROOT}", file=sys.stderr)
+        print(
+            f"\ne2e deployment: api-server {running.base_url}, database {metadata_db.name}, "
+            f"redis db {broker_db.number}, files {_ROOT}",
+            file=sys.stderr,
+        )
         yield running
     finally:
         _clean_up(running, metadata_db, broker_db)

@@ -162,7 +162,10 @@ class Deployment:
         api = AirflowApi(self.base_url)
         processes.wait_until(api.healthy, timeout=180, interval=2, what="the api-server to answer")
         processes.wait_until(
-            lambda: self._components_healthy(api), timeout=180, interval=2, what="scheduler, triggerer, DAG processor"
+            lambda: self._components_healthy(api),
+            timeout=180,
+            interval=2,
+            what="scheduler, triggerer, DAG processor",
         )
 
     def _components_healthy(self, api: AirflowApi) -> bool:
@@ -196,7 +199,9 @@ class Deployment:
         self.start()
 
     def log_tails(self, lines: int = 40) -> str:
-        return "\n\n".join(f"== {p.name} ({p.log_path})\n{p.log_tail(lines)}" for p in self.components.values())
+        return "\n\n".join(
+            f"== {p.name} ({p.log_path})\n{p.log_tail(lines)}" for p in self.components.values()
+        )
 
 
 def clock_env(offset_s: int) -> Mapping[str, str]:

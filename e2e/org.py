@@ -68,14 +68,15 @@ class ScenarioOrg:
         """``{salesforce_id: profile_id}`` of the store's people who exist in the org as ``sobject``."""
         with sqlite3.connect(self.store_path) as db:
             rows = db.execute(
-                "SELECT salesforce_id, profile_id FROM profiles WHERE crm_object = ? AND salesforce_id IS NOT NULL",
+                "SELECT salesforce_id, profile_id FROM profiles"
+                " WHERE crm_object = ? AND salesforce_id IS NOT NULL",
                 (sobject,),
             ).fetchall()
         db.close()
         return dict(rows)
 
     def changed_people(self, sobject: str, start: datetime | None, end: datetime) -> int:
-        """How many people of ``sobject`` (in the org or not) changed in ``[start, end)``: the segment's rows."""
+        """People of ``sobject`` (in the org or not) who changed in ``[start, end)``: the segment's rows."""
         query = """
             SELECT COUNT(DISTINCT p.profile_id)
             FROM audience_memberships AS m JOIN profiles AS p ON p.profile_id = m.profile_id

@@ -77,6 +77,21 @@ class MetadataDatabase:
         admin.close()
 
 
+def _claimed_by_a_dead_run(client) -> bool:
+    """The db holds a claim of an e2e run whose process no longer exists (on this machine)."""
+    claim = client.get(_CLAIM_KEY)
+    if not claim:
+        return False
+    pid = int(claim.decode().split("-", 1)[0])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 @dataclass
 class BrokerDatabase:
     """One Redis database number, claimed while empty, flushed (only it) when released."""
@@ -95,6 +110,8 @@ class BrokerDatabase:
         for number in REDIS_DB_CANDIDATES:
             client = redis.Redis(host=REDIS_HOST, port=REDIS_PORT, db=number, socket_timeout=5)
             try:
+                if _claimed_by_a_dead_run(client):
+                    client.flushdb()  # a killed run could not flush it: its claim is void
                 if client.dbsize() == 0 and client.set(_CLAIM_KEY, token, nx=True):
                     # Another run may have claimed it between the two calls: only one key may be ours.
                     if client.dbsize() == 1 and client.get(_CLAIM_KEY) == token.encode():

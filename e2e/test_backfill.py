@@ -56,7 +56,9 @@ def test_backfill_over_three_days_leaves_the_last_days_statuses(deployment, api,
         return [run for run in api.dag_runs(CONTACTS) if run["run_type"] == "backfill"]
 
     processes.wait_until(
-        lambda: len(backfill_runs()) == DAYS and all(r["state"] in ("success", "failed") for r in backfill_runs()),
+        lambda: (
+            len(backfill_runs()) == DAYS and all(r["state"] in ("success", "failed") for r in backfill_runs())
+        ),
         timeout=420,
         interval=3,
         what=f"{DAYS} backfill runs of {CONTACTS} to finish",
@@ -70,7 +72,7 @@ def test_backfill_over_three_days_leaves_the_last_days_statuses(deployment, api,
         f"expected {DAYS} consecutive days from {FIRST_DAY:%Y-%m-%d}; runs: "
         f"{[(r['data_interval_start'], r['data_interval_end']) for r in runs]}"
     )
-    for earlier, later in zip(runs, runs[1:]):
+    for earlier, later in zip(runs, runs[1:], strict=False):
         assert earlier["end_date"] <= later["start_date"], "max_active_runs=1 must keep the days in order"
 
     for run in runs:

@@ -69,7 +69,8 @@ def test_a_part_lost_with_its_worker_is_retried_elsewhere_and_the_org_is_exact(d
     )
     final = max(tries, key=lambda t: t["try_number"])
     assert final["try_number"] >= 2 and final["state"] == "success" and final["hostname"] == survivor, (
-        f"the part should have been retried on {survivor}: {[(t['try_number'], t['hostname'], t['state']) for t in tries]}"
+        f"the part should have been retried on {survivor}: "
+        f"{[(t['try_number'], t['hostname'], t['state']) for t in tries]}"
     )
 
     merged = api.xcom(SHARDED, run_id, "merge")

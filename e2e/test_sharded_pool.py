@@ -71,7 +71,8 @@ def test_parts_spread_over_both_workers_within_the_pool_bound(api, org):
         f"the pool sfcrm_api has {slots} slots"
     )
     assert in_flight > max_workers, (
-        f"at most {in_flight} requests were in flight: the parts never overlapped, so the bound proves nothing"
+        f"at most {in_flight} requests were in flight: the parts never overlapped, "
+        "so the bound proves nothing"
     )
 
     merged = api.xcom(SHARDED, run_id, "merge")
