@@ -36,7 +36,9 @@ class AirflowApi:
             self._authorize()
         url = f"{self.base_url}/api/v2{path}"
         response = self.session.request(method, url, timeout=60, **kwargs)
-        if response.status_code == 401:  # token expired: take a new one once
+        # An expired token (401), or one issued before the deployment restarted on a shifted clock
+        # (403 "Invalid JWT token": issued in its future): take a new one, once.
+        if response.status_code == 401 or (response.status_code == 403 and "JWT" in response.text):
             self._authorize()
             response = self.session.request(method, url, timeout=60, **kwargs)
         if response.status_code not in ok:
@@ -73,10 +75,11 @@ class AirflowApi:
         self.call("POST", "/variables", json={"key": key, "value": value})
 
     def put_pool(self, name: str, slots: int) -> None:
+        body = {"name": name, "slots": slots, "include_deferred": False}
         if self.call("GET", f"/pools/{name}", ok=(200, 404)).get("name") == name:
-            self.call("PATCH", f"/pools/{name}", json={"name": name, "slots": slots})
+            self.call("PATCH", f"/pools/{name}", json=body)
         else:
-            self.call("POST", "/pools", json={"name": name, "slots": slots})
+            self.call("POST", "/pools", json=body)
 
     # --- DAGs and runs ------------------------------------------------------------------------------
 

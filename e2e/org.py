@@ -8,11 +8,12 @@ activating the intervals ``[start, end)`` is their latest change within them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -152,6 +153,24 @@ def create_org(
     if with_fields:
         run_setup_fields(api)
     return org
+
+
+@contextlib.contextmanager
+def scenario(
+    name: str, deployment: Deployment, api: AirflowApi, *, dags: Sequence[str] = (), **options: Any
+) -> Iterator[ScenarioOrg]:
+    """:func:`create_org`, with ``dags`` unpaused for the scenario; afterwards they are paused again
+    (a later scenario unpauses what it runs) and the org's sandbox stops."""
+    org = create_org(name, deployment, api, **options)
+    for dag_id in dags:
+        api.wait_for_dag(dag_id)
+        api.set_paused(dag_id, False)
+    try:
+        yield org
+    finally:
+        for dag_id in dags:
+            api.set_paused(dag_id, True)
+        org.sandbox.stop()
 
 
 def run_setup_fields(api: AirflowApi) -> None:

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import ssl
 import sys
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+import requests
 
 from e2e import processes
 
@@ -81,18 +81,9 @@ class Sandbox:
             self.process.stop()
             self.process = None
 
-    def _call(self, method: str, path: str) -> Any:
-        context = ssl.create_default_context(cafile=str(self.ca_path))
-        request = urllib.request.Request(
-            self.base_url + path, method=method, data=b"" if method == "POST" else None
-        )
-        with urllib.request.urlopen(request, context=context, timeout=30) as response:
-            body = response.read()
-        return json.loads(body) if body else None
-
     def stats(self) -> dict[str, Any]:
         """``GET /__sandbox/stats``: API calls, records per object, ``max_in_flight``..."""
-        return self._call("GET", "/__sandbox/stats")
+        return requests.get(f"{self.base_url}/__sandbox/stats", verify=str(self.ca_path), timeout=30).json()
 
     def connection(self) -> dict[str, Any]:
         """The ``sfcrm`` Airflow connection that reaches this org (REST API body form)."""

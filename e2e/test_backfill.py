@@ -21,7 +21,7 @@ import pytest
 
 from e2e import processes
 from e2e.assertions import assert_final_state
-from e2e.org import create_org
+from e2e.org import scenario
 
 CONTACTS = "example_sfcrm_activate_contacts"
 FROM_DATE, TO_DATE = "2026-01-05", "2026-01-07"
@@ -31,12 +31,8 @@ DAYS = 3
 
 @pytest.fixture(scope="module")
 def org(deployment, api):
-    org = create_org("backfill", deployment, api, profiles=1500)
-    api.wait_for_dag(CONTACTS)
-    api.set_paused(CONTACTS, False)
-    yield org
-    api.set_paused(CONTACTS, True)
-    org.sandbox.stop()
+    with scenario("backfill", deployment, api, dags=[CONTACTS], profiles=1500) as org:
+        yield org
 
 
 def test_backfill_over_three_days_leaves_the_last_days_statuses(deployment, api, org):

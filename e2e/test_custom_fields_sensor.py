@@ -19,7 +19,7 @@ import pytest
 from e2e import processes
 from e2e.assertions import assert_final_state
 from e2e.org import SETUP_DAG as SETUP
-from e2e.org import STATUS_FIELDS, create_org
+from e2e.org import STATUS_FIELDS, scenario
 
 CONTACTS = "example_sfcrm_activate_contacts"
 DAY_START = datetime(2026, 1, 7, tzinfo=timezone.utc)
@@ -28,13 +28,8 @@ DAY_END = datetime(2026, 1, 8, tzinfo=timezone.utc)
 
 @pytest.fixture(scope="module")
 def org(deployment, api):
-    org = create_org("fields", deployment, api, profiles=800, with_fields=False)
-    for dag_id in (CONTACTS, SETUP):
-        api.wait_for_dag(dag_id)
-        api.set_paused(dag_id, False)
-    yield org
-    api.set_paused(CONTACTS, True)
-    org.sandbox.stop()
+    with scenario("fields", deployment, api, dags=[CONTACTS, SETUP], profiles=800, with_fields=False) as org:
+        yield org
 
 
 def _check_fields(api, run_id: str) -> dict:

@@ -16,7 +16,7 @@ import pytest
 from e2e import processes
 from e2e.assertions import assert_final_state
 from e2e.deployment import WORKERS
-from e2e.org import create_org
+from e2e.org import scenario
 
 SHARDED = "example_sfcrm_activate_sharded"
 AS_OF = datetime(2026, 1, 15, tzinfo=timezone.utc)
@@ -26,12 +26,9 @@ SLOW_ORG = {"latency_ms": 300, "per_record_latency_ms": 40}
 
 @pytest.fixture(scope="module")
 def org(deployment, api):
-    org = create_org("killed", deployment, api, profiles=12_000)
-    org.sandbox.start(**SLOW_ORG)  # counters start afresh: every write counted is the DAG's
-    api.wait_for_dag(SHARDED)
-    api.set_paused(SHARDED, False)
-    yield org
-    org.sandbox.stop()
+    with scenario("killed", deployment, api, dags=[SHARDED], profiles=12_000) as org:
+        org.sandbox.start(**SLOW_ORG)  # counters start afresh: every write counted is the DAG's
+        yield org
     for worker in WORKERS:  # bring the killed worker back for the scenarios that follow
         if worker not in deployment.components:
             deployment.start_component(worker)

@@ -18,7 +18,7 @@ import pytest
 
 from e2e import processes
 from e2e.assertions import assert_final_state
-from e2e.org import create_org
+from e2e.org import scenario
 
 CONTACTS = "example_sfcrm_activate_contacts"
 DAY = timedelta(days=1)
@@ -37,7 +37,7 @@ def org(deployment, api, ticks):
     deployment.restart(clock_offset_s=CLOCK_OFFSET_S, use_job_schedule=True)
     first, second = ticks
     # Two weeks of membership changes ending at the second tick: nothing happens after it.
-    org = create_org(
+    with scenario(
         "scheduled",
         deployment,
         api,
@@ -45,11 +45,10 @@ def org(deployment, api, ticks):
         window_start=second - 14 * DAY,
         window_days=14,
         clock_offset_s=CLOCK_OFFSET_S,
-    )
-    api.wait_for_dag(CONTACTS)
-    yield org
-    api.set_paused(CONTACTS, True)
-    org.sandbox.stop()
+    ) as org:
+        api.wait_for_dag(CONTACTS)
+        yield org
+        api.set_paused(CONTACTS, True)
 
 
 @pytest.mark.shifted_clock

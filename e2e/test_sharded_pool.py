@@ -19,7 +19,7 @@ import pytest
 
 from e2e.assertions import assert_final_state
 from e2e.deployment import DAGS, WORKERS
-from e2e.org import create_org
+from e2e.org import scenario
 
 SHARDED = "example_sfcrm_activate_sharded"
 AS_OF = datetime(2026, 1, 15, tzinfo=timezone.utc)
@@ -40,12 +40,9 @@ def _dag_constants() -> tuple[int, int]:
 @pytest.fixture(scope="module")
 def org(deployment, api):
     pool_slots = int(os.environ.get("SFCRM_E2E_SHARDED_POOL_SLOTS", _dag_constants()[0]))
-    org = create_org("sharded", deployment, api, profiles=60_000, pool_slots=pool_slots)
-    org.sandbox.start(**SLOW_ORG)  # same port and org; the counters (max_in_flight) start afresh
-    api.wait_for_dag(SHARDED)
-    api.set_paused(SHARDED, False)
-    yield org
-    org.sandbox.stop()
+    with scenario("sharded", deployment, api, dags=[SHARDED], profiles=60_000, pool_slots=pool_slots) as org:
+        org.sandbox.start(**SLOW_ORG)  # same port and org; the counters (max_in_flight) start afresh
+        yield org
 
 
 def test_parts_spread_over_both_workers_within_the_pool_bound(api, org):

@@ -22,7 +22,7 @@ from airflow_provider_sfcrm.get_provider_info import SFCRM_CONN_FIELDS, SFCRM_UI
 from e2e import processes
 from e2e.browser import browser_page
 from e2e.deployment import REPO
-from e2e.org import SFCRM_CONN_ID, create_org
+from e2e.org import SFCRM_CONN_ID, scenario
 
 CONTACTS = "example_sfcrm_activate_contacts"
 DOCS = REPO / "docs"
@@ -33,12 +33,8 @@ EMPTY_PORT_REFUSAL = "The host or port to test differs from the stored connectio
 
 @pytest.fixture(scope="module")
 def org(deployment, api):
-    org = create_org("ui", deployment, api, profiles=800)
-    api.wait_for_dag(CONTACTS)
-    api.set_paused(CONTACTS, False)
-    yield org
-    api.set_paused(CONTACTS, True)
-    org.sandbox.stop()
+    with scenario("ui", deployment, api, dags=[CONTACTS], profiles=800) as org:
+        yield org
 
 
 @pytest.fixture(scope="module")
