@@ -18,6 +18,8 @@ _ROOT = Path(tempfile.mkdtemp(prefix="sfcrm-e2e-"))
 atexit.register(shutil.rmtree, _ROOT, ignore_errors=True)
 os.environ["AIRFLOW_HOME"] = str(_ROOT / "harness-airflow")
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
+# The harness seeds orgs through the provider's hook: keep its info lines out of the test output.
+os.environ.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
 
 import pytest  # noqa: E402
 

@@ -39,7 +39,8 @@ def org(deployment, api):
 
 @pytest.fixture(scope="module")
 def finished_run(api, org) -> str:
-    run_id = api.trigger(CONTACTS, logical_date="2026-01-08T00:00:00+00:00")
+    # One run per DAG and logical date: the sensor scenario takes the 8th.
+    run_id = api.trigger(CONTACTS, logical_date="2026-01-10T00:00:00+00:00")
     api.wait_for_run(CONTACTS, run_id, timeout=300)
     return run_id
 
