@@ -36,7 +36,7 @@ $(E2E_STAMP): $(STAMP) pyproject.toml
 
 # Airflow as in production (PostgreSQL, Celery + Redis, scheduler, DAG processor, triggerer,
 # api-server, two workers) running the example DAGs, and the UI in Debian's chromium. Needs
-# PostgreSQL and Redis running (it says what to start otherwise); leaves nothing behind. ~12 min.
+# PostgreSQL and Redis running (it says what to start otherwise); leaves nothing behind. ~9 min.
 e2e: $(E2E_STAMP)
 	scripts/e2e_system_packages.sh
 	$(BIN)/python -m pytest e2e -v -s -p no:cacheprovider -o timeout=900 $(PYTEST_ARGS)
