@@ -79,6 +79,9 @@ def object_query(store: OrgStore, soql: str, *, select_id: bool = True) -> Objec
     spec = store.object_spec(parsed.sobject)
     if spec is None:
         raise unknown_object(parsed.sobject)
+    if not spec.queryable:
+        # UNVERIFIED code and wording: platform events are published, never queried.
+        raise SoqlError("INVALID_TYPE_FOR_OPERATION", f"entity type {spec.name} does not support query")
     fields = field_infos(store, spec.name)
     hidden_id = False
     if select_id:

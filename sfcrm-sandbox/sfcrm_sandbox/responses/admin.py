@@ -1,4 +1,5 @@
-"""Sandbox-only endpoints under ``/__sandbox`` (no auth): stats, reset, and a stand-in for lead conversion."""
+"""Sandbox-only endpoints under ``/__sandbox`` (no auth): stats, reset, a stand-in for lead conversion,
+and the messages published to a platform event."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from sfcrm_sandbox.models.ids import canonical_id
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.models.usage import ApiUsage
 from sfcrm_sandbox.models.writes import Writer
-from sfcrm_sandbox.responses.call import Call, Reply
+from sfcrm_sandbox.responses.call import Call, Reply, not_found
 
 
 class AdminResponses:
@@ -48,6 +49,7 @@ class AdminResponses:
                 "api_calls": usage.calls,
                 "api_calls_by_route": dict(sorted(usage.by_route.items())),
                 "records": dict(sorted(self.store.counts.items())),
+                "events": dict(sorted(self.store.events.counts().items())),
                 "records_written": usage.records_written,
                 "api_usage": {"used": usage.used, "max": usage.daily_limit},
                 "faults": self.faults.summary()["injected"],
@@ -63,6 +65,13 @@ class AdminResponses:
         self.forget_queries()
         self.bulk.clear()
         return Reply(200, {"reset": True, "records": dict(self.store.counts)})
+
+    def events(self, call: Call) -> Reply:
+        """``{"events": [...]}``: the messages published to platform event ``name``, in publish order."""
+        spec = self.store.find_object(call.params["name"])
+        if spec is None or not spec.event:
+            return not_found(f"No platform event named {call.params['name']}")
+        return Reply(200, {"events": self.store.events.messages(spec.name)})
 
     def convert_lead(self, call: Call) -> Reply:
         """Mark a Lead converted: Salesforce converts leads through SOAP/Apex, which the sandbox lacks."""
