@@ -109,6 +109,8 @@ def service_routes(responses: Responses) -> list[Route]:
         Route("POST", "/__sandbox/reset", admin.reset),
         Route("POST", "/__sandbox/leads/{id}/convert", admin.convert_lead),
         Route("GET", "/__sandbox/events/{name}", admin.events),
+        Route("GET", "/__sandbox/duplicate-rules", admin.duplicate_rules),
+        Route("POST", "/__sandbox/duplicate-rules", admin.set_duplicate_rules),
         Route("POST", "/services/oauth2/token", oauth.token),
         Route("GET", "/services/oauth2/userinfo", oauth.userinfo),
         Route("POST", "/services/oauth2/userinfo", oauth.userinfo),

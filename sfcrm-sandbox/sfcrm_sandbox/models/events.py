@@ -87,7 +87,8 @@ def parse_event_definition(text: str) -> EventDefinition:
     if problem:
         raise EventDefinitionError(f"platform event name {name!r} {problem}")
     fields: list[tuple[str, dict[str, Any]]] = []
-    for item in filter(None, (part.strip() for part in field_list.split(","))):
+    # Commas separate fields, except inside a type's parentheses (Number(8,2)).
+    for item in filter(None, (part.strip() for part in re.split(r",(?![^()]*\))", field_list))):
         match = _FIELD.match(item)
         if match is None:
             raise EventDefinitionError(f"cannot read the field {item!r} of {name} (NAME__c[=Type(args)][!])")

@@ -8,6 +8,7 @@ record, and pages results (2,000 rows, or ``Sforce-Query-Options: batchSize``).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sfcrm_sandbox.models.cursors import Cursor, QueryCursors, batch_size
@@ -78,6 +79,9 @@ class QueryResponses:
                 prepared = object_query(self.store, soql)
                 parsed, sobject, hidden_id = prepared.query, prepared.sobject, prepared.hidden_id
                 result = prepared.run(self.store, include_deleted=include_deleted)
+                if isinstance(result, list) and prepared.relations:
+                    url = partial(record_url, call.version)
+                    result = [prepared.nested(row, url) for row in result]
         except SoqlError as exc:
             return api_error(400, exc.error_code, exc.message)
         if isinstance(result, int):
