@@ -409,7 +409,8 @@ class Writer:
         defaults: dict[str, Any] = {}
         for f in self.store.all_fields(sobject):
             if f.type == "boolean":
-                defaults[f.name] = False
+                # A checkbox is never null: its default (a custom one's defaultValue), else false.
+                defaults[f.name] = bool(f.default)
             elif f.defaulted_on_create and f.default is not None:
                 defaults[f.name] = f.default
         audit = {

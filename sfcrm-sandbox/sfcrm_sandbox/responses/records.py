@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sfcrm_sandbox.models.fields import FieldSpec, ObjectSpec
-from sfcrm_sandbox.models.ids import canonical_id, object_of_id
+from sfcrm_sandbox.models.ids import canonical_id
 from sfcrm_sandbox.models.keys import key_value
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.models.write_plan import RequestRejected
@@ -122,7 +122,7 @@ class RecordResponses(RecordAccess):
 
     def _live_record(self, sobject: str, raw_id: str) -> tuple[dict[str, Any] | None, Reply | None]:
         record_id = canonical_id(raw_id)
-        if record_id is None or object_of_id(record_id) != sobject:
+        if record_id is None or self.store.object_of_id(record_id) != sobject:
             return None, not_accessible(raw_id)
         found = self.store.get(record_id)
         if found is None:
