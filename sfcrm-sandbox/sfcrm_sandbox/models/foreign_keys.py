@@ -3,7 +3,8 @@ sets ``AccountId`` to the Account whose ``Ext_Id__c`` is ``A-1`` (``docs/salesfo
 "Foreign keys by external id").
 
 The key is the lookup's relationship name (``AccountId`` → ``Account``); its value an object of one
-external-id field of the parent (and, for lookups to several objects, ``attributes.type``). Parents
+field that identifies the parent — an external id, or an indexed ``idLookup`` standard field such as
+a Contact's ``Email`` — (and, for lookups to several objects, ``attributes.type``). Parents
 are looked up among the records saved before the request — a parent created by the same request is
 not found — case-insensitively, as external ids match. A key matching no record fails the record
 with ``INVALID_FIELD`` "Foreign key external ID: … not found for field … in entity …", one matching
@@ -16,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from sfcrm_sandbox.models.duplicates import MATCH_FIELDS
 from sfcrm_sandbox.models.fields import FieldSpec
 from sfcrm_sandbox.models.keys import key_value
 from sfcrm_sandbox.models.store import OrgStore
@@ -33,6 +35,13 @@ class _Reference:
     target: str
     external_id: FieldSpec
     value: Any
+
+
+def _identifies(sobject: str, spec: FieldSpec) -> bool:
+    """A field that may name a parent: an external id, or an indexed standard field Salesforce marks
+    ``idLookup`` (Contact/Lead ``Email``, User ``Username``); never ``Id`` (that is the lookup itself)."""
+    indexed = spec.unique or spec.name in MATCH_FIELDS.get(sobject, ())
+    return spec.external_id or (spec.id_lookup and spec.name != "Id" and indexed)
 
 
 class ForeignKeys:
@@ -154,7 +163,7 @@ class ForeignKeys:
             )
             return None
         entry = self.store.visible_fields(target_spec.name).get(fields[0].lower())
-        if entry is None or not entry[0].external_id:
+        if entry is None or not _identifies(target_spec.name, entry[0]):
             # UNVERIFIED wording.
             plan.fail(
                 error("INVALID_FIELD", f"{fields[0]} is not an external ID field of {target_spec.name}")

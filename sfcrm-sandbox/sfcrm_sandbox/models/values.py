@@ -24,13 +24,15 @@ import datetime as dt
 import math
 import re
 import string
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sfcrm_sandbox.models.fields import FieldSpec
 from sfcrm_sandbox.models.ids import canonical_id, object_of_id
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_WHOLE_TEXT = re.compile(r"^[+-]?[0-9]+(?:\.0*)?$")
+_NUMBER_TEXT = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
 #: Describe types of decimal numbers (with a precision and a scale).
 NUMBER_TYPES = frozenset({"double", "currency", "percent"})
 # What Salesforce strips from both ends of a text (Java's String.trim: every code point <= U+0020).
@@ -205,11 +207,9 @@ def _reference(spec: FieldSpec, value: Any) -> str | None:
 def _boolean(spec: FieldSpec, value: Any) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"
-    if value is None:
-        # A checkbox is never null: Salesforce stores null as false.
-        return False
+    # UNVERIFIED: text around true/false is trimmed, as it is around every text value.
+    if isinstance(value, str) and value.strip(TRIMMED_CHARACTERS).lower() in ("true", "false"):
+        return value.strip(TRIMMED_CHARACTERS).lower() == "true"
     raise _not_of_type(spec, value)
 
 
@@ -219,16 +219,19 @@ def _number(spec: FieldSpec, value: Any) -> int | float:
     if isinstance(value, (int, float)):
         number: int | float = value
     elif isinstance(value, str):
-        try:
-            number = float(value) if any(c in value for c in ".eE") else int(value)
-        except ValueError:
-            raise _not_of_type(spec, value) from None
+        # Plain decimal notation only (Python would also read "1_000", "١٢" or "infinity").
+        text = value.strip(TRIMMED_CHARACTERS)
+        if not _NUMBER_TEXT.match(text):
+            raise _not_of_type(spec, value)
+        number = float(text) if any(c in text for c in ".eE") else int(text)
     else:
         raise _not_of_type(spec, value)
     if not math.isfinite(number):
         raise _not_of_type(spec, value)
     if spec.type == "int":
-        if float(number) != int(number):
+        # UNVERIFIED: a whole-number field reads whole numbers only ("12", "12.0"; not "1e3").
+        whole_text = not isinstance(value, str) or _WHOLE_TEXT.match(value.strip(TRIMMED_CHARACTERS))
+        if float(number) != int(number) or not whole_text:
             raise _not_of_type(spec, value)
         if spec.digits and abs(int(number)) >= 10**spec.digits:
             raise _outside_range(spec, number)
@@ -268,35 +271,34 @@ def java_double_text(number: int | float) -> str:
 
 
 def _date(spec: FieldSpec, value: Any) -> str:
-    # UNVERIFIED: a date-time given for a date keeps its day (the sandbox reads the first 10
-    # characters of any text that starts with a date).
-    if not isinstance(value, str) or not _DATE.match(value[:10]):
+    # UNVERIFIED: a date-time given for a date keeps its day; text around it is trimmed.
+    text = value.strip(TRIMMED_CHARACTERS) if isinstance(value, str) else None
+    if text is None or not _DATETIME.match(text):
         raise _not_of_type(spec, value)
     try:
-        dt.date.fromisoformat(value[:10])
+        dt.date.fromisoformat(text[:10])
     except ValueError:
         raise _not_of_type(spec, value) from None
-    return value[:10]
+    return text[:10]
 
 
-# ISO 8601 as Salesforce reads it: a "T" (no space) between day and time, seconds and up to
-# milliseconds optional, "Z" or an offset with or without its colon. Without an offset the time
-# is UTC; a day alone is midnight UTC (UNVERIFIED, both).
+# ISO 8601 as Salesforce reads it: a "T" (no space) between day and time, seconds and a fraction
+# optional (milliseconds kept), "Z" or an offset with or without its colon. Without an offset the
+# time is UTC; a day alone is midnight UTC (UNVERIFIED, both, and fractions beyond milliseconds).
 _DATETIME = re.compile(
-    r"^(\d{4}-\d{2}-\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,3}))?)?"
-    r"(Z|[+-]\d{2}:?\d{2})?)?$"
+    r"^([0-9]{4}-[0-9]{2}-[0-9]{2})(?:T([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?"
+    r"(Z|[+-][0-9]{2}:?[0-9]{2})?)?$"
 )
 
 
 def _datetime(spec: FieldSpec, value: Any) -> str:
-    match = _DATETIME.match(value) if isinstance(value, str) else None
+    match = _DATETIME.match(value.strip(TRIMMED_CHARACTERS)) if isinstance(value, str) else None
     if match is None:
         raise _not_of_type(spec, value)
-    day, hour, minute, second, millis, offset = match.groups()
+    day, hour, minute, second, fraction, offset = match.groups()
+    millis = (fraction or "0")[:3].ljust(3, "0")
     try:
-        moment = dt.datetime.fromisoformat(
-            f"{day}T{hour or '00'}:{minute or '00'}:{second or '00'}.{(millis or '0').ljust(3, '0')}"
-        )
+        moment = dt.datetime.fromisoformat(f"{day}T{hour or '00'}:{minute or '00'}:{second or '00'}.{millis}")
         zone = dt.timezone.utc
         if offset and offset != "Z":
             sign = -1 if offset[0] == "-" else 1
@@ -307,20 +309,29 @@ def _datetime(spec: FieldSpec, value: Any) -> str:
         raise _not_of_type(spec, value) from None
 
 
+# How the values of the other types are read.
+_TYPED: dict[str, Callable[[FieldSpec, Any], Any]] = {
+    "int": _number,
+    **dict.fromkeys(NUMBER_TYPES, _number),
+    "date": _date,
+    "datetime": _datetime,
+}
+
+
 def coerce(spec: FieldSpec, value: Any) -> Any:
     """The stored form of ``value`` for ``spec``; raises :class:`ValueRejected` with Salesforce's error."""
-    if spec.type == "boolean":
-        return _boolean(spec, value)
-    if value is None:
-        return None
     if spec.is_text:
-        return _text(spec, value)
+        return None if value is None else _text(spec, value)
+    # A number, date, date-time or checkbox given blank text has no value; a checkbox is never
+    # null: Salesforce stores null as false.
+    blank = value is None or (isinstance(value, str) and salesforce_text(value) is None)
+    if spec.type == "boolean":
+        return False if blank else _boolean(spec, value)
+    if blank:
+        return None
     if spec.type == "reference":
         return _reference(spec, value)
-    if spec.type == "int" or spec.type in NUMBER_TYPES:
-        return None if value == "" else _number(spec, value)
-    if spec.type == "date":
-        return None if value == "" else _date(spec, value)
-    if spec.type == "datetime":
-        return None if value == "" else _datetime(spec, value)
-    raise _not_of_type(spec, value)
+    convert = _TYPED.get(spec.type)
+    if convert is None:
+        raise _not_of_type(spec, value)
+    return convert(spec, value)

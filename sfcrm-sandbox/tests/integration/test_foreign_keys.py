@@ -210,3 +210,23 @@ def test_simple_salesforce_reads_nested_parents(sandbox, sf, ext):
     created = sf.Contact.create({"LastName": "Simple", "Account": {field: key}})
     (record,) = sf.query(f"SELECT Account.{field} FROM Contact WHERE Id = '{created['id']}'")["records"]
     assert record["Account"][field] == key
+
+
+def test_an_id_lookup_field_names_a_parent_too(sandbox, session):
+    """Contact.Email is idLookup: ReportsTo.Email (Bulk's documented example) and its REST form work."""
+    email = f"{unique('boss')}@example.com"
+    session.post(api(sandbox, "/sobjects/Contact"), json={"LastName": "Boss", "Email": email})
+    report = session.post(
+        api(sandbox, "/sobjects/Contact"), json={"LastName": "Report", "ReportsTo": {"Email": email}}
+    )
+    assert report.status_code == 201, report.text
+    info = ingest(session, sandbox, f"LastName,ReportsTo.Email\nBulk report,{email.upper()}\n")
+    assert info["numberRecordsFailed"] == 0
+    rows = query(
+        session, sandbox, f"SELECT LastName FROM Contact WHERE ReportsTo.Email = '{email}' ORDER BY LastName"
+    )
+    assert [r["LastName"] for r in rows] == ["Bulk report", "Report"]
+    title = session.post(
+        api(sandbox, "/sobjects/Contact"), json={"LastName": "R", "ReportsTo": {"Title": "x"}}
+    )
+    assert title.json()[0]["errorCode"] == "INVALID_FIELD"

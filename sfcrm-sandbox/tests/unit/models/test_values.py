@@ -327,3 +327,31 @@ def test_integer_fields_keep_their_digits():
     with pytest.raises(ValueRejected) as rejected:
         coerce(employees, 100_000_000)
     assert rejected.value.error["statusCode"] == "NUMBER_OUTSIDE_VALID_RANGE"
+
+
+@pytest.mark.parametrize("text", ["1_000", "١٢", "infinity", "nan", "0x10", "1e", "--1", "1,5"])
+def test_numbers_are_plain_decimal_text(text):
+    with pytest.raises(ValueRejected) as rejected:
+        coerce(_custom(NUMBER_8_2), text)
+    assert rejected.value.json_message
+
+
+@pytest.mark.parametrize(
+    ("metadata", "value", "stored"),
+    [
+        ({"type": "Checkbox"}, " TRUE\n", True),
+        ({"type": "Date"}, " 2024-01-31 ", "2024-01-31"),
+        ({"type": "Date"}, "2024-01-31T23:00:00Z", "2024-01-31"),
+        ({"type": "DateTime"}, "2024-01-31T23:00:00.123456Z", "2024-01-31T23:00:00.123+0000"),
+        (NUMBER_8_2, "+.5", 0.5),
+        (NUMBER_8_2, "5.", 5.0),
+    ],
+)
+def test_lenient_forms(metadata, value, stored):
+    assert coerce(_custom(metadata), value) == stored
+
+
+@pytest.mark.parametrize("text", ["2024-01-31garbage", "2024-01-31 10:00", "20240131"])
+def test_dates_are_iso(text):
+    with pytest.raises(ValueRejected):
+        coerce(_custom({"type": "Date"}), text)
