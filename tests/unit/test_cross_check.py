@@ -341,8 +341,11 @@ def test_id_checks_agree_scalar_and_vectorised(org: OrgStore):
     )
 
 
-def assert_inserts_agree(store: OrgStore, sobject: str, field: str, values: list[str], what: str) -> None:
-    """Insert each value into ``sobject.field`` (other required fields filled in), on both sides."""
+def insert_verdicts(
+    store: OrgStore, sobject: str, field: str, values: list[str], *, json_body: bool = True
+) -> tuple[list[Verdict], list[Verdict]]:
+    """Insert each value into ``sobject.field`` (other required fields filled in) on both sides:
+    the client's verdicts and the sandbox's."""
     others = {"LastName": "x", **({"Company": "Acme"} if sobject == "Lead" else {})}
     others.pop(field, None)
     client = client_verdicts(
@@ -353,10 +356,12 @@ def assert_inserts_agree(store: OrgStore, sobject: str, field: str, values: list
         {"value": values, **{name.lower(): [v] * len(values) for name, v in others.items()}},
         field,
     )
-    sandbox = sandbox_verdicts(
-        store, [{"attributes": {"type": sobject}, field: v, **others} for v in values], "insert", field
-    )
-    assert_agree(values, client, sandbox, what)
+    records = [{"attributes": {"type": sobject}, field: v, **others} for v in values]
+    return client, sandbox_verdicts(store, records, "insert", field, json_body=json_body)
+
+
+def assert_inserts_agree(store: OrgStore, sobject: str, field: str, values: list[str], what: str) -> None:
+    assert_agree(values, *insert_verdicts(store, sobject, field, values), what)
 
 
 @pytest.mark.parametrize("sobject", ["Contact", "Lead"])
@@ -476,26 +481,12 @@ def typed_org(org: OrgStore) -> OrgStore:
 def assert_kinds_agree(store: OrgStore, sobject: str, field: str, values: list[str]) -> None:
     """The client's kind check of each value against the sandbox's, record by record (Bulk's view);
     only that rule is compared: a value's range, say, the client leaves to Salesforce."""
-    others = {"LastName": "x", **({"Company": "Acme"} if sobject == "Lead" else {})}
-    client = client_verdicts(
-        store,
-        sobject,
-        "insert",
-        {"value": field, **{name.lower(): name for name in others}},
-        {"value": values, **{name.lower(): [v] * len(values) for name, v in others.items()}},
-        field,
-    )
-    sandbox = [
+    client, sandbox = insert_verdicts(store, sobject, field, values, json_body=False)
+    kinds = [
         verdict if verdict and verdict[0] == "INVALID_TYPE_ON_FIELD_IN_RECORD" else None
-        for verdict in sandbox_verdicts(
-            store,
-            [{"attributes": {"type": sobject}, field: v, **others} for v in values],
-            "insert",
-            field,
-            json_body=False,
-        )
+        for verdict in sandbox
     ]
-    assert_agree(values, client, sandbox, f"{sobject}.{field} values")
+    assert_agree(values, client, kinds, f"{sobject}.{field} values")
 
 
 @pytest.mark.parametrize(

@@ -426,22 +426,32 @@ PERMISSION_SET_ASSIGNMENT = ObjectSpec(
     data=False,
 )
 
-FIELD_PERMISSIONS = ObjectSpec(
-    "FieldPermissions",
-    "Field Permissions",
-    "Field Permissions",
-    (
-        _id("Field Permissions ID"),
+
+def _grant_fields(label: str, *own: FieldSpec) -> tuple[FieldSpec, ...]:
+    """The fields of a permission set's grant on an object (or one of its fields): ``own`` between
+    the object and the timestamp."""
+    return (
+        _id(f"{label} ID"),
         _ref("ParentId", "Parent ID", "PermissionSet", nillable=False, updateable=False),
         _pick("SobjectType", "Object Type", (), nillable=False, updateable=False, wide=False),
-        _pick("Field", "Field Name", (), nillable=False, updateable=False),
-        _bool("PermissionsEdit", "Edit Field"),
-        _bool("PermissionsRead", "Read Field"),
+        *own,
         _ro(
             FieldSpec(
                 "SystemModstamp", "datetime", "System Modstamp", nillable=False, defaulted_on_create=True
             )
         ),
+    )
+
+
+FIELD_PERMISSIONS = ObjectSpec(
+    "FieldPermissions",
+    "Field Permissions",
+    "Field Permissions",
+    _grant_fields(
+        "Field Permissions",
+        _pick("Field", "Field Name", (), nillable=False, updateable=False),
+        _bool("PermissionsEdit", "Edit Field"),
+        _bool("PermissionsRead", "Read Field"),
     ),
     data=False,
 )
@@ -452,21 +462,14 @@ OBJECT_PERMISSIONS = ObjectSpec(
     "ObjectPermissions",
     "Object Permissions",
     "Object Permissions",
-    (
-        _id("Object Permissions ID"),
-        _ref("ParentId", "Parent ID", "PermissionSet", nillable=False, updateable=False),
-        _pick("SobjectType", "Object Type", (), nillable=False, updateable=False, wide=False),
+    _grant_fields(
+        "Object Permissions",
         _bool("PermissionsCreate", "Create"),
         _bool("PermissionsRead", "Read"),
         _bool("PermissionsEdit", "Edit"),
         _bool("PermissionsDelete", "Delete"),
         _bool("PermissionsViewAllRecords", "View All"),
         _bool("PermissionsModifyAllRecords", "Modify All"),
-        _ro(
-            FieldSpec(
-                "SystemModstamp", "datetime", "System Modstamp", nillable=False, defaulted_on_create=True
-            )
-        ),
     ),
     data=False,
 )
@@ -507,42 +510,41 @@ SEARCHABLE = ("Account", "Campaign", "Contact", "Lead", "User")
 
 # --- the Tooling API's objects ----------------------------------------------------------------
 
-CUSTOM_FIELD = ObjectSpec(
+
+def _definition(name: str, label: str, developer_name: str, *own: FieldSpec) -> ObjectSpec:
+    """A Tooling API definition object: its developer name, ``own`` fields, full name and Metadata."""
+    return ObjectSpec(
+        name,
+        label,
+        f"{label}s",
+        (
+            _id(f"{label} ID"),
+            _ro(_text("DeveloperName", developer_name, 40, nillable=False)),
+            *own,
+            _text("FullName", "Full Name", 255),
+            _ro(_text("NamespacePrefix", "Namespace Prefix", 15)),
+            _ro(_pick("ManageableState", "Manageable State", ("unmanaged", "installed"), wide=False)),
+            FieldSpec("Metadata", "complexvalue", "Metadata", filterable=False),
+            *_system_fields(owner=False, deleted=False),
+        ),
+        updateable=False,
+        deletable=False,
+        data=False,
+    )
+
+
+CUSTOM_FIELD = _definition(
     "CustomField",
     "Custom Field Definition",
-    "Custom Field Definitions",
-    (
-        _id("Custom Field Definition ID"),
-        _ro(_text("DeveloperName", "Field Name", 40, nillable=False)),
-        _ro(_text("TableEnumOrId", "Table Enum or ID", 40, nillable=False)),
-        _text("FullName", "Full Name", 255),
-        _ro(_text("NamespacePrefix", "Namespace Prefix", 15)),
-        _ro(_pick("ManageableState", "Manageable State", ("unmanaged", "installed"), wide=False)),
-        FieldSpec("Metadata", "complexvalue", "Metadata", filterable=False),
-        *_system_fields(owner=False, deleted=False),
-    ),
-    updateable=False,
-    deletable=False,
-    data=False,
+    "Field Name",
+    _ro(_text("TableEnumOrId", "Table Enum or ID", 40, nillable=False)),
 )
-CUSTOM_OBJECT = ObjectSpec(
+CUSTOM_OBJECT = _definition(
     "CustomObject",
     "Custom Object Definition",
-    "Custom Object Definitions",
-    (
-        _id("Custom Object Definition ID"),
-        _ro(_text("DeveloperName", "Object Name", 40, nillable=False)),
-        _text("FullName", "Full Name", 255),
-        _ro(_text("NamespacePrefix", "Namespace Prefix", 15)),
-        _ro(_pick("ManageableState", "Manageable State", ("unmanaged", "installed"), wide=False)),
-        _ro(_text("SharingModel", "Sharing Model", 40)),
-        _ro(_text("Description", "Description", 1000)),
-        FieldSpec("Metadata", "complexvalue", "Metadata", filterable=False),
-        *_system_fields(owner=False, deleted=False),
-    ),
-    updateable=False,
-    deletable=False,
-    data=False,
+    "Object Name",
+    _ro(_text("SharingModel", "Sharing Model", 40)),
+    _ro(_text("Description", "Description", 1000)),
 )
 #: What ``tooling/sobjects`` lists: the Tooling API objects the sandbox answers.
 TOOLING_OBJECTS = {"CustomField": CUSTOM_FIELD, "CustomObject": CUSTOM_OBJECT}
