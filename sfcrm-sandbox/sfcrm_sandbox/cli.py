@@ -23,6 +23,8 @@ from pathlib import Path
 
 from sfcrm_sandbox.models.bulk_engine import BulkSettings
 from sfcrm_sandbox.models.bulk_limits import BulkLimits
+from sfcrm_sandbox.models.duplicates import RULES, DuplicateRules, UnknownRule
+from sfcrm_sandbox.models.events import EventDefinitionError, parse_event_definition
 from sfcrm_sandbox.models.faults import FaultSettings
 from sfcrm_sandbox.models.hosts import DEFAULT_MY_DOMAIN, SALESFORCE_NAMES, is_salesforce_host
 from sfcrm_sandbox.models.sessions import Credentials
@@ -116,6 +118,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="the org's My Domain name: logins at login/test.salesforce.com land on "
         "https://<name>.my.salesforce.com",
     )
+    org = serve.add_argument_group("the org's platform events and duplicate rules (README)")
+    org.add_argument(
+        "--platform-event",
+        action="append",
+        default=[],
+        metavar="NAME__e:FIELD__c[=Type(args)][!],...",
+        help="define a platform event (repeatable): fields are Text(255) unless typed "
+        "(Text(n), Number(p,s), Checkbox, Date, DateTime, LongTextArea(n)); ! makes one required",
+    )
+    org.add_argument(
+        "--duplicate-rule",
+        action="append",
+        default=[],
+        metavar="OBJECT:Email",
+        help=f"switch on the duplicate rule on {' and '.join(RULES)} e-mail (repeatable); off by default",
+    )
+    org.add_argument("--duplicate-rules", action="store_true", help="switch on every duplicate rule")
 
     connection = commands.add_parser(
         "connection", help="print how to point a client at the sandbox serving from --data-dir"
@@ -148,6 +167,12 @@ async def _serve(args: argparse.Namespace, faults: FaultSettings) -> None:
     names = [*args.cert_hostname, *(SALESFORCE_NAMES if proxied else ())]
     tls = ensure_certificates(data_dir, names)
     store = OrgStore(data_dir / "org.sqlite3", args.username)
+    try:
+        store.define_events([parse_event_definition(text) for text in args.platform_event])
+        store.duplicate_rules = DuplicateRules(list(RULES) if args.duplicate_rules else args.duplicate_rule)
+    except (EventDefinitionError, UnknownRule) as exc:
+        store.close()
+        raise SystemExit(f"sfcrm-sandbox: {exc}") from None
     credentials = Credentials(
         args.username, args.password, args.security_token, args.client_id, args.client_secret
     )

@@ -79,11 +79,10 @@ class RunningSandbox:
     def client_secret(self) -> str:
         return self.credentials["client_secret"]
 
-    def _call(self, method: str, path: str) -> Any:
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
         context = ssl.create_default_context(cafile=str(self.ca_path))
-        request = urllib.request.Request(
-            self.base_url + path, method=method, data=b"" if method == "POST" else None
-        )
+        data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
+        request = urllib.request.Request(self.base_url + path, method=method, data=data)
         with urllib.request.urlopen(request, context=context, timeout=30) as response:
             body = response.read()
         return json.loads(body) if body else None
@@ -102,6 +101,14 @@ class RunningSandbox:
     def reset(self) -> None:
         """``POST /__sandbox/reset``: empty the org's records (schema and custom fields stay)."""
         self._call("POST", "/__sandbox/reset")
+
+    def events(self, name: str) -> list[dict[str, Any]]:
+        """``GET /__sandbox/events/<name>``: the messages published to a platform event, in order."""
+        return self._call("GET", f"/__sandbox/events/{name}")["events"]
+
+    def set_duplicate_rules(self, **active: bool) -> list[dict[str, Any]]:
+        """``POST /__sandbox/duplicate-rules``: switch rules on or off (``Lead=True, Contact=False``)."""
+        return self._call("POST", "/__sandbox/duplicate-rules", active)["rules"]
 
     def connection_extra(self, **overrides: Any) -> dict[str, Any]:
         """The ``extra`` of an ``sfcrm`` Airflow connection that points at this sandbox."""
@@ -147,7 +154,9 @@ def start_sandbox(
     """Start ``sfcrm-sandbox serve`` and wait for its ready line.
 
     ``options`` are the command-line options with underscores (``latency_ms=100``,
-    ``daily_api_limit=500``, ``username="u"``...). ``faults`` is written to
+    ``daily_api_limit=500``, ``username="u"``...); a list repeats its option
+    (``platform_event=["A__e:X__c", "B__e:Y__c"]``), True gives a flag alone (``duplicate_rules=True``)
+    and False leaves it out. ``faults`` is written to
     ``data_dir/faults.json`` and passed as ``--faults``. ``python`` is the interpreter that runs
     it (another virtual environment's, say); by default this one.
     """
@@ -172,7 +181,14 @@ def start_sandbox(
         faults_path.write_text(json.dumps(faults))
         args += ["--faults", str(faults_path)]
     for key, value in options.items():
-        args += [f"--{key.replace('_', '-')}", str(value)]
+        flag = f"--{key.replace('_', '-')}"
+        if isinstance(value, bool):
+            args += [flag] if value else []
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                args += [flag, str(item)]
+        else:
+            args += [flag, str(value)]
 
     process = subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, start_new_session=True

@@ -119,9 +119,15 @@ def read_csv(lines: Iterable[str], fmt: CsvFormat, *, strict_line_ending: bool =
 
 
 def record_of(header: list[str], row: list[str]) -> dict[str, Any]:
-    """The record a row describes: empty values left out, ``#N/A`` as null."""
-    return {
-        name: (None if value == NULL_VALUE else value)
-        for name, value in zip(header, row, strict=True)
-        if value != ""
-    }
+    """The record a row describes: empty values left out, ``#N/A`` as null, and a relationship
+    column (``Account.Ext_Id__c``) as the foreign-key reference ``{"Account": {"Ext_Id__c": …}}``."""
+    record: dict[str, Any] = {}
+    for name, value in zip(header, row, strict=True):
+        if value == "":
+            continue
+        relationship, dot, field = name.partition(".")
+        if dot:
+            record[relationship] = {field: None if value == NULL_VALUE else value}
+        else:
+            record[name] = None if value == NULL_VALUE else value
+    return record

@@ -201,14 +201,20 @@ class _IngestWork:
 
     def _check_header(self, header: list[str]) -> None:
         visible = self.org.store.visible_fields(self.job.target.sobject)
+        relationships = {
+            spec.relationship_name.lower() for spec, _ in visible.values() if spec.relationship_name
+        }
         seen: set[str] = set()
         for name in header:
             lower = name.lower()
             if lower in seen:
                 raise CsvRejected(f"InvalidBatch : Duplicate field name: {name}")  # UNVERIFIED wording
             seen.add(lower)
-            # Relationship columns (Account.Ext__c) are not modelled: refused like unknown fields.
-            if lower != "id" and lower not in visible:
+            # A relationship column (Account.Ext_Id__c) sets a lookup by the parent's external id;
+            # its field is checked with each record.
+            relationship, dot, _ = lower.partition(".")
+            known = relationship in relationships if dot else lower == "id" or lower in visible
+            if not known:
                 raise CsvRejected(f"InvalidBatch : Field name not found : {name}")
         if self.job.target.operation in ("delete", "hardDelete") and "id" not in seen:
             raise CsvRejected("InvalidBatch : Field name not found : Id")

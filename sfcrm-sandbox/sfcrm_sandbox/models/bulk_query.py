@@ -96,7 +96,7 @@ def json_records(prepared: ObjectQuery, rows: list[dict[str, Any]], version: str
         record: dict[str, Any] = {"attributes": {"type": prepared.sobject}}
         if row.get("Id"):
             record["attributes"]["url"] = f"/services/data/v{version}/sobjects/{prepared.sobject}/{row['Id']}"
-        record.update(row)
+        record.update(prepared.nested(row, None))
         for name in timed:
             if record.get(name) is not None:
                 record[name] = _epoch_ms(record[name], types[name])

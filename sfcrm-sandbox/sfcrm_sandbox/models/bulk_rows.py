@@ -97,7 +97,7 @@ class BulkWriter:
 
     def _save(self, target: Target, records: list[dict[str, Any]], mode: str, **kwargs: Any) -> list[Outcome]:
         typed = [{"attributes": {"type": target.sobject}, **record} for record in records]
-        results, _ = self.writer.save(typed, mode=mode, auto_assign=target.assign, **kwargs)
+        results, _ = self.writer.save(typed, mode=mode, auto_assign=target.assign, json_body=False, **kwargs)
         return [_outcome(result, created=mode == "insert") for result in results]
 
     def _insert(self, target: Target, records: list[dict[str, Any]]) -> list[Outcome]:

@@ -12,7 +12,9 @@ from typing import Any
 
 from sfcrm_sandbox.models.ids import KEY_PREFIXES
 
-_STRING_TYPES = {"string", "textarea", "email", "phone", "url", "picklist", "combobox"}
+_STRING_TYPES = {"string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox"}
+# Types whose values can neither be sorted nor grouped (multi-select picklists: sets of values).
+_UNORDERED_TYPES = {"multipicklist"}
 
 
 @dataclass(frozen=True)
@@ -35,9 +37,17 @@ class FieldSpec:
     :param html: ``htmlFormatted`` (rich text).
     :param custom: a custom field (``__c``).
     :param filterable: usable in WHERE (long text areas are not).
-    :param picklist: picklist values (first is the default when ``default`` is None).
+    :param picklist: the active picklist values, in order (``default`` names the default one).
     :param name_field: the object's name field.
     :param id_lookup: usable to look a record up (Id, external ids, some standard fields).
+    :param precision: digits of a number field, both sides of the decimal point.
+    :param scale: digits of a number field after the decimal point.
+    :param digits: digits of an integer field (``int``).
+    :param restricted_picklist: only the active values may be written.
+    :param inactive_picklist: values the picklist still knows but no longer offers.
+    :param visible_lines: lines a long text area or multi-select picklist shows (metadata only).
+    :param auto_number: the org numbers the field itself (an auto-number name field).
+    :param display_format: an auto-number's format (``T-{0000}``).
     """
 
     name: str
@@ -62,6 +72,11 @@ class FieldSpec:
     precision: int = 0
     scale: int = 0
     digits: int = 0
+    restricted_picklist: bool = False
+    inactive_picklist: tuple[str, ...] = ()
+    visible_lines: int = 0
+    auto_number: bool = False
+    display_format: str | None = None
 
     @property
     def required(self) -> bool:
@@ -74,18 +89,35 @@ class FieldSpec:
         return self.type in _STRING_TYPES
 
     @property
+    def relationship_name(self) -> str | None:
+        """The name a lookup's parent goes by in SOQL and in foreign-key references: ``AccountId`` →
+        ``Account``, a custom ``Parent__c`` → ``Parent__r``; None for other fields."""
+        if not self.reference_to:
+            return None
+        if self.name.endswith("__c"):
+            return self.name[:-3] + "__r"
+        return self.name[:-2] if self.name.endswith("Id") else None
+
+    @property
     def sortable(self) -> bool:
-        return self.filterable
+        return self.filterable and self.type not in _UNORDERED_TYPES
 
     @property
     def groupable(self) -> bool:
-        """Usable in GROUP BY: not long text, and not a number with decimals or a date-time."""
-        return self.filterable and self.type not in ("double", "currency", "percent", "datetime")
+        """Usable in GROUP BY: not long text, a multi-select picklist, a number with decimals or a
+        date-time."""
+        return self.filterable and self.type not in (
+            "double",
+            "currency",
+            "percent",
+            "datetime",
+            "multipicklist",
+        )
 
 
 @dataclass(frozen=True)
 class ObjectSpec:
-    """A standard object: its label, key prefix, what may be done with it and its standard fields.
+    """An object: its label, key prefix, what may be done with it and its standard fields.
 
     :param name: API name.
     :param label: singular label.
@@ -95,6 +127,10 @@ class ObjectSpec:
     :param updateable: records may be updated through the API.
     :param deletable: records may be deleted through the API.
     :param data: holds business data that ``/__sandbox/reset`` empties (not setup data).
+    :param prefix: the key prefix of an object the org defined (custom objects, platform events);
+        standard objects take theirs from :data:`~sfcrm_sandbox.models.ids.KEY_PREFIXES`.
+    :param custom: a custom object (``__c``) or platform event (``__e``).
+    :param event: a platform event: published, never stored, queried, updated or deleted.
     """
 
     name: str
@@ -105,10 +141,17 @@ class ObjectSpec:
     updateable: bool = True
     deletable: bool = True
     data: bool = True
+    prefix: str | None = None
+    custom: bool = False
+    event: bool = False
 
     @property
     def key_prefix(self) -> str:
-        return KEY_PREFIXES[self.name]
+        return self.prefix or KEY_PREFIXES[self.name]
+
+    @property
+    def queryable(self) -> bool:
+        return not self.event
 
     @cached_property
     def field_names(self) -> frozenset[str]:

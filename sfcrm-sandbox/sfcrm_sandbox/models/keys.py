@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-# Composite uniqueness Salesforce enforces on setup objects (one grant per permission set and field,
-# one assignment per user and permission set).
+# Composite uniqueness Salesforce enforces on setup objects (one grant per permission set and field
+# or object, one assignment per user and permission set).
 COMPOSITE_KEYS: dict[str, tuple[str, ...]] = {
     "FieldPermissions": ("ParentId", "Field"),
+    "ObjectPermissions": ("ParentId", "SobjectType"),
     "PermissionSetAssignment": ("AssigneeId", "PermissionSetId"),
 }
 COMPOSITE_FIELD = "~key"

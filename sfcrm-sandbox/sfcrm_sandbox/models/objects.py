@@ -72,16 +72,47 @@ def _id(label: str) -> FieldSpec:
     return _ro(FieldSpec("Id", "id", label, 18, nillable=False, defaulted_on_create=True, id_lookup=True))
 
 
+def custom_object_fields(name_field: FieldSpec) -> tuple[FieldSpec, ...]:
+    """The standard fields every custom object has: Id, owner, its name field, deletion, audit."""
+    deleted, owner, *audit = _system_fields()
+    return (_id("Record ID"), owner, name_field, deleted, *audit)
+
+
 _SALUTATIONS = ("Mr.", "Ms.", "Mrs.", "Dr.", "Prof.", "Mx.")
 _LEAD_SOURCES = ("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")
+# The values a new org ships (Setup's default value set of Industry, shared by Account and Lead).
 _INDUSTRIES = (
     "Agriculture",
+    "Apparel",
     "Banking",
+    "Biotechnology",
+    "Chemicals",
+    "Communications",
+    "Construction",
+    "Consulting",
     "Education",
+    "Electronics",
+    "Energy",
+    "Engineering",
+    "Entertainment",
+    "Environmental",
     "Finance",
+    "Food & Beverage",
+    "Government",
     "Healthcare",
+    "Hospitality",
+    "Insurance",
+    "Machinery",
+    "Manufacturing",
+    "Media",
+    "Not For Profit",
+    "Recreation",
     "Retail",
+    "Shipping",
     "Technology",
+    "Telecommunications",
+    "Transportation",
+    "Utilities",
     "Other",
 )
 _RATINGS = ("Hot", "Warm", "Cold")
@@ -209,7 +240,15 @@ ACCOUNT = ObjectSpec(
         _pick(
             "Type",
             "Account Type",
-            ("Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other"),
+            (
+                "Prospect",
+                "Customer - Direct",
+                "Customer - Channel",
+                "Channel Partner / Reseller",
+                "Installation Partner",
+                "Technology Partner",
+                "Other",
+            ),
         ),
         _ref("ParentId", "Parent Account ID", "Account"),
         *_address("Billing", "Billing"),
@@ -239,7 +278,24 @@ CAMPAIGN = ObjectSpec(
         _id("Campaign ID"),
         _text("Name", "Name", 80, nillable=False, name_field=True),
         _ref("ParentId", "Parent Campaign ID", "Campaign"),
-        _pick("Type", "Type", ("Conference", "Webinar", "Email", "Advertisement", "Other")),
+        _pick(
+            "Type",
+            "Type",
+            (
+                "Conference",
+                "Webinar",
+                "Trade Show",
+                "Public Relations",
+                "Partners",
+                "Referral Program",
+                "Advertisement",
+                "Banner Ads",
+                "Direct Mail",
+                "Email",
+                "Telemarketing",
+                "Other",
+            ),
+        ),
         _pick("Status", "Status", ("Planned", "In Progress", "Completed", "Aborted"), default="Planned"),
         FieldSpec("StartDate", "date", "Start Date"),
         FieldSpec("EndDate", "date", "End Date"),
@@ -370,22 +426,50 @@ PERMISSION_SET_ASSIGNMENT = ObjectSpec(
     data=False,
 )
 
-FIELD_PERMISSIONS = ObjectSpec(
-    "FieldPermissions",
-    "Field Permissions",
-    "Field Permissions",
-    (
-        _id("Field Permissions ID"),
+
+def _grant_fields(label: str, *own: FieldSpec) -> tuple[FieldSpec, ...]:
+    """The fields of a permission set's grant on an object (or one of its fields): ``own`` between
+    the object and the timestamp."""
+    return (
+        _id(f"{label} ID"),
         _ref("ParentId", "Parent ID", "PermissionSet", nillable=False, updateable=False),
         _pick("SobjectType", "Object Type", (), nillable=False, updateable=False, wide=False),
-        _pick("Field", "Field Name", (), nillable=False, updateable=False),
-        _bool("PermissionsEdit", "Edit Field"),
-        _bool("PermissionsRead", "Read Field"),
+        *own,
         _ro(
             FieldSpec(
                 "SystemModstamp", "datetime", "System Modstamp", nillable=False, defaulted_on_create=True
             )
         ),
+    )
+
+
+FIELD_PERMISSIONS = ObjectSpec(
+    "FieldPermissions",
+    "Field Permissions",
+    "Field Permissions",
+    _grant_fields(
+        "Field Permissions",
+        _pick("Field", "Field Name", (), nillable=False, updateable=False),
+        _bool("PermissionsEdit", "Edit Field"),
+        _bool("PermissionsRead", "Read Field"),
+    ),
+    data=False,
+)
+
+# Object-level access (CRUD) a permission set grants; the sandbox's profile has it on every
+# standard object, so grants matter for custom objects.
+OBJECT_PERMISSIONS = ObjectSpec(
+    "ObjectPermissions",
+    "Object Permissions",
+    "Object Permissions",
+    _grant_fields(
+        "Object Permissions",
+        _bool("PermissionsCreate", "Create"),
+        _bool("PermissionsRead", "Read"),
+        _bool("PermissionsEdit", "Edit"),
+        _bool("PermissionsDelete", "Delete"),
+        _bool("PermissionsViewAllRecords", "View All"),
+        _bool("PermissionsModifyAllRecords", "Modify All"),
     ),
     data=False,
 )
@@ -399,6 +483,7 @@ OBJECTS: dict[str, ObjectSpec] = {
         CONTACT,
         FIELD_PERMISSIONS,
         LEAD,
+        OBJECT_PERMISSIONS,
         ORGANIZATION,
         PERMISSION_SET,
         PERMISSION_SET_ASSIGNMENT,
@@ -425,23 +510,41 @@ SEARCHABLE = ("Account", "Campaign", "Contact", "Lead", "User")
 
 # --- the Tooling API's objects ----------------------------------------------------------------
 
-CUSTOM_FIELD = ObjectSpec(
+
+def _definition(name: str, label: str, developer_name: str, *own: FieldSpec) -> ObjectSpec:
+    """A Tooling API definition object: its developer name, ``own`` fields, full name and Metadata."""
+    return ObjectSpec(
+        name,
+        label,
+        f"{label}s",
+        (
+            _id(f"{label} ID"),
+            _ro(_text("DeveloperName", developer_name, 40, nillable=False)),
+            *own,
+            _text("FullName", "Full Name", 255),
+            _ro(_text("NamespacePrefix", "Namespace Prefix", 15)),
+            _ro(_pick("ManageableState", "Manageable State", ("unmanaged", "installed"), wide=False)),
+            FieldSpec("Metadata", "complexvalue", "Metadata", filterable=False),
+            *_system_fields(owner=False, deleted=False),
+        ),
+        updateable=False,
+        deletable=False,
+        data=False,
+    )
+
+
+CUSTOM_FIELD = _definition(
     "CustomField",
     "Custom Field Definition",
-    "Custom Field Definitions",
-    (
-        _id("Custom Field Definition ID"),
-        _ro(_text("DeveloperName", "Field Name", 40, nillable=False)),
-        _ro(_text("TableEnumOrId", "Table Enum or ID", 40, nillable=False)),
-        _text("FullName", "Full Name", 255),
-        _ro(_text("NamespacePrefix", "Namespace Prefix", 15)),
-        _ro(_pick("ManageableState", "Manageable State", ("unmanaged", "installed"), wide=False)),
-        FieldSpec("Metadata", "complexvalue", "Metadata", filterable=False),
-        *_system_fields(owner=False, deleted=False),
-    ),
-    updateable=False,
-    deletable=False,
-    data=False,
+    "Field Name",
+    _ro(_text("TableEnumOrId", "Table Enum or ID", 40, nillable=False)),
+)
+CUSTOM_OBJECT = _definition(
+    "CustomObject",
+    "Custom Object Definition",
+    "Object Name",
+    _ro(_text("SharingModel", "Sharing Model", 40)),
+    _ro(_text("Description", "Description", 1000)),
 )
 #: What ``tooling/sobjects`` lists: the Tooling API objects the sandbox answers.
-TOOLING_OBJECTS = {"CustomField": CUSTOM_FIELD}
+TOOLING_OBJECTS = {"CustomField": CUSTOM_FIELD, "CustomObject": CUSTOM_OBJECT}

@@ -11,8 +11,10 @@ string is null, null matches false on checkboxes, ``!=`` and ``NOT IN`` also mat
 cannot be mixed without parentheses, nulls sort first ascending and last descending, and a literal of
 the wrong kind for its field is refused instead of coerced. Errors carry Salesforce's error codes
 (``MALFORMED_QUERY``, ``INVALID_FIELD``, ``INVALID_QUERY_FILTER_OPERATOR``,
-``NUMBER_OUTSIDE_VALID_RANGE``) and message shapes. Anything outside the subset (subqueries,
-relationship paths, TYPEOF, ...) is refused with
+``NUMBER_OUTSIDE_VALID_RANGE``) and message shapes. A parent path (``Account.Name``) is a field like
+any other here: the caller lists it among the fields and puts its values in the rows
+(:mod:`~sfcrm_sandbox.models.queries`). Anything outside the subset (subqueries, child
+relationships, TYPEOF, ...) is refused with
 ``MALFORMED_QUERY`` saying the sandbox does not support it, never silently ignored.
 
 Pure Python: no HTTP, no storage. The caller (the sandbox's query route) owns the rows.

@@ -21,9 +21,10 @@ MAX_OFFSET = 2000  # Salesforce refuses larger OFFSETs
 MAX_QUERY_LENGTH = 100_000  # characters of one SOQL statement
 _MAX_INT = 2**31 - 1
 
+MAX_PATH_DEPTH = 5  # relationships in one parent path (Contact.Account.Owner.Name is two)
 _SUPPORTED = (
-    "SELECT fields, COUNT() or aggregate functions FROM one object, WHERE, GROUP BY, HAVING, ORDER BY, "
-    "LIMIT and OFFSET"
+    "SELECT fields, parent fields (Account.Name), COUNT() or aggregate functions FROM one object, "
+    "WHERE, GROUP BY, HAVING, ORDER BY, LIMIT and OFFSET"
 )
 
 
@@ -411,7 +412,8 @@ class _Parser:
         return Aggregate(function, field.text, pos, alias, index)
 
     def field_name(self, clause: str) -> _Token:
-        """A plain field name; everything richer gets a clear "not supported" error."""
+        """A field name, or a parent path (``Account.Owner.Name``: relationships, then a field of the
+        last parent), as one token; everything richer gets a clear "not supported" error."""
         tok = self.peek()
         if tok.kind == "punct" and tok.text == "(":
             if self.peek(1).upper == "SELECT":
@@ -424,10 +426,23 @@ class _Parser:
         if self.at_punct("(", 1):
             what = "FIELDS()" if tok.upper == "FIELDS" else f"functions and aggregates ({tok.text}())"
             raise unsupported(self.soql, tok.pos, f"{what} in {clause}")
-        if self.at_punct(".", 1):
-            raise unsupported(self.soql, tok.pos, "relationship paths such as Account.Name")
         self.next()
-        return tok
+        parts = [tok.text]
+        while self.at_punct("."):
+            self.next()
+            part = self.peek()
+            if part.kind != "ident":
+                raise self.unexpected()
+            self.next()
+            parts.append(part.text)
+        if len(parts) - 1 > MAX_PATH_DEPTH:
+            raise located(
+                MALFORMED_QUERY,
+                self.soql,
+                tok.pos,
+                f"A field path may go through at most {MAX_PATH_DEPTH} relationships",
+            )
+        return tok if len(parts) == 1 else _Token("ident", ".".join(parts), tok.pos)
 
     def condition(self) -> Condition:
         first = self.unary()

@@ -1,4 +1,5 @@
-"""The org's persistent state in ``<data-dir>/org.sqlite3``: records, custom fields, field-level security.
+"""The org's persistent state in ``<data-dir>/org.sqlite3``: records, custom objects and fields,
+and the grants that say what the integration user sees of them.
 
 Records are JSON documents keyed by Id (canonical field names, stored value forms of
 :mod:`.values`). Values of unique and external-id fields (and composite keys such as a
@@ -20,11 +21,15 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sfcrm_sandbox.models.access import Access, FieldGrants, ObjectAccess, ObjectGrants
 from sfcrm_sandbox.models.custom_fields import field_spec_from_json, field_spec_to_json
+from sfcrm_sandbox.models.custom_objects import custom_key_prefix, custom_object_spec
+from sfcrm_sandbox.models.duplicates import MATCH_FIELDS, DuplicateRules
+from sfcrm_sandbox.models.events import EventBus, EventDefinition, EventDefinitionError, event_objects
 from sfcrm_sandbox.models.fields import FieldSpec, ObjectSpec
 from sfcrm_sandbox.models.ids import KEY_PREFIXES, case_suffix
 from sfcrm_sandbox.models.keys import key_value
-from sfcrm_sandbox.models.objects import CUSTOMIZABLE, OBJECTS, OBJECTS_BY_LOWER
+from sfcrm_sandbox.models.schema import Schema
 from sfcrm_sandbox.models.seed import seed_org
 from sfcrm_sandbox.models.values import now_datetime
 
@@ -47,12 +52,17 @@ CREATE TABLE IF NOT EXISTS custom_field (
     id TEXT PRIMARY KEY, sobject TEXT NOT NULL, name TEXT NOT NULL, spec TEXT NOT NULL,
     created TEXT NOT NULL, UNIQUE (sobject, name COLLATE NOCASE)
 );
+CREATE TABLE IF NOT EXISTS custom_object (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE COLLATE NOCASE, prefix TEXT NOT NULL,
+    metadata TEXT NOT NULL, created TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
 
 
 class OrgStore:
-    """Persistent org: schema registry (standard + custom fields), FLS and records.
+    """Persistent org: its schema (:class:`Schema`), what the user may see of it (:class:`Access`)
+    and its records.
 
     :param path: the SQLite file.
     :param username: the integration user's username (kept in sync with ``--username``).
@@ -66,21 +76,33 @@ class OrgStore:
         # A local test org: durability across power loss is not worth fsyncs on every batch.
         self.db.execute("PRAGMA synchronous=OFF")
         self.db.executescript(_SCHEMA)
-        self._custom: dict[str, dict[str, FieldSpec]] = {name: {} for name in OBJECTS}
+        self.schema = Schema()
+        self.access = Access(self.schema)
+        self.events = EventBus()
+        self.duplicate_rules = DuplicateRules()
+        self._custom_object_ids: dict[str, str] = {}
         self._counters: dict[str, int] = {}
         for row in self.db.execute("SELECT key, value FROM meta WHERE key LIKE 'counter:%'"):
             self._counters[row[0].split(":", 1)[1]] = int(row[1])
-        for sobject, spec_json in self.db.execute("SELECT sobject, spec FROM custom_field"):
-            spec = field_spec_from_json(json.loads(spec_json))
-            self._custom[sobject][spec.name.lower()] = spec
+        for object_id, name, prefix, metadata in self.db.execute(
+            "SELECT id, name, prefix, metadata FROM custom_object ORDER BY rowid"
+        ):
+            self.schema.add_object(custom_object_spec(name, json.loads(metadata), prefix))
+            self._custom_object_ids[name] = object_id
+        # Fields of platform events wait for their event's definition (from the command line).
+        self._event_fields: dict[str, list[FieldSpec]] = {}
+        for sobject, spec_json in self.db.execute("SELECT sobject, spec FROM custom_field ORDER BY rowid"):
+            field = field_spec_from_json(json.loads(spec_json))
+            if sobject in self.schema.objects:
+                self.schema.add_field(sobject, field)
+            else:
+                self._event_fields.setdefault(sobject, []).append(field)
         self._depth = 0
         self.counts: dict[str, int] = {}
         self._count_records()
         self._seed(username)
+        self._index_match_fields()
         self.schema_changed = float(self.meta("schema_changed") or 0)
-        # Per-object {lower name: (spec, editable)}; rebuilt when fields or grants change.
-        self._visible: dict[str, dict[str, tuple[FieldSpec, bool]]] = {}
-        self._grants: dict[tuple[str, str], tuple[bool, bool]] | None = None
         self.refresh_grants()
 
     # --- locking / transactions ----------------------------------------------------------------
@@ -125,7 +147,7 @@ class OrgStore:
                 raise
 
     def _count_records(self) -> None:
-        self.counts = dict.fromkeys(OBJECTS, 0)
+        self.counts = {name: 0 for name, spec in self.schema.objects.items() if not spec.event}
         for sobject, count in self.db.execute(
             "SELECT sobject, COUNT(*) FROM record WHERE deleted = 0 GROUP BY sobject"
         ):
@@ -152,6 +174,11 @@ class OrgStore:
             digits.append(_BASE62[rest])
         id15 = prefix + "ak" + "0" + "".join(reversed(digits))
         return id15 + case_suffix(id15)
+
+    def next_number(self, key: str) -> int:
+        """The next of a persisted sequence (an auto-number), from 1 (persisted on commit)."""
+        self._counters[key] = self._counters.get(key, 0) + 1
+        return self._counters[key]
 
     def save_counters(self) -> None:
         self.db.executemany(
@@ -182,35 +209,66 @@ class OrgStore:
                     (key_value(username), self.user_id),
                 )
 
-    # --- schema and field-level security ------------------------------------------------------
+    def _index_match_fields(self) -> None:
+        """Index the values duplicate rules match on in a data directory written before they were
+        (once; the write path keeps the index after that)."""
+        if self.meta("match_index") is not None:
+            return
+        with self._lock, self.transaction() as db:
+            for sobject, names in MATCH_FIELDS.items():
+                for record_id, _, data in self.scan(sobject):
+                    for name in names:
+                        if (
+                            data.get(name) is not None
+                            and not db.execute(
+                                "SELECT 1 FROM keyval WHERE id = ? AND field = ?", (record_id, name.lower())
+                            ).fetchone()
+                        ):
+                            db.execute(
+                                "INSERT INTO keyval (sobject, field, value, id) VALUES (?, ?, ?, ?)",
+                                (sobject, name.lower(), key_value(data[name]), record_id),
+                            )
+            self._set_meta("match_index", "1")
 
-    @staticmethod
-    def object_spec(name: str) -> ObjectSpec | None:
-        return OBJECTS_BY_LOWER.get(name.lower())
+    # --- schema and what the user sees of it -------------------------------------------------
+
+    def object_spec(self, name: str) -> ObjectSpec | None:
+        """The object ``name`` (any case) when the integration user can see it, else None."""
+        spec = self.schema.find(name)
+        return spec if spec is not None and self.access.object_access(spec.name).read else None
+
+    def find_object(self, name: str) -> ObjectSpec | None:
+        """The object ``name`` (any case), whoever may see it (setup: grants, new fields)."""
+        return self.schema.find(name)
+
+    def spec(self, sobject: str) -> ObjectSpec:
+        """The object of canonical name ``sobject``."""
+        return self.schema.spec(sobject)
+
+    def object_of_id(self, record_id: str) -> str | None:
+        """The object a record Id's key prefix names, or None."""
+        return self.schema.object_of_id(record_id)
+
+    def object_access(self, sobject: str) -> ObjectAccess:
+        return self.access.object_access(sobject)
 
     def all_fields(self, sobject: str) -> list[FieldSpec]:
         """Standard then custom fields of ``sobject``, whatever the user may see."""
-        return [*OBJECTS[sobject].fields, *self._custom[sobject].values()]
+        return self.schema.all_fields(sobject)
 
     def custom_field(self, sobject: str, name: str) -> FieldSpec | None:
-        return self._custom[sobject].get(name.lower())
+        return self.schema.custom_field(sobject, name)
+
+    def required_fields(self, sobject: str) -> tuple[FieldSpec, ...]:
+        return self.schema.required_fields(sobject)
+
+    def customizable(self, sobject: str) -> bool:
+        return self.schema.customizable(sobject)
 
     def visible_fields(self, sobject: str) -> dict[str, tuple[FieldSpec, bool]]:
-        """``{lower-case name: (spec, editable by the user)}`` of the fields the integration user can read.
-
-        Standard fields are readable and editable by default (a typical integration profile); custom
-        fields only once a FieldPermissions grant on one of the user's permission sets says so.
-        """
-        cached = self._visible.get(sobject)
-        if cached is not None:
-            return cached
-        visible = {spec.name.lower(): (spec, True) for spec in OBJECTS[sobject].fields}
-        for lower, spec in self._custom[sobject].items():
-            read, edit = (self._grants or {}).get((sobject.lower(), lower), (False, False))
-            if read:
-                visible[lower] = (spec, edit)
-        self._visible[sobject] = visible
-        return visible
+        """``{lower-case name: (spec, editable by the user)}`` of the fields the integration user can
+        read (:meth:`Access.visible_fields`)."""
+        return self.access.visible_fields(sobject)
 
     def user_permission_set_ids(self) -> set[str]:
         return {
@@ -220,23 +278,31 @@ class OrgStore:
         }
 
     def refresh_grants(self) -> None:
-        """Rebuild the integration user's FLS map (after any FieldPermissions / assignment write)."""
+        """Read the integration user's field and object grants again (after any FieldPermissions,
+        ObjectPermissions or PermissionSetAssignment write)."""
         sets = self.user_permission_set_ids()
-        grants: dict[tuple[str, str], tuple[bool, bool]] = {}
+        fields: FieldGrants = {}
         for _, _, data in self.scan("FieldPermissions"):
             if data.get("ParentId") not in sets or "." not in (data.get("Field") or ""):
                 continue
             sobject, field_name = data["Field"].split(".", 1)
             key = (sobject.lower(), field_name.lower())
-            read, edit = grants.get(key, (False, False))
-            grants[key] = (
+            read, edit = fields.get(key, (False, False))
+            fields[key] = (
                 read or bool(data.get("PermissionsRead")),
                 edit or bool(data.get("PermissionsEdit")),
             )
-        if self._grants is not None and grants != self._grants:
+        objects: ObjectGrants = {}
+        for _, _, data in self.scan("ObjectPermissions"):
+            if data.get("ParentId") not in sets or not data.get("SobjectType"):
+                continue
+            granted = ObjectAccess(
+                *(bool(data.get(f"Permissions{name}")) for name in ("Read", "Create", "Edit", "Delete"))
+            )
+            key = data["SobjectType"].lower()
+            objects[key] = objects.get(key, ObjectAccess()).merged(granted)
+        if self.access.load(fields, objects):
             self.touch_schema()
-        self._grants = grants
-        self._visible.clear()
 
     def touch_schema(self) -> None:
         """Note that describe results changed (for ``If-Modified-Since``); whole seconds, like HTTP dates."""
@@ -253,13 +319,80 @@ class OrgStore:
                     (field_id, sobject, spec.name, json.dumps(field_spec_to_json(spec)), now_datetime()),
                 )
                 self.save_counters()
-            self._custom[sobject][spec.name.lower()] = spec
-            self._visible.clear()
+            self.schema.add_field(sobject, spec)
+            self.access.forget()
             self.touch_schema()
             return field_id
 
+    def add_custom_object(self, name: str, metadata: dict[str, Any]) -> str:
+        """Persist a new custom object (raises MetadataError); returns its ``01I`` Id (the caller
+        checked the name is free)."""
+        with self._lock:
+            taken = self.schema.prefixes_in_use
+            position = len(self._custom_object_ids)
+            while custom_key_prefix(position) in taken:
+                position += 1
+            spec = custom_object_spec(name, metadata, custom_key_prefix(position))
+            object_id = self.new_id(KEY_PREFIXES["CustomObject"])
+            with self.transaction() as db:
+                db.execute(
+                    "INSERT INTO custom_object (id, name, prefix, metadata, created) VALUES (?, ?, ?, ?, ?)",
+                    (object_id, name, spec.key_prefix, json.dumps(metadata), now_datetime()),
+                )
+                self.save_counters()
+            self.schema.add_object(spec)
+            self._custom_object_ids[name] = object_id
+            self.counts[name] = 0
+            self.access.forget()
+            self.touch_schema()
+            return object_id
+
+    def define_events(self, definitions: list[EventDefinition]) -> None:
+        """Define this run's platform events (they come from the command line, not the database);
+        raises :class:`EventDefinitionError`."""
+        with self._lock:
+            for spec, fields in event_objects(definitions):
+                if self.schema.find(spec.name) is not None:
+                    raise EventDefinitionError(f"platform event {spec.name} is already defined")
+                self.schema.add_object(spec)
+                for field in [*fields, *self._event_fields.pop(spec.name, [])]:
+                    self.schema.add_field(spec.name, field)
+            self.access.forget()
+            self.touch_schema()
+
+    def custom_object_id(self, sobject: str) -> str | None:
+        """The ``01I`` Id of custom object ``sobject``, None for the other objects."""
+        return self._custom_object_ids.get(sobject)
+
+    def custom_object_metadata(self, sobject: str) -> dict[str, Any]:
+        """The ``Metadata`` custom object ``sobject`` was created with."""
+        row = self.db.execute("SELECT metadata FROM custom_object WHERE name = ?", (sobject,)).fetchone()
+        return json.loads(row[0])
+
+    def custom_object_rows(self) -> list[dict[str, Any]]:
+        """Tooling ``CustomObject`` records (for ``tooling/query``)."""
+        rows = []
+        for object_id, name, metadata, created in self.db.execute(
+            "SELECT id, name, metadata, created FROM custom_object ORDER BY rowid"
+        ):
+            described = json.loads(metadata)
+            rows.append(
+                {
+                    "Id": object_id,
+                    "DeveloperName": name[:-3],
+                    "FullName": name,
+                    "NamespacePrefix": None,
+                    "ManageableState": "unmanaged",
+                    "SharingModel": described.get("sharingModel"),
+                    "Description": described.get("description"),
+                    **self._audit(created),
+                }
+            )
+        return rows
+
     def custom_field_rows(self) -> list[dict[str, Any]]:
-        """Tooling ``CustomField`` records (for ``tooling/query``)."""
+        """Tooling ``CustomField`` records (for ``tooling/query``); ``TableEnumOrId`` is a standard
+        object's name, or a custom object's ``01I`` Id."""
         rows = []
         for field_id, sobject, name, created in self.db.execute(
             "SELECT id, sobject, name, created FROM custom_field ORDER BY rowid"
@@ -268,21 +401,22 @@ class OrgStore:
                 {
                     "Id": field_id,
                     "DeveloperName": name[:-3],
-                    "TableEnumOrId": sobject,
+                    "TableEnumOrId": self._custom_object_ids.get(sobject, sobject),
                     "FullName": f"{sobject}.{name}",
                     "NamespacePrefix": None,
                     "ManageableState": "unmanaged",
-                    "CreatedDate": created,
-                    "CreatedById": self.user_id,
-                    "LastModifiedDate": created,
-                    "LastModifiedById": self.user_id,
+                    **self._audit(created),
                 }
             )
         return rows
 
-    @staticmethod
-    def customizable(sobject: str) -> bool:
-        return sobject in CUSTOMIZABLE
+    def _audit(self, created: str) -> dict[str, Any]:
+        return {
+            "CreatedDate": created,
+            "CreatedById": self.user_id,
+            "LastModifiedDate": created,
+            "LastModifiedById": self.user_id,
+        }
 
     # --- records ------------------------------------------------------------------------------
 
@@ -338,13 +472,14 @@ class OrgStore:
 
     def reset(self) -> None:
         """Empty business data (schema, custom fields, users and permissions stay)."""
-        data_objects = [name for name, spec in OBJECTS.items() if spec.data]
+        data_objects = [name for name, spec in self.schema.objects.items() if spec.data and not spec.event]
         marks = ",".join("?" * len(data_objects))
         with self._lock, self.transaction() as db:
             db.execute(f"DELETE FROM keyval WHERE sobject IN ({marks})", data_objects)
             db.execute(f"DELETE FROM record WHERE sobject IN ({marks})", data_objects)
             for name in data_objects:
                 self.counts[name] = 0
+        self.events.clear()
 
     def close(self) -> None:
         with self._lock:

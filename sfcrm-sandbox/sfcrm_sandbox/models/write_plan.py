@@ -28,6 +28,8 @@ class Plan:
     errors: list[dict[str, Any]] = field(default_factory=list)
     # Id to show on a rolled-back item (Salesforce shows it when the record was valid and known).
     shown_id: str | None = None
+    # The EventUuid of a published platform event message.
+    enqueued: str | None = None
 
     @property
     def ok(self) -> bool:

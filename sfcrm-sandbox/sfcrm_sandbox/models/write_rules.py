@@ -6,17 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sfcrm_sandbox.models.duplicates import MATCH_FIELDS
 from sfcrm_sandbox.models.fields import FieldSpec
 from sfcrm_sandbox.models.keys import COMPOSITE_FIELD, COMPOSITE_KEYS, key_value
-from sfcrm_sandbox.models.objects import OBJECTS
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.models.values import ValueRejected, coerce, error
-from sfcrm_sandbox.models.write_plan import Plan
-
-# Lookups are standard fields only (custom fields the Tooling API creates here are never references).
-_REFERENCE_FIELDS = {
-    name: frozenset(f.name for f in spec.fields if f.type == "reference") for name, spec in OBJECTS.items()
-}
+from sfcrm_sandbox.models.write_plan import Plan, RequestRejected
 
 
 class WriteRules:
@@ -28,9 +23,16 @@ class WriteRules:
     def __init__(self, store: OrgStore) -> None:
         self.store = store
 
-    def validate_values(self, plan: Plan, record: dict[str, Any], ext: FieldSpec | None) -> None:
+    def validate_values(
+        self, plan: Plan, record: dict[str, Any], ext: FieldSpec | None, *, json_body: bool = True
+    ) -> None:
+        """Check and convert ``record``'s values into ``plan.values``, or record the first error.
+
+        :param json_body: the records came as a REST API JSON body: a value of the wrong kind makes
+            the whole request unreadable (:class:`RequestRejected` ``JSON_PARSER_ERROR``), where
+            the Bulk APIs fail the one record.
+        """
         assert plan.sobject is not None
-        spec = OBJECTS[plan.sobject]
         insert = plan.action == "insert"
         if not insert and plan.sobject == "Lead" and plan.existing and plan.existing.get("IsConverted"):
             plan.fail(error("CANNOT_UPDATE_CONVERTED_LEAD", "cannot reference converted lead"))
@@ -70,11 +72,12 @@ class WriteRules:
             try:
                 values[name] = coerce(field_spec, raw)
             except ValueRejected as rejected:
+                if json_body and rejected.json_message:
+                    raise RequestRejected(400, "JSON_PARSER_ERROR", rejected.json_message) from None
                 plan.fail(rejected.error)
                 return
         if insert:
-            # Only standard fields can be required here (custom fields are created nillable).
-            missing = [f.name for f in spec.required_fields if values.get(f.name) is None]
+            missing = [f.name for f in self.store.required_fields(plan.sobject) if values.get(f.name) is None]
         else:
             missing = [name for name, (f, _) in chosen.items() if f.required and values[name] is None]
         if missing:
@@ -116,7 +119,9 @@ class WriteRules:
                 seen.add(plan.record_id)
 
     def indexed_fields(self, sobject: str) -> list[FieldSpec]:
-        return [f for f in self.store.all_fields(sobject) if f.unique or f.external_id]
+        """Fields whose values are indexed: unique ones, external ids, and what duplicate rules match on."""
+        matched = MATCH_FIELDS.get(sobject, ())
+        return [f for f in self.store.all_fields(sobject) if f.unique or f.external_id or f.name in matched]
 
     @staticmethod
     def composite(sobject: str, data: dict[str, Any]) -> str | None:
@@ -165,12 +170,16 @@ class WriteRules:
                     else:
                         claims[claim_key] = plan
 
+    def reference_fields(self, sobject: str) -> frozenset[str]:
+        """The lookups of ``sobject`` (standard fields only: the Tooling API here creates no lookups)."""
+        return frozenset(f.name for f in self.store.spec(sobject).fields if f.type == "reference")
+
     def check_references(self, plans: list[Plan]) -> None:
         refs = {
             value
             for plan in plans
             if plan.ok and plan.sobject
-            for name in _REFERENCE_FIELDS[plan.sobject].intersection(plan.values)
+            for name in self.reference_fields(plan.sobject).intersection(plan.values)
             if (value := plan.values[name]) is not None
         }
         if not refs:
@@ -179,7 +188,7 @@ class WriteRules:
         for plan in plans:
             if not plan.ok or not plan.sobject:
                 continue
-            for name in _REFERENCE_FIELDS[plan.sobject].intersection(plan.values):
+            for name in self.reference_fields(plan.sobject).intersection(plan.values):
                 value = plan.values[name]
                 if value is None:
                     continue
@@ -189,58 +198,3 @@ class WriteRules:
                     plan.fail(error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [name]))
                 elif target[1]:
                     plan.fail(error("ENTITY_IS_DELETED", "entity is deleted", [name]))
-
-    def check_special(self, plans: list[Plan]) -> None:
-        """Rules of setup objects: a FieldPermissions grant must name an existing field of its object."""
-        for plan in plans:
-            if not plan.ok or plan.sobject != "FieldPermissions":
-                continue
-            merged = {**(plan.existing or {}), **plan.values}
-            if plan.action == "insert":
-                self.check_field_permission(plan, merged)
-            if merged.get("PermissionsEdit") and not merged.get("PermissionsRead"):
-                # UNVERIFIED wording: edit access requires read access.
-                plan.fail(
-                    error(
-                        "FIELD_INTEGRITY_EXCEPTION",
-                        "Permission Edit Field depends on permission(s): Read Field",
-                        ["PermissionsRead"],
-                    )
-                )
-
-    def check_field_permission(self, plan: Plan, merged: dict[str, Any]) -> None:
-        sobject_name = merged.get("SobjectType") or ""
-        target = self.store.object_spec(sobject_name)
-        if target is None or not self.store.customizable(target.name):
-            plan.fail(
-                error(
-                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                    f"Object Type: bad value for restricted picklist field: {sobject_name}",
-                    ["SobjectType"],
-                )
-            )
-            return
-        object_part, _, field_part = (merged.get("Field") or "").partition(".")
-        spec = self.store.custom_field(target.name, field_part) or next(
-            (
-                f
-                for f in target.fields
-                if f.name.lower() == field_part.lower() and f.nillable and f.name != "Id"
-            ),
-            None,
-        )
-        if object_part.lower() != target.name.lower() or spec is None:
-            plan.fail(
-                error(
-                    "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                    f"Field Name: bad value for restricted picklist field: {merged.get('Field')}",
-                    ["Field"],
-                )
-            )
-            return
-        parent = self.store.get(merged.get("ParentId") or "")
-        if parent is None or parent[0] != "PermissionSet":
-            plan.fail(error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", ["ParentId"]))
-            return
-        plan.values["SobjectType"] = target.name
-        plan.values["Field"] = f"{target.name}.{spec.name}"

@@ -15,10 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sfcrm_sandbox.models.custom_objects import auto_number
+from sfcrm_sandbox.models.duplicates import public_error
+from sfcrm_sandbox.models.events import publish_result_id
 from sfcrm_sandbox.models.fields import FieldSpec, ObjectSpec
-from sfcrm_sandbox.models.ids import canonical_id, object_of_id
+from sfcrm_sandbox.models.foreign_keys import ForeignKeys
+from sfcrm_sandbox.models.ids import canonical_id
 from sfcrm_sandbox.models.keys import COMPOSITE_FIELD, key_value
-from sfcrm_sandbox.models.objects import OBJECTS
+from sfcrm_sandbox.models.setup_rules import SetupRules
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.models.values import error, now_datetime
 from sfcrm_sandbox.models.write_plan import Plan, RequestRejected
@@ -31,7 +35,7 @@ ROLLED_BACK = error(
 _AUDIT = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp")
 _NAMED = ("Contact", "Lead", "User")
 # Writes to these change the integration user's field-level security (store.refresh_grants).
-_GRANT_OBJECTS = ("FieldPermissions", "PermissionSetAssignment")
+_GRANT_OBJECTS = ("FieldPermissions", "ObjectPermissions", "PermissionSetAssignment")
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,13 @@ class _Shape:
     insert_audit: dict[str, Any]
     update_audit: dict[str, Any]
     indexed: list[FieldSpec]
+    # A custom object's name field (the org names records that come without a name).
+    name_field: FieldSpec | None
+
+
+def unsupported_operation(sobject: str, operation: str) -> dict[str, Any]:
+    """A platform event is published (inserted) only. UNVERIFIED code and wording."""
+    return error("INVALID_TYPE_FOR_OPERATION", f"entity type {sobject} does not support {operation}")
 
 
 def _malformed_id(value: Any) -> dict[str, Any]:
@@ -64,6 +75,8 @@ class Writer:
     def __init__(self, store: OrgStore, lock_draw: Callable[[], bool] | None = None) -> None:
         self.store = store
         self.rules = WriteRules(store)
+        self.foreign_keys = ForeignKeys(store)
+        self.setup_rules = SetupRules(store)
         self.lock_draw = lock_draw or (lambda: False)
 
     # --- public operations --------------------------------------------------------------------
@@ -77,22 +90,36 @@ class Writer:
         auto_assign: bool = True,
         sobject: str | None = None,
         external_id_field: FieldSpec | None = None,
+        json_body: bool = True,
+        allow_duplicates: bool = False,
+        details: bool = False,
     ) -> tuple[list[dict[str, Any]], int]:
         """Insert (``mode="insert"``), update by Id (``"update"``) or upsert (``"upsert"``) records.
+
+        :param json_body: the records are a REST API request's JSON (``False`` for Bulk rows): a
+            value of the wrong kind then rejects the whole request with ``JSON_PARSER_ERROR``.
+        :param allow_duplicates: save records active duplicate rules match (``allowSave=true``).
+        :param details: keep the details single-record REST answers add to an error
+            (``duplicateResult``).
 
         Returns one result dict per record, in order, and the number of records written.
         """
         with self.store.lock:
             plans = [self._parse(record, mode, sobject, external_id_field) for record in records]
+            records = self.foreign_keys.resolve(plans, records)
             self._resolve_existing(plans, mode, sobject, external_id_field)
             for plan, record in zip(plans, records, strict=True):
                 if plan.ok:
-                    self.rules.validate_values(plan, record, external_id_field)
+                    self.rules.validate_values(plan, record, external_id_field, json_body=json_body)
             self.rules.check_duplicates_in_request(plans, mode, external_id_field)
             self.rules.check_unique(plans)
             self.rules.check_references(plans)
-            self.rules.check_special(plans)
-            return self._finish(plans, mode, all_or_none, lambda ok: self._commit(ok, auto_assign))
+            self.setup_rules.check(plans)
+            if not allow_duplicates:
+                self.store.duplicate_rules.check(self.store, plans)
+            return self._finish(
+                plans, mode, all_or_none, lambda ok: self._commit(ok, auto_assign), details=details
+            )
 
     def delete(
         self, ids: list[Any], *, all_or_none: bool = False, sobject: str | None = None, hard: bool = False
@@ -105,7 +132,7 @@ class Writer:
         with self.store.lock:
             # Each Id checked and normalised once; None marks one that names no record of a known object.
             wanted = [
-                record_id if (record_id := canonical_id(raw)) and object_of_id(record_id) else None
+                record_id if (record_id := canonical_id(raw)) and self.store.object_of_id(record_id) else None
                 for raw in ids
             ]
             existing = self.store.get_many([record_id for record_id in wanted if record_id])
@@ -117,8 +144,12 @@ class Writer:
                 if record_id is None:
                     plan.fail(error("MALFORMED_ID", f"malformed id {raw}"))
                     continue
-                if sobject is not None and object_of_id(record_id) != sobject:
-                    plan.fail(_wrong_type_id(OBJECTS[sobject], raw))
+                if sobject is not None and self.store.object_of_id(record_id) != sobject:
+                    plan.fail(_wrong_type_id(self.store.spec(sobject), raw))
+                    continue
+                target = self.store.spec(str(self.store.object_of_id(record_id)))
+                if target.event:
+                    plan.fail(unsupported_operation(target.name, "delete"))
                     continue
                 plan.record_id = record_id
                 found = existing.get(record_id)
@@ -131,7 +162,7 @@ class Writer:
                     # UNVERIFIED for never-existing Ids; Salesforce reports recycled ones this way.
                     plan.fail(error("ENTITY_IS_DELETED", "entity is deleted"))
                     continue
-                if not OBJECTS[found[0]].deletable:
+                if not self.store.object_access(found[0]).delete:
                     plan.fail(
                         error("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id")
                     )
@@ -140,11 +171,19 @@ class Writer:
             return self._finish(plans, "delete", all_or_none, lambda ok: self._commit_deletes(ok, hard))
 
     def _finish(
-        self, plans: list[Plan], mode: str, all_or_none: bool, commit: Callable[[list[Plan]], int]
+        self,
+        plans: list[Plan],
+        mode: str,
+        all_or_none: bool,
+        commit: Callable[[list[Plan]], int],
+        *,
+        details: bool = False,
     ) -> tuple[list[dict[str, Any]], int]:
-        """Draw record locks, commit the valid plans (none when ``all_or_none`` and any failed), answer."""
+        """Draw record locks, publish the valid platform events, commit the valid records (none when
+        ``all_or_none`` and any failed), answer."""
+        events = [plan for plan in plans if plan.ok and self._is_event(plan)]
         for plan in plans:
-            if plan.ok and self.lock_draw():
+            if plan.ok and not self._is_event(plan) and self.lock_draw():
                 plan.fail(
                     error(
                         "UNABLE_TO_LOCK_ROW",
@@ -153,8 +192,23 @@ class Writer:
                     )
                 )
         rolled_back = all_or_none and any(not plan.ok for plan in plans)
-        written = 0 if rolled_back else commit([plan for plan in plans if plan.ok])
-        return [self._result(plan, mode, rolled_back) for plan in plans], written
+        # Events publish at once, outside the transaction: allOrNone does not hold them back
+        # (it only affects events that publish after commit, which the sandbox does not model).
+        for plan in events:
+            self._publish(plan)
+        records = [plan for plan in plans if plan.ok and plan.enqueued is None]
+        written = 0 if rolled_back else commit(records)
+        return [self._result(plan, mode, rolled_back, details) for plan in plans], written + len(events)
+
+    def _is_event(self, plan: Plan) -> bool:
+        return plan.sobject is not None and self.store.spec(plan.sobject).event
+
+    def _publish(self, plan: Plan) -> None:
+        assert plan.sobject is not None
+        fields = self.store.schema.custom_fields(plan.sobject).values()
+        message = {field.name: plan.values.get(field.name) for field in fields}
+        plan.enqueued = self.store.events.publish(plan.sobject, message, self.store.user_id)
+        plan.record_id = publish_result_id(self.store.spec(plan.sobject))
 
     # --- parsing ------------------------------------------------------------------------------
 
@@ -174,7 +228,7 @@ class Writer:
                 plan.fail(_malformed_id(raw_id))
                 return plan
             if not type_name:
-                type_name = object_of_id(raw_id)
+                type_name = self.store.object_of_id(raw_id)
         if not type_name:
             raise RequestRejected(400, "INVALID_TYPE", "Must send a concrete entity type.")
         spec = self.store.object_spec(str(type_name))
@@ -185,8 +239,11 @@ class Writer:
             # UNVERIFIED wording: upsert records must all be of the URL's object.
             plan.fail(error("INVALID_TYPE", f"Record type {type_name} does not match {sobject}"))
             return plan
+        if spec.event and mode != "insert":
+            plan.fail(unsupported_operation(spec.name, mode))
+            return plan
         if mode == "update":
-            if object_of_id(raw_id) != spec.name:
+            if self.store.object_of_id(raw_id) != spec.name:
                 plan.fail(_wrong_type_id(spec, raw_id))
                 return plan
             plan.record_id = canonical_id(raw_id)
@@ -212,9 +269,9 @@ class Writer:
                 plan.fail(error("MISSING_ARGUMENT", f"{ext.name} not specified", [ext.name]))
                 return plan
             plan.values[ext.name] = value
-        if (plan.action == "insert" and not spec.createable) or (
-            plan.action == "update" and not spec.updateable
-        ):
+        access = self.store.object_access(spec.name)
+        if (plan.action == "insert" and not access.create) or (plan.action == "update" and not access.edit):
+            # UNVERIFIED for a custom object the user may read but not create or edit.
             plan.fail(error("INSUFFICIENT_ACCESS_OR_READONLY", "insufficient access rights on object id"))
         return plan
 
@@ -260,13 +317,18 @@ class Writer:
     # --- results and commit -------------------------------------------------------------------
 
     @staticmethod
-    def _result(plan: Plan, mode: str, rolled_back: bool) -> dict[str, Any]:
+    def _result(plan: Plan, mode: str, rolled_back: bool, details: bool) -> dict[str, Any]:
+        if plan.enqueued is not None:
+            # Recent API versions report the asynchronous publish in errors, with the message's UUID.
+            enqueued = error("OPERATION_ENQUEUED", plan.enqueued)
+            return {"id": plan.record_id, "success": True, "errors": [enqueued]}
         if plan.ok and not rolled_back:
             result: dict[str, Any] = {"id": plan.record_id, "success": True, "errors": []}
             if mode == "upsert":
                 result["created"] = plan.action == "insert"
             return result
-        result = {"success": False, "errors": plan.errors if not plan.ok else [dict(ROLLED_BACK)]}
+        errors = plan.errors if details else [public_error(err) for err in plan.errors]
+        result = {"success": False, "errors": errors if not plan.ok else [dict(ROLLED_BACK)]}
         if plan.ok and plan.shown_id:
             result = {"id": plan.shown_id, **result}
         return result
@@ -302,6 +364,8 @@ class Writer:
                 data["OwnerId"] = store.router_user_id
             if plan.sobject in _NAMED:
                 data["Name"] = " ".join(p for p in (data.get("FirstName"), data.get("LastName")) if p)
+            elif shape.name_field is not None and plan.action == "insert":
+                data["Name"] = self._custom_name(plan.sobject, shape.name_field, data)
             record_id = plan.record_id
             assert record_id is not None
             for f in shape.indexed:
@@ -341,11 +405,12 @@ class Writer:
 
     def _shape(self, sobject: str, now: str) -> _Shape:
         """What every record of ``sobject`` written in this transaction gets (computed once per object)."""
-        spec = OBJECTS[sobject]
+        spec = self.store.spec(sobject)
         defaults: dict[str, Any] = {}
         for f in self.store.all_fields(sobject):
             if f.type == "boolean":
-                defaults[f.name] = False
+                # A checkbox is never null: its default (a custom one's defaultValue), else false.
+                defaults[f.name] = bool(f.default)
             elif f.defaulted_on_create and f.default is not None:
                 defaults[f.name] = f.default
         audit = {
@@ -360,7 +425,14 @@ class Writer:
             insert_audit=audit,
             update_audit={k: v for k, v in audit.items() if k not in ("CreatedDate", "CreatedById")},
             indexed=self.rules.indexed_fields(sobject),
+            name_field=next((f for f in spec.fields if f.name_field), None) if spec.custom else None,
         )
+
+    def _custom_name(self, sobject: str, name_field: FieldSpec, data: dict[str, Any]) -> Any:
+        """An auto-number's next value; a text name left empty becomes the record's Id (observed)."""
+        if name_field.auto_number and name_field.display_format:
+            return auto_number(name_field.display_format, self.store.next_number(f"auto:{sobject}"))
+        return data.get("Name") or data["Id"]
 
     def _commit_deletes(self, plans: list[Plan], hard: bool) -> int:
         if not plans:

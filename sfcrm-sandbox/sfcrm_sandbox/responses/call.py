@@ -71,6 +71,14 @@ class Call:
         value = self.headers.get("sforce-auto-assign")
         return value is None or value.strip().lower() != "false"
 
+    @property
+    def allow_duplicates(self) -> bool:
+        """``Sforce-Duplicate-Rule-Header: allowSave=true`` (fields ``;``-separated, each false by
+        default): save records that active alert duplicate rules match."""
+        header = self.headers.get("sforce-duplicate-rule-header") or ""
+        options = dict(part.strip().partition("=")[::2] for part in header.split(";"))
+        return options.get("allowSave", "").strip().lower() == "true"
+
 
 def api_error(status: int, error_code: str, message: str, fields: list[str] | None = None) -> Reply:
     """A whole-request error: a JSON array of one ``{"message", "errorCode"[, "fields"]}``."""

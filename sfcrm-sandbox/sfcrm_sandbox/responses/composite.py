@@ -211,7 +211,7 @@ class CompositeResponses:
         if reply.status == 201 and route.key == "POST /sobjects/{sobject}" and isinstance(reply.body, dict):
             # A created record's subresponse says where it lives.
             sobject = self.store.object_spec(params["sobject"])
-            if sobject is not None:
+            if sobject is not None and not sobject.event:
                 reply.headers["Location"] = record_url(version, sobject.name, reply.body.get("id"))
         return reply, route.key
 

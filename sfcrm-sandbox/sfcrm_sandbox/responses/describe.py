@@ -8,12 +8,13 @@ the schema has not changed since.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
+from sfcrm_sandbox.models.access import ObjectAccess
 from sfcrm_sandbox.models.fields import FieldSpec, ObjectSpec
-from sfcrm_sandbox.models.objects import CHILD_RELATIONSHIPS, OBJECTS, SEARCHABLE, TOOLING_OBJECTS
+from sfcrm_sandbox.models.objects import CHILD_RELATIONSHIPS, SEARCHABLE, TOOLING_OBJECTS
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.responses.call import Call, Reply, not_found
 
@@ -43,7 +44,7 @@ def field_describe(spec: FieldSpec, *, readable_only: bool = False) -> dict[str,
     return {
         "aggregatable": spec.filterable,
         "aiPredictionField": False,
-        "autoNumber": False,
+        "autoNumber": spec.auto_number,
         "byteLength": byte_length,
         "calculated": False,
         "calculatedFormula": None,
@@ -79,26 +80,18 @@ def field_describe(spec: FieldSpec, *, readable_only: bool = False) -> dict[str,
         "nameField": spec.name_field,
         "namePointing": False,
         "nillable": spec.nillable,
-        "permissionable": spec.custom or (spec.nillable and spec.type not in ("id",)),
-        "picklistValues": [
-            {
-                "active": True,
-                "defaultValue": value == spec.default,
-                "label": value,
-                "validFor": None,
-                "value": value,
-            }
-            for value in spec.picklist
-        ],
+        # Required fields cannot be hidden, so they take no field-level security.
+        "permissionable": spec.nillable and spec.type != "id" and not spec.auto_number,
+        "picklistValues": picklist_values(spec),
         "polymorphicForeignKey": len(spec.reference_to) > 1,
         "precision": spec.precision,
         "queryByDistance": False,
         "referenceTargetField": None,
         "referenceTo": list(spec.reference_to),
-        "relationshipName": (spec.name[:-2] if spec.name.endswith("Id") and spec.reference_to else None),
+        "relationshipName": spec.relationship_name,
         "relationshipOrder": None,
         "restrictedDelete": False,
-        "restrictedPicklist": False,
+        "restrictedPicklist": spec.restricted_picklist,
         "scale": spec.scale,
         "searchPrefilterable": spec.type == "reference",
         "soapType": _SOAP_TYPES.get(spec.type, "xsd:string"),
@@ -108,6 +101,17 @@ def field_describe(spec: FieldSpec, *, readable_only: bool = False) -> dict[str,
         "updateable": updateable,
         "writeRequiresMasterRead": False,
     }
+
+
+def picklist_values(spec: FieldSpec) -> list[dict[str, Any]]:
+    """A picklist's active values in order, its default ones marked (a multi-select picklist may
+    have several). Inactive values are not listed (UNVERIFIED: describe lists the values users can
+    pick; Salesforce's ``active`` flag is then always true)."""
+    defaults = set((spec.default or "").split(";")) if spec.type in ("picklist", "multipicklist") else set()
+    return [
+        {"active": True, "defaultValue": value in defaults, "label": value, "validFor": None, "value": value}
+        for value in spec.picklist
+    ]
 
 
 def object_urls(version: str, name: str, tooling: bool = False) -> dict[str, str]:
@@ -125,36 +129,45 @@ def object_urls(version: str, name: str, tooling: bool = False) -> dict[str, str
     }
 
 
-def object_summary(spec: ObjectSpec, version: str, tooling: bool = False) -> dict[str, Any]:
-    """The object's entry in the global describe (and ``objectDescribe`` of basic info)."""
+def object_summary(
+    spec: ObjectSpec, version: str, tooling: bool = False, access: ObjectAccess | None = None
+) -> dict[str, Any]:
+    """The object's entry in the global describe (and ``objectDescribe`` of basic info).
+
+    :param access: what the user may do with the object's records (default: what the object allows).
+    """
+    if access is None:
+        access = ObjectAccess(True, spec.createable, spec.updateable, spec.deletable)
+    stored = spec.data and not spec.event
     return {
         "activateable": False,
         "associateEntityType": None,
         "associateParentEntity": None,
-        "createable": spec.createable,
-        "custom": False,
+        "createable": access.create,
+        "custom": spec.custom,
         "customSetting": False,
         "deepCloneable": False,
-        "deletable": spec.deletable,
+        "deletable": access.delete,
         "deprecatedAndHidden": False,
-        "feedEnabled": spec.data,
+        "feedEnabled": stored and not spec.custom,
         "hasSubtypes": False,
         "isInterface": False,
         "isSubtype": False,
         "keyPrefix": spec.key_prefix,
         "label": spec.label,
         "labelPlural": spec.label_plural,
-        "layoutable": spec.data,
+        "layoutable": stored,
         "mergeable": spec.name in ("Account", "Contact", "Lead"),
-        "mruEnabled": spec.data,
+        "mruEnabled": stored,
         "name": spec.name,
-        "queryable": True,
-        "replicateable": True,
-        "retrieveable": True,
+        # A platform event is published only: it cannot be queried, retrieved or replicated.
+        "queryable": spec.queryable,
+        "replicateable": not spec.event,
+        "retrieveable": not spec.event,
         "searchable": spec.name in SEARCHABLE,
         "triggerable": spec.data,
-        "undeletable": spec.data,
-        "updateable": spec.updateable,
+        "undeletable": stored,
+        "updateable": access.edit,
         "urls": object_urls(version, spec.name, tooling),
     }
 
@@ -178,10 +191,14 @@ def child_relationships(parent: str) -> list[dict[str, Any]]:
 
 
 def object_describe(
-    spec: ObjectSpec, version: str, fields: list[dict[str, Any]], tooling: bool = False
+    spec: ObjectSpec,
+    version: str,
+    fields: list[dict[str, Any]],
+    tooling: bool = False,
+    access: ObjectAccess | None = None,
 ) -> dict[str, Any]:
     """The full ``sobjects/{name}/describe`` body, ``fields`` already filtered by field-level security."""
-    body = object_summary(spec, version, tooling)
+    body = object_summary(spec, version, tooling, access)
     body.update(
         {
             "actionOverrides": [],
@@ -206,14 +223,20 @@ def object_describe(
     return dict(sorted(body.items()))
 
 
-def _global(call: Call, specs: Iterable[ObjectSpec], tooling: bool = False) -> Reply:
+def _global(
+    call: Call,
+    specs: Iterable[ObjectSpec],
+    tooling: bool = False,
+    access: Callable[[str], ObjectAccess] | None = None,
+) -> Reply:
     return Reply(
         200,
         {
             "encoding": "UTF-8",
             "maxBatchSize": 200,
             "sobjects": [
-                object_summary(spec, call.version, tooling) for spec in sorted(specs, key=lambda s: s.name)
+                object_summary(spec, call.version, tooling, access(spec.name) if access else None)
+                for spec in sorted(specs, key=lambda s: s.name)
             ],
         },
     )
@@ -229,7 +252,13 @@ class DescribeResponses:
         self.store = store
 
     def global_describe(self, call: Call) -> Reply:
-        return _global(call, OBJECTS.values())
+        """``sobjects``: the objects the user can see, standard, custom and platform events."""
+        store = self.store
+        return _global(
+            call,
+            [spec for spec in store.schema.objects.values() if store.object_access(spec.name).read],
+            access=store.object_access,
+        )
 
     def tooling_global_describe(self, call: Call) -> Reply:
         """``tooling/sobjects``: the Tooling API objects the sandbox answers."""
@@ -253,7 +282,8 @@ class DescribeResponses:
         spec = self.store.object_spec(call.params["sobject"])
         if spec is None:
             return not_found()
-        return Reply(200, {"objectDescribe": object_summary(spec, call.version), "recentItems": []})
+        summary = object_summary(spec, call.version, access=self.store.object_access(spec.name))
+        return Reply(200, {"objectDescribe": summary, "recentItems": []})
 
     def describe(self, call: Call) -> Reply:
         spec = self.store.object_spec(call.params["sobject"])
@@ -272,4 +302,5 @@ class DescribeResponses:
             field_describe(field_spec, readable_only=not editable)
             for field_spec, editable in self.store.visible_fields(spec.name).values()
         ]
-        return Reply(200, object_describe(spec, call.version, fields), headers=headers)
+        access = self.store.object_access(spec.name)
+        return Reply(200, object_describe(spec, call.version, fields, access=access), headers=headers)

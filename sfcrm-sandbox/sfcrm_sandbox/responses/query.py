@@ -7,10 +7,13 @@ record, and pages results (2,000 rows, or ``Sforce-Query-Options: batchSize``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from sfcrm_sandbox.models.cursors import Cursor, QueryCursors, batch_size
-from sfcrm_sandbox.models.objects import CUSTOM_FIELD
+from sfcrm_sandbox.models.fields import ObjectSpec
+from sfcrm_sandbox.models.objects import CUSTOM_FIELD, CUSTOM_OBJECT
 from sfcrm_sandbox.models.queries import object_query, with_id
 from sfcrm_sandbox.models.soql import FieldInfo, Query, SoqlError, execute, parse
 from sfcrm_sandbox.models.store import OrgStore
@@ -39,6 +42,11 @@ class QueryResponses:
     def __init__(self, store: OrgStore) -> None:
         self.store = store
         self.cursors = QueryCursors()
+        # The Tooling API objects tooling/query reads, and their rows.
+        self._tooling_objects: dict[str, tuple[ObjectSpec, Callable[[], list[dict[str, Any]]]]] = {
+            "customfield": (CUSTOM_FIELD, store.custom_field_rows),
+            "customobject": (CUSTOM_OBJECT, store.custom_object_rows),
+        }
 
     def query(self, call: Call) -> Reply:
         return self._run(call, include_deleted=False)
@@ -56,19 +64,24 @@ class QueryResponses:
         try:
             if tooling:
                 parsed = parse(soql)
-                if parsed.sobject.lower() != "customfield":
+                tooling_object = self._tooling_objects.get(parsed.sobject.lower())
+                if tooling_object is None:
                     raise SoqlError("INVALID_TYPE", f"sObject type '{parsed.sobject}' is not supported.")
-                sobject = "CustomField"
+                spec, rows = tooling_object
+                sobject = spec.name
                 parsed, hidden_id = with_id(parsed)
                 infos = {
                     f.name.lower(): FieldInfo(f.name, f.type, f.filterable, f.sortable, f.groupable)
-                    for f in CUSTOM_FIELD.fields
+                    for f in spec.fields
                 }
-                result = execute(parsed, self.store.custom_field_rows(), infos)
+                result = execute(parsed, rows(), infos)
             else:
                 prepared = object_query(self.store, soql)
                 parsed, sobject, hidden_id = prepared.query, prepared.sobject, prepared.hidden_id
                 result = prepared.run(self.store, include_deleted=include_deleted)
+                if isinstance(result, list) and prepared.relations:
+                    url = partial(record_url, call.version)
+                    result = [prepared.nested(row, url) for row in result]
         except SoqlError as exc:
             return api_error(400, exc.error_code, exc.message)
         if isinstance(result, int):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from sfcrm_sandbox.models.fields import FieldSpec, ObjectSpec
-from sfcrm_sandbox.models.ids import canonical_id, object_of_id
+from sfcrm_sandbox.models.ids import canonical_id
 from sfcrm_sandbox.models.keys import key_value
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.models.write_plan import RequestRejected
@@ -20,6 +20,19 @@ from sfcrm_sandbox.responses.call import Call, Reply, api_error, not_found, reco
 def not_accessible(name: str) -> Reply:
     """404 for a key field, or an Id, that names nothing this user can reach."""
     return not_found(f"Provided external ID field does not exist or is not accessible: {name}")
+
+
+def _single_error(call: Call, err: dict[str, Any]) -> dict[str, Any]:
+    """A per-record error as a single-record request answers it; a duplicate rule's adds its
+    ``duplicateResult`` (the matched records with their urls)."""
+    answer = {"message": err["message"], "errorCode": err["statusCode"], "fields": err["fields"]}
+    detail = err.get("duplicateResult")
+    if detail is not None:
+        for match in detail["matchResults"]:
+            for record in (m["record"] for m in match["matchRecords"]):
+                record["attributes"]["url"] = record_url(call.version, match["entityType"], record["Id"])
+        answer["duplicateResult"] = detail
+    return answer
 
 
 def _not_an_object() -> Reply:
@@ -72,7 +85,9 @@ class RecordAccess:
         self, call: Call, records: list[Any], **kwargs: Any
     ) -> tuple[list[dict[str, Any]], int] | Reply:
         try:
-            return self.writer.save(records, auto_assign=call.auto_assign, **kwargs)
+            return self.writer.save(
+                records, auto_assign=call.auto_assign, allow_duplicates=call.allow_duplicates, **kwargs
+            )
         except RequestRejected as rejected:
             return api_error(rejected.status, rejected.error_code, rejected.message)
 
@@ -81,20 +96,14 @@ class RecordResponses(RecordAccess):
     """``sobjects/{sobject}`` (create), ``sobjects/{sobject}/{id}`` and ``.../{field}/{value}``."""
 
     @staticmethod
-    def _single_failure(result: dict[str, Any]) -> Reply:
+    def _single_failure(call: Call, result: dict[str, Any]) -> Reply:
         err = result["errors"][0]
         # The record itself deleted → 404; a lookup field pointing at a deleted record → 400, like
         # any other invalid value (the error then names that field).
         status = 404 if err["statusCode"] == "ENTITY_IS_DELETED" and not err["fields"] else 400
         if err["statusCode"] == "INVALID_CROSS_REFERENCE_KEY" and not err["fields"]:
             return not_found()
-        return Reply(
-            status,
-            [
-                {"message": e["message"], "errorCode": e["statusCode"], "fields": e["fields"]}
-                for e in result["errors"]
-            ],
-        )
+        return Reply(status, [_single_error(call, e) for e in result["errors"]])
 
     def create_record(self, call: Call) -> Reply:
         spec = self._object(call.params["sobject"])
@@ -102,17 +111,18 @@ class RecordResponses(RecordAccess):
             return not_found()
         if not isinstance(call.body, dict):
             return _not_an_object()
-        saved = self._save(call, [call.body], mode="insert", sobject=spec.name)
+        saved = self._save(call, [call.body], mode="insert", sobject=spec.name, details=True)
         if isinstance(saved, Reply):
             return saved
         (result,), written = saved
         if not result["success"]:
-            return self._single_failure(result)
-        return Reply(201, {"id": result["id"], "success": True, "errors": []}, written)
+            return self._single_failure(call, result)
+        # A platform event's result carries its OPERATION_ENQUEUED status in errors.
+        return Reply(201, {"id": result["id"], "success": True, "errors": result["errors"]}, written)
 
     def _live_record(self, sobject: str, raw_id: str) -> tuple[dict[str, Any] | None, Reply | None]:
         record_id = canonical_id(raw_id)
-        if record_id is None or object_of_id(record_id) != sobject:
+        if record_id is None or self.store.object_of_id(record_id) != sobject:
             return None, not_accessible(raw_id)
         found = self.store.get(record_id)
         if found is None:
@@ -144,12 +154,12 @@ class RecordResponses(RecordAccess):
             return not_accessible(raw_id)
         record = {k: v for k, v in call.body.items() if k.lower() != "id"}
         record.update({"attributes": {"type": spec.name}, "Id": raw_id})
-        saved = self._save(call, [record], mode="update")
+        saved = self._save(call, [record], mode="update", details=True)
         if isinstance(saved, Reply):
             return saved
         (result,), written = saved
         if not result["success"]:
-            return self._single_failure(result)
+            return self._single_failure(call, result)
         return Reply(204, None, written)
 
     def delete_record(self, call: Call) -> Reply:
@@ -161,7 +171,7 @@ class RecordResponses(RecordAccess):
             return failure
         (result,), written = self.writer.delete([call.params["id"]])
         if not result["success"]:
-            return self._single_failure(result)
+            return self._single_failure(call, result)
         return Reply(204, None, written)
 
     def _by_external_id(self, call: Call) -> tuple[Any, FieldSpec, list[str]] | Reply:
@@ -220,18 +230,22 @@ class RecordResponses(RecordAccess):
             mode = "update" if ids else "insert"
             if ids:
                 record["Id"] = ids[0]
-            saved = self._save(call, [record], mode=mode, sobject=spec.name if mode == "insert" else None)
+            saved = self._save(
+                call, [record], mode=mode, sobject=spec.name if mode == "insert" else None, details=True
+            )
             created = not ids
         else:
             record = {k: v for k, v in call.body.items() if k.lower() != ext.name.lower()}
             record[ext.name] = call.params["value"]
-            saved = self._save(call, [record], mode="upsert", sobject=spec.name, external_id_field=ext)
+            saved = self._save(
+                call, [record], mode="upsert", sobject=spec.name, external_id_field=ext, details=True
+            )
             created = None
         if isinstance(saved, Reply):
             return saved
         (result,), written = saved
         if not result["success"]:
-            return self._single_failure(result)
+            return self._single_failure(call, result)
         created = result.get("created", created)
         body = {"id": result["id"], "success": True, "errors": [], "created": bool(created)}
         if created:
@@ -245,5 +259,5 @@ class RecordResponses(RecordAccess):
             return found
         (result,), written = self.writer.delete([found[1]])
         if not result["success"]:
-            return self._single_failure(result)
+            return self._single_failure(call, result)
         return Reply(204, None, written)

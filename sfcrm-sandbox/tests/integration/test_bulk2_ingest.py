@@ -87,19 +87,27 @@ def test_a_job_runs_to_complete_with_counts_and_results(sandbox, session):
 
 
 def test_per_record_errors_are_the_rest_apis(sandbox, session):
-    """The same bad rows through sObject Collections and through a Bulk job fail alike."""
-    records = [{"LastName": "x" * 81}, {"FirstName": "NoLast"}, {"LastName": "A", "Birthdate": "yesterday"}]
+    """The same bad rows through sObject Collections and through a Bulk job fail alike — except a
+    value of the wrong kind, which REST cannot even read (the whole request fails) and Bulk refuses
+    for its row."""
+    records = [{"LastName": "x" * 81}, {"FirstName": "NoLast"}]
     rest = session.post(
         api(sandbox, "/composite/sobjects"),
         json={"records": [{"attributes": {"type": "Contact"}, **r} for r in records]},
     ).json()
+    unreadable = session.post(
+        api(sandbox, "/composite/sobjects"),
+        json={"records": [{"attributes": {"type": "Contact"}, "LastName": "A", "Birthdate": "yesterday"}]},
+    )
     info = ingest(
         session, sandbox, "LastName,FirstName,Birthdate\n" + "x" * 81 + ",,\n,NoLast,\nA,,yesterday\n"
     )
     failed = results(session, sandbox, info["id"], "failedResults")[1:]
     bulk_codes = [row[1].split(":")[0] for row in failed]
-    assert bulk_codes == [r["errors"][0]["statusCode"] for r in rest]
+    assert bulk_codes[:2] == [r["errors"][0]["statusCode"] for r in rest]
     assert bulk_codes == ["STRING_TOO_LONG", "REQUIRED_FIELD_MISSING", "INVALID_TYPE_ON_FIELD_IN_RECORD"]
+    assert unreadable.status_code == 400
+    assert unreadable.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
 
 
 @pytest.mark.parametrize(

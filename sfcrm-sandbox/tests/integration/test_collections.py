@@ -139,7 +139,6 @@ def test_update_malformed_id(sf, make_id, message_start):
         ({"IsDeleted": True}, "INVALID_FIELD_FOR_INSERT_UPDATE", None),
         ({"LastName": None}, "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]"),
         ({"LastName": ""}, "REQUIRED_FIELD_MISSING", "Required fields are missing: [LastName]"),
-        ({"Birthdate": "yesterday"}, "INVALID_TYPE_ON_FIELD_IN_RECORD", None),
     ],
 )
 def test_update_per_record_errors(sf, fields, code, message):
@@ -157,6 +156,33 @@ def test_update_per_record_errors(sf, fields, code, message):
     assert got_code == code
     if message:
         assert got_message == message
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"Birthdate": "yesterday"}, "Cannot deserialize instance of date from VALUE_STRING value yesterday"),
+        ({"DoNotCall": "yes"}, "Cannot deserialize instance of boolean from VALUE_STRING value yes"),
+        ({"Title": {"a": 1}}, "Cannot deserialize instance of string from START_OBJECT value {"),
+        ({"EmailBouncedDate": "2024-01-02 03:04:05"}, "Cannot deserialize instance of datetime"),
+    ],
+)
+def test_a_value_of_the_wrong_kind_fails_the_whole_request(sandbox, sf, fields, message):
+    """Salesforce cannot read such a request: 400 JSON_PARSER_ERROR, no record written (observed)."""
+    good, bad = ids_of(create(sf, [contact(Title="before"), contact()]))
+    response = authed(sandbox).patch(
+        api(sandbox, "/composite/sobjects"),
+        json={
+            "records": [
+                {"attributes": {"type": "Contact"}, "Id": good, "Title": "after"},
+                {"attributes": {"type": "Contact"}, "Id": bad, **fields},
+            ]
+        },
+    )
+    assert response.status_code == 400
+    assert response.json()[0]["errorCode"] == "JSON_PARSER_ERROR"
+    assert response.json()[0]["message"].startswith(message)
+    assert sf.Contact.get(good)["Title"] == "before"
 
 
 def test_all_or_none_rolls_back_everything(sf):

@@ -165,7 +165,7 @@ def test_describe_tooling_and_userinfo(sf):
     assert "Contact" in [o["name"] for o in sf.describe()["sobjects"]]
     assert sf.Account.describe()["childRelationships"][0]["relationshipName"] == "Contacts"
     assert sf.Contact.metadata()["objectDescribe"]["keyPrefix"] == "003"
-    assert [o["name"] for o in sf.toolingexecute("sobjects")["sobjects"]] == ["CustomField"]
+    assert [o["name"] for o in sf.toolingexecute("sobjects")["sobjects"]] == ["CustomField", "CustomObject"]
     assert "TableEnumOrId" in [
         f["name"] for f in sf.toolingexecute("sobjects/CustomField/describe")["fields"]
     ]

@@ -127,6 +127,8 @@ def test_custom_field_reads_back_by_id(sf):
             "label": "Segments",
             "type": "LongTextArea",
             "length": 32768,
+            "visibleLines": 3,
+            "required": False,
             "externalId": False,
             "unique": False,
         }

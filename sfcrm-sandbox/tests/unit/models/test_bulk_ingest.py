@@ -88,7 +88,7 @@ def test_the_upload_limit_counts_base64_bytes(org):
     ("operation", "text", "message"),
     [
         ("insert", "LastName,Nope__c\nA,1\n", "InvalidBatch : Field name not found : Nope__c"),
-        ("insert", "LastName,Account.Name\nA,x\n", "InvalidBatch : Field name not found : Account.Name"),
+        ("insert", "LastName,Acount.Name\nA,x\n", "InvalidBatch : Field name not found : Acount.Name"),
         ("insert", "LastName,lastname\nA,B\n", "InvalidBatch : Duplicate field name: lastname"),
         ("delete", "LastName\nA\n", "InvalidBatch : Field name not found : Id"),
         (

@@ -140,6 +140,24 @@ def test_parse_exposes_object_fields_and_clauses_as_written():
     assert q.order_by[0].descending is True
 
 
+def test_parent_paths_are_one_name_each():
+    q = parse(
+        "SELECT Account.Owner.Name, Name FROM Contact WHERE Account.Ext_Id__c = 'A' ORDER BY Account.Name"
+    )
+    assert q.fields == ("Account.Owner.Name", "Name")
+    assert (q.where.field, q.order_by[0].field) == ("Account.Ext_Id__c", "Account.Name")
+
+
+@pytest.mark.parametrize(
+    "soql",
+    ["SELECT Account. FROM Contact", "SELECT Account.(Name) FROM Contact", "SELECT A.B.C.D.E.F.G FROM X"],
+)
+def test_broken_parent_paths(soql):
+    with pytest.raises(SoqlError) as refused:
+        parse(soql)
+    assert refused.value.error_code == "MALFORMED_QUERY"
+
+
 def test_parse_count():
     q = parse("SELECT COUNT() FROM Lead")
     assert (q.sobject, q.is_count, q.fields) == ("Lead", True, ())
@@ -681,9 +699,6 @@ def test_malformed_literals(soql, message):
     ("soql", "what"),
     [
         ("SELECT Id, (SELECT Id FROM Cases) FROM Contact", "subqueries"),
-        ("SELECT Account.Name FROM Contact", "relationship paths"),
-        ("SELECT Id FROM Contact WHERE Account.Name = 'x'", "relationship paths"),
-        ("SELECT Id FROM Contact ORDER BY Account.Name", "relationship paths"),
         ("SELECT Id FROM Account.Contacts", "relationship queries"),
         ("SELECT COUNT(), Id FROM Contact", "fields selected together with COUNT()"),
         ("SELECT COUNT() FROM Contact GROUP BY LeadSource", "COUNT() with GROUP BY"),
