@@ -210,12 +210,11 @@ class SegmentExport:
                     self._chunk(table, offset, pairing, pending)
                     self._flush(pending, len(pending) - len(pending) % self.batch_size)
                 offset += table.num_rows
-            self._flush(pending, len(pending))
             if offset != total:
                 raise SegmentChangedError(
                     f"the segment changed while it was read: {total} rows, then {offset}"
                 )
-            self._finish(pairing)
+            self._finish(pairing, pending)
         self.counts.rejected = self.rejected.rejected
         self.counts.rejected_by_code = Counter(self.rejected.by_code)
         self.counts.stopped = self.stop.is_set()
@@ -226,8 +225,9 @@ class SegmentExport:
         """What the first pass fills and the second reads (a context manager): the duplicate finder."""
         return DuplicateFinder(self.work_dir)
 
-    def _finish(self, pairing: Any) -> None:
-        """After the last row was sent: nothing more to do here (a sync state exits the vanished)."""
+    def _finish(self, pairing: Any, pending: _Pending) -> None:
+        """After the last chunk: send the rows held back (a sync state adds the people who vanished)."""
+        self._flush(pending, len(pending))
 
     def _first_pass(self, duplicates: DuplicateFinder) -> int:
         column = self.mapping.identity_column

@@ -420,9 +420,8 @@ class SyncExport(SegmentExport):
                     continue
                 if operation == "insert":
                     self._flush_groups.append((self._record_insert_group(table, group), group))
-                for at, result in zip(
-                    group, self.write([records[i] for i in group], key, on_progress), strict=True
-                ):
+                sent = self.write([records[i] for i in group], on_progress, external_id_field=key)
+                for at, result in zip(group, sent, strict=True):
                     results[at] = replace(result, index=at)
         return [result for result in results if result is not None]
 
@@ -514,8 +513,8 @@ class SyncExport(SegmentExport):
 
     # -- the people who vanished -----------------------------------------------------------------
 
-    def _finish(self, planner: SyncPlanner) -> None:
-        pending = _Pending()
+    def _finish(self, planner: SyncPlanner, pending: _Pending) -> None:
+        """Exit the people who vanished (in the same batches as the last rows), then mark the snapshot."""
         for plan in planner.vanished():
             rows = self._vanished_rows(plan)
             actions = plan.column("action").to_numpy(zero_copy_only=False)
