@@ -90,7 +90,8 @@ def postgres_or_skip():
         pytest.skip(
             f"PostgreSQL is not reachable at {POSTGRES['host']}:{POSTGRES['port']} as user postgres "
             f"({exc.__class__.__name__}): start one with trust authentication (e.g. `docker run -p "
-            "5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16`) to run the PostgreSQL sync-state tests"
+            "5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16`) to run the PostgreSQL "
+            "sync-state tests"
         )
 
 
