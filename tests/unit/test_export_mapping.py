@@ -68,7 +68,7 @@ def test_insert_may_name_the_field_that_tells_people_apart_and_still_creates():
         ({"field_mapping": {"last": "LastName"}}, "exactly one column mapped to 'Id'"),
         ({"field_mapping": {"a": "Id", "b": "Id"}}, "found 2"),
         ({"operation": "upsert"}, "needs external_id_field"),
-        ({"external_id_field": "Ext_Id__c"}, "not used with operation=\"update\""),
+        ({"external_id_field": "Ext_Id__c"}, 'not used with operation="update"'),
         ({"operation": "insert", "field_mapping": {"a": "Id"}}, 'no column may be mapped to "Id"'),
         ({"field_mapping": {"sfid": "Id", "x": "Bad Name"}}, "invalid Salesforce field name"),
         ({"sobject": "Contact; DROP"}, "invalid Salesforce object name"),
