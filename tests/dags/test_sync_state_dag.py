@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import set_connection_env
+from tests.dags.conftest import derive
 
 pytestmark = pytest.mark.integration
 
@@ -33,13 +34,6 @@ FIELDS = {"aud_1": "crm_1_seg__c", "aud_2": "crm_2_seg__c"}
 SCHEMA = pa.schema(
     [("sfid", pa.string()), ("email", pa.string()), ("aud_1", pa.bool_()), ("aud_2", pa.bool_())]
 )
-
-
-def derive(before: str | None, member: bool) -> str | None:
-    """The reference semantics: the status a later sync gives, from the one before and membership."""
-    if member:
-        return "existing" if before in ("realized", "existing") else "realized"
-    return "exited" if before in ("realized", "existing", "exited") else None
 
 
 def older_differs(row: dict, held: dict[str, str | None]) -> bool:
