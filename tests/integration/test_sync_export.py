@@ -90,7 +90,7 @@ def test_killed_insert_then_retry_creates_exactly_one_record_per_row(tmp_path, m
         as_of="2026-01-02T00:00:00+00:00",
     )
     for org in start_export_org(tmp_path / "org", monkeypatch, per_record_latency_ms=0.2):
-        run_killed(arguments, lambda: org.sandbox.stats()["records"]["Contact"] >= 0.4 * people)
+        run_killed(arguments, lambda org=org: org.sandbox.stats()["records"]["Contact"] >= 0.4 * people)
         created_before_retry = org.sandbox.stats()["records"]["Contact"]
         recorded = sync_state_db.query("SELECT count(*) FROM sfcrm_sync_state")[0][0]
         unsettled = sync_state_db.query("SELECT count(*) FROM sfcrm_sync_pending")[0][0]
@@ -175,7 +175,7 @@ def test_killed_membership_sync_then_retry_ends_as_an_uninterrupted_run(tmp_path
         for n in range(2):  # each day killed mid-run, then retried
             arguments = export_arguments(segments[n], tmp_path, as_of=as_of[n], **common)
             writes = org.write_calls()
-            run_killed(arguments, lambda writes=writes: org.write_calls() >= writes + 20)
+            run_killed(arguments, lambda org=org, writes=writes: org.write_calls() >= writes + 20)
             summary = SalesforceSegmentExportOperator(**arguments).execute({})
             assert summary["written"] > 0 and summary["rejected"] == 0
         retried = _final_state(org, sync_state_db)
