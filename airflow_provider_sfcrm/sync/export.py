@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_provider_sfcrm.activation.dedup import identity_keys
-from airflow_provider_sfcrm.activation.ids import to18
+from airflow_provider_sfcrm.activation.ids import is_well_formed, to18
 from airflow_provider_sfcrm.activation.mapping import (
     ExportMapping,
     audience_fields,
@@ -46,7 +46,7 @@ from airflow_provider_sfcrm.activation.mapping import (
 )
 from airflow_provider_sfcrm.activation.report import META_PREFIX, SOURCE_CLIENT, StaleRowsWriter
 from airflow_provider_sfcrm.activation.results import TASK_STOPPED, UNKNOWN_OUTCOME, RecordError, RecordResult
-from airflow_provider_sfcrm.activation.row_validation import as_text, validate_chunk, well_formed_ids
+from airflow_provider_sfcrm.activation.row_validation import as_text, validate_chunk
 from airflow_provider_sfcrm.activation.segment import SegmentExport, _Pending, duplicate_error
 from airflow_provider_sfcrm.sync.plan import (
     ATTRIBUTE,
@@ -507,7 +507,7 @@ class SyncExport(SegmentExport):
         self.state.apply(self.scope_id, rows, history, run_id=self.run_id, done_batches=settled)
 
     def _id_of(self, identity: str | None, operation: str) -> str | None:
-        if operation == "update" and identity and well_formed_ids(pa.array([identity]))[0]:
+        if operation == "update" and identity and is_well_formed(identity):
             return to18(identity)
         return None
 

@@ -49,6 +49,7 @@ MEMBER_STATUSES = ("realized", "existing")
 MEMORY_LIMIT_MB = 256
 _FETCH_ROWS = 50_000
 _KEYS_PER_READ = 100_000
+_INSERT_ROWS = 250_000
 
 SEND, STALE, UNCHANGED, DUPLICATE = "send", "stale", "unchanged", "duplicate"
 
@@ -107,7 +108,7 @@ class SyncPlanner:
         self.rows = 0
         self._dir = Path(tempfile.mkdtemp(prefix="sfcrm-sync-", dir=work_dir))
         self._db = duckdb.connect(
-            str(self._dir / "plan.duckdb"),
+            ":memory:",
             config={
                 "memory_limit": f"{MEMORY_LIMIT_MB}MB",
                 "temp_directory": str(self._dir / "spill"),
@@ -119,9 +120,11 @@ class SyncPlanner:
             f"v{i} {'BOOLEAN' if f.kind == MEMBERSHIP else 'VARCHAR'}" for i, f in enumerate(self.fields)
         )
         self._db.execute(
-            "CREATE TABLE incoming (row BIGINT, key VARCHAR, key_hash BIGINT, vd VARCHAR"
+            "CREATE TABLE incoming (row BIGINT, key VARCHAR, vd VARCHAR"
             + (f", {columns})" if columns else ")")
         )
+        self._buffer: list[pa.Table] = []
+        self._buffered = 0
         self._reader: pa.RecordBatchReader | None = None
         self._held: pa.Table | None = None
         self._exhausted = False
@@ -136,30 +139,50 @@ class SyncPlanner:
         """Append the next chunk: comparison keys (null: no identity) and one array per field.
 
         Attributes come as canonical text (null: not sent), statuses as normalised text (null: not
-        given), memberships as booleans (null: not a member).
+        given), memberships as booleans (null: not a member). Chunks are gathered and inserted
+        :data:`_INSERT_ROWS` at a time (each insert has a fixed cost).
         """
         n = len(keys)
         arrays = {"row": pa.array(np.arange(self.rows, self.rows + n, dtype=np.int64)), "key": keys}
         arrays.update({f"v{i}": value for i, value in enumerate(values)})
         self.rows += n
-        parts, views = [], []
+        self._buffer.append(pa.table(arrays))
+        self._buffered += n
+        if self._buffered >= _INSERT_ROWS:
+            self._insert()
+
+    def _insert(self) -> None:
+        """Insert the gathered chunks, with each attribute's digest and the row's view digest.
+
+        The view digest starts with ``m`` when the row holds a membership or a member status
+        (``realized`` / ``existing``), ``n`` otherwise: the state keeps the same mark, so that the
+        people who vanished while members are found without reading every state row in full.
+        """
+        if not self._buffer:
+            return
+        parts, views, member = [], [], []
         for i, spec in enumerate(self.fields):
             if spec.kind == ATTRIBUTE:
                 parts.append(f"substr(md5(v{i}), 1, 16) AS v{i}")
+                shown = f"coalesce(v{i}, '~')"
             elif spec.kind == MEMBERSHIP:
                 parts.append(f"coalesce(v{i}, false) AS v{i}")
+                shown = f"CASE WHEN v{i} THEN '1' ELSE '0' END"
+                member.append(f"v{i}")
             else:
                 parts.append(f"v{i}")
-            shown = (
-                f"CASE WHEN v{i} THEN '1' ELSE '0' END" if spec.kind == MEMBERSHIP else f"coalesce(v{i}, '~')"
-            )
+                shown = f"coalesce(v{i}, '~')"
+                member.append(f"coalesce(v{i} IN ('realized', 'existing'), false)")
             views.append(f"{_quote(spec.name + '=')} || {shown}")
-        view = f"substr(md5(concat_ws(chr(31), {', '.join(views)})), 1, 16)" if views else "NULL"
+        mark = f"CASE WHEN {' OR '.join(member)} THEN 'm' ELSE 'n' END" if member else "'n'"
+        view = f"{mark} || substr(md5(concat_ws(chr(31), {', '.join(views)})), 1, 16)"
         inner = ", ".join(["row", "key", *parts])
-        self._db.register("chunk", pa.table(arrays))
+        chunk = pa.concat_tables(self._buffer) if len(self._buffer) > 1 else self._buffer[0]
+        self._buffer, self._buffered = [], 0
+        self._db.register("chunk", chunk)
         try:
             self._db.execute(
-                f"INSERT INTO incoming SELECT row, key, {key_hash_sql('key')}, {view}"
+                f"INSERT INTO incoming SELECT row, key, {view}"
                 + "".join(f", v{i}" for i in range(len(self.fields)))
                 + f" FROM (SELECT {inner} FROM chunk)"
             )
@@ -168,12 +191,14 @@ class SyncPlanner:
 
     def check_shard(self) -> None:
         """Refuse a segment holding a row of another shard (raises :class:`PlanShardError`)."""
+        self._insert()
         index, count = self.shard
         if count <= 1:
             return
+        hashed = key_hash_sql("key")
         found = self._db.execute(
-            f"SELECT row, key_hash % {count} FROM incoming "
-            f"WHERE key IS NOT NULL AND key_hash % {count} <> {index} ORDER BY row LIMIT 1"
+            f"SELECT row, {hashed} % {count} FROM incoming "
+            f"WHERE key IS NOT NULL AND {hashed} % {count} <> {index} ORDER BY row LIMIT 1"
         ).fetchone()
         if found:
             raise PlanShardError(int(found[0]), int(found[1]), index, count)
@@ -193,30 +218,34 @@ class SyncPlanner:
             (``SyncStateStore.read_fields``).
         :param marks: the snapshot marks of the fields (``SyncStateStore.marks``).
         """
+        self._insert()
         db = self._db
-        db.execute(
-            "CREATE TABLE state_fast (key VARCHAR, digest VARCHAR, realized SMALLINT, members SMALLINT)"
-        )
+        db.execute("CREATE TABLE state_fast (key VARCHAR, digest VARCHAR)")
         for table in state:
             db.register("batch", table)
-            db.execute("INSERT INTO state_fast SELECT key, digest, realized, members FROM batch")
+            db.execute("INSERT INTO state_fast SELECT key, digest FROM batch")
             db.unregister("batch")
+        # The last row of a repeated key wins; the earlier ones are duplicates (rarely any).
         db.execute(
-            "CREATE TABLE winners AS "
-            "SELECT key, max(row) AS row FROM incoming WHERE key IS NOT NULL GROUP BY key"
+            "CREATE TABLE repeated AS SELECT key, max(row) AS winner FROM incoming "
+            "WHERE key IS NOT NULL GROUP BY key HAVING count(*) > 1"
         )
         full = "true" if self.full_resync else "false"
         db.execute(
             f"""CREATE TABLE look AS
             SELECT i.row, i.key, s.key IS NOT NULL AS known
-            FROM incoming i JOIN winners w ON w.row = i.row LEFT JOIN state_fast s ON s.key = i.key
-            WHERE s.key IS NULL OR {full} OR s.realized <> 0 OR s.digest IS DISTINCT FROM i.vd"""
+            FROM incoming i LEFT JOIN state_fast s ON s.key = i.key
+            WHERE i.key IS NOT NULL AND (s.key IS NULL OR {full} OR s.digest IS DISTINCT FROM i.vd)
+              AND NOT EXISTS (SELECT 1 FROM repeated r WHERE r.key = i.key AND r.winner <> i.row)"""
         )
-        vanish = f"(s.members > 0 OR {full})" if self.has_memberships else "false"
+        # Vanished: in the state (of this shard), not in the segment, and a member somewhere (or
+        # not known to be none: no digest).
+        vanish = f"(s.digest IS NULL OR s.digest LIKE 'm%' OR {full})" if self.has_memberships else "false"
         db.execute(
             f"""CREATE TABLE gone AS SELECT s.key FROM state_fast s
-            WHERE {vanish} AND NOT EXISTS (SELECT 1 FROM winners w WHERE w.key = s.key)"""
+            WHERE {vanish} AND NOT EXISTS (SELECT 1 FROM incoming i WHERE i.key = s.key)"""
         )
+        db.execute("DROP TABLE state_fast")
         db.execute("CREATE TABLE state_full (key VARCHAR, record_id VARCHAR, fields VARCHAR)")
         wanted = db.sql("SELECT key FROM look WHERE known UNION ALL SELECT key FROM gone")
         reader = wanted.to_arrow_reader(_KEYS_PER_READ)
@@ -226,15 +255,14 @@ class SyncPlanner:
             db.unregister("batch")
         db.execute(f"CREATE TABLE plan AS {self._decisions(marks)}")
         db.execute(
-            """INSERT INTO plan (row, key, key_hash, action, winner)
-            SELECT i.row, i.key, i.key_hash, 'duplicate', w.row
-            FROM incoming i JOIN winners w ON w.key = i.key WHERE i.row <> w.row"""
+            f"""INSERT INTO plan (row, key, key_hash, action, winner)
+            SELECT i.row, i.key, {key_hash_sql("i.key")}, 'duplicate', r.winner
+            FROM incoming i JOIN repeated r ON r.key = i.key WHERE i.row <> r.winner"""
         )
         db.execute(
-            "INSERT INTO plan (row, key, key_hash, action) SELECT row, key, key_hash, 'send' FROM incoming "
-            "WHERE key IS NULL"
+            "INSERT INTO plan (row, key, action) SELECT row, key, 'send' FROM incoming WHERE key IS NULL"
         )
-        for name in ("state_fast", "look", "gone", "state_full"):
+        for name in ("look", "gone", "state_full", "repeated"):
             db.execute(f"DROP TABLE {name}")
 
     def _decisions(self, marks: Sequence[Mark]) -> str:
@@ -295,7 +323,7 @@ class SyncPlanner:
         outputs = "".join(f", e{i}" for i in range(count)) + "".join(f", n{i}" for i in range(count))
         return f"""
             WITH base AS (
-                SELECT i.row, i.key, i.key_hash, i.vd, f.record_id, f.fields{values}
+                SELECT i.row, i.key, {key_hash_sql("i.key")} AS key_hash, i.vd, f.record_id, f.fields{values}
                 FROM look l JOIN incoming i ON i.row = l.row LEFT JOIN state_full f ON f.key = i.key
                 UNION ALL
                 SELECT NULL, g.key, {key_hash_sql("g.key")}, NULL, f.record_id, f.fields{gone_values}
@@ -308,7 +336,9 @@ class SyncPlanner:
                 CASE WHEN {any_send} THEN 'send' WHEN {any_stale} THEN 'stale' ELSE 'unchanged' END AS action,
                 NULL::BIGINT AS winner,
                 fields IS NULL AS new_person,
-                CASE WHEN {any_stale} THEN NULL ELSE vd END AS digest,
+                CASE WHEN {any_stale} OR {counted("'realized'")} > 0 THEN NULL
+                     ELSE (CASE WHEN {counted("'realized', 'existing'")} > 0 THEN 'm' ELSE 'n' END)
+                          || substr(vd, 2) END AS digest,
                 CAST({counted("'realized'")} > 0 AS SMALLINT) AS realized,
                 CAST({counted("'realized', 'existing'")} AS SMALLINT) AS members,
                 '{{' || concat_ws(',', {patch_parts}) || '}}' AS patch,

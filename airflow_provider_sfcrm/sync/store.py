@@ -29,9 +29,7 @@ from airflow_provider_sfcrm.sync.schema import SCHEMA_VERSION, migrations
 
 DIALECTS = ("sqlite", "postgres")
 #: What ``read_state`` streams: enough to tell an unchanged person without parsing ``fields``.
-FAST_SCHEMA = pa.schema(
-    [("key", pa.string()), ("digest", pa.string()), ("realized", pa.int16()), ("members", pa.int16())]
-)
+FAST_SCHEMA = pa.schema([("key", pa.string()), ("digest", pa.string())])
 #: What ``read_fields`` streams for the people a run looks at closely.
 FULL_SCHEMA = pa.schema([("key", pa.string()), ("record_id", pa.string()), ("fields", pa.string())])
 # SQLite: columns joined by the unit separator, the key last (it alone may hold any character).
@@ -223,11 +221,9 @@ class SyncStateStore:
         if shard_count > 1:
             where += f" AND key_hash % {int(shard_count)} = {int(shard_index)}"
         if self.dialect == "postgres":
-            yield from self._copy_out(
-                f"SELECT key, digest, realized, members FROM sfcrm_sync_state WHERE {where}", FAST_SCHEMA
-            )
+            yield from self._copy_out(f"SELECT key, digest FROM sfcrm_sync_state WHERE {where}", FAST_SCHEMA)
             return
-        line = "ifnull(digest, '') || char(31) || realized || char(31) || members || char(31) || key"
+        line = "ifnull(digest, '') || char(31) || key"
         yield from self._sqlite_lines(f"SELECT {line} FROM sfcrm_sync_state WHERE {where}", FAST_SCHEMA)
 
     def read_fields(self, scope_id: int, keys: Iterable[pa.Array]) -> Iterator[pa.Table]:
