@@ -36,7 +36,7 @@ class Org:
         self.scope = self.store.scope("00D000000000001AAA", "Contact", "Id")
 
     def plan(self, as_of, rows, *, full_resync=False, shard=(0, 1), record=True) -> dict[str, dict]:
-        """``rows``: ``[(key, email, member, given)]``; returns ``{key: plan row}``, ``gone:key`` if vanished."""
+        """``rows``: ``[(key, email, member, given)]``; ``{key: plan row}`` (``gone:key`` if vanished)."""
         planner = SyncPlanner(self.fields, as_of=as_of, full_resync=full_resync, shard=shard)
         with planner:
             keys, emails, members, given = zip(*rows, strict=True) if rows else ((), (), (), ())
