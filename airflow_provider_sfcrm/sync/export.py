@@ -133,7 +133,6 @@ class SyncExport(SegmentExport):
             self._fields.append((SyncField(name, kind), columns[0] if kind == MEMBERSHIP else None))
         if not self._fields:
             raise ValueError("nothing to sync: the mapping names no field besides the identity")
-        self._flush_groups: list[tuple[str, list[int]]] = []
 
     @property
     def fields(self) -> list[SyncField]:
@@ -401,33 +400,25 @@ class SyncExport(SegmentExport):
     def _send(
         self, records: list[dict[str, Any]], table: pa.Table, on_progress: Callable[[int], None]
     ) -> list[RecordResult]:
+        """Send by operation; record each call's confirmed records at once (an insert group is
+        recorded before it is sent, and settled with its outcome)."""
         assert self.write is not None
         results: list[RecordResult | None] = [None] * len(records)
         operations = self._operations(table)
-        self._flush_groups = []
         for operation, key in (("update", "Id"), ("upsert", self.mapping.identity_field), ("insert", None)):
             chosen = [i for i, op in enumerate(operations) if op == operation]
-            groups = (
-                [
-                    chosen[at : at + self.insert_group_size]
-                    for at in range(0, len(chosen), self.insert_group_size)
-                ]
-                if operation == "insert"
-                else [chosen]
-            )
-            for group in groups:
-                if not group:
-                    continue
-                if operation == "insert":
-                    self._flush_groups.append((self._record_insert_group(table, group), group))
+            size = self.insert_group_size if operation == "insert" else max(len(chosen), 1)
+            for group in (chosen[at : at + size] for at in range(0, len(chosen), size)):
+                rows = table.take(group)
+                batch_id = self._record_insert_group(rows) if operation == "insert" else None
                 sent = self.write([records[i] for i in group], on_progress, external_id_field=key)
+                self._confirm(rows, sent, batch_id)
                 for at, result in zip(group, sent, strict=True):
                     results[at] = replace(result, index=at)
         return [result for result in results if result is not None]
 
-    def _record_insert_group(self, table: pa.Table, group: list[int]) -> str:
+    def _record_insert_group(self, picked: pa.Table) -> str:
         """Record (and commit) an insert group before it is sent; returns its id."""
-        picked = table.take(group)
         column = {
             name: picked.column(_PLAN + name).to_pylist()
             for name in ("identity", "key", "key_hash", "patch", "digest", "realized", "members")
@@ -445,7 +436,7 @@ class SyncExport(SegmentExport):
                 "a": int(self.as_of.timestamp()),
                 "s": statuses[at],
             }
-            for at in range(len(group))
+            for at in range(picked.num_rows)
         ]
         batch_id = f"{self.run_id}:{uuid.uuid4().hex}"
         self.state.add_pending(self.scope_id, batch_id, entries, shard=self.shard, run_id=self.run_id)
@@ -462,8 +453,9 @@ class SyncExport(SegmentExport):
                         row.append((spec.name, status))
         return per_row
 
-    def _after_write(self, table: pa.Table, results: list[RecordResult]) -> None:
-        """Record what Salesforce confirmed (state and history) and forget settled insert groups."""
+    def _confirm(self, table: pa.Table, results: list[RecordResult], batch_id: str | None) -> None:
+        """Record what Salesforce confirmed (state and history), and settle the insert group —
+        unless an outcome is unknown: then the next run finds out by SOQL."""
         column = {
             name: table.column(_PLAN + name).to_pylist()
             for name in (
@@ -498,12 +490,8 @@ class SyncExport(SegmentExport):
                 )
             )
             history += [HistoryRow(column["key"][at], record_id, f, s, self.as_of) for f, s in statuses[at]]
-        settled = [
-            batch_id
-            for batch_id, group in self._flush_groups
-            if not any(UNKNOWN_OUTCOME in results[at].status_codes for at in group)
-        ]
-        self._flush_groups = []
+        unknown = any(UNKNOWN_OUTCOME in result.status_codes for result in results)
+        settled = [batch_id] if batch_id is not None and not unknown else []
         self.state.apply(self.scope_id, rows, history, run_id=self.run_id, done_batches=settled)
 
     def _id_of(self, identity: str | None, operation: str) -> str | None:
