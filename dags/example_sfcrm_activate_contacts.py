@@ -52,29 +52,14 @@ from __future__ import annotations
 
 from airflow.sdk import dag
 from sfcrm_examples.daily_activation import DAILY, MEMBERSHIP, START_DATE, activate_daily, activation_params
+from sfcrm_examples.profile_store import CONTACT_MEMBERSHIP_SQL
 
 SFCRM_CONN_ID = "sfcrm_default"
 PROFILE_STORE_CONN_ID = "sfcrm_profile_store"
 
-# Everyone's current membership as of :as_of: one row per Contact, 1/0 per audience (a member is
-# someone whose latest status is not 'exited').
-MEMBERSHIP_SQL = """
-WITH latest AS (
-    SELECT profile_id, audience_id, status,
-           ROW_NUMBER() OVER (PARTITION BY profile_id, audience_id ORDER BY changed_at DESC) AS newest_first
-    FROM audience_memberships
-    WHERE changed_at < :as_of
-),
-members AS (SELECT profile_id, audience_id FROM latest WHERE newest_first = 1 AND status <> 'exited')
-SELECT p.profile_id, p.salesforce_id, p.first_name, p.last_name, p.email,
-       p.profile_id IN (SELECT profile_id FROM members WHERE audience_id = 'high_value') AS aud_high_value,
-       p.profile_id IN (SELECT profile_id FROM members WHERE audience_id = 'cart_abandoners')
-           AS aud_cart_abandoners,
-       p.profile_id IN (SELECT profile_id FROM members WHERE audience_id = 'newsletter') AS aud_newsletter
-FROM profiles AS p
-WHERE p.crm_object = 'Contact'
-ORDER BY p.profile_id
-"""
+# Everyone's current membership as of :as_of: one row per Contact, 1/0 per audience. The example
+# store's query (see CONTACT_MEMBERSHIP_SQL in sfcrm_examples/profile_store.py); write your own here.
+MEMBERSHIP_SQL = CONTACT_MEMBERSHIP_SQL
 
 # Segment column -> Contact field. ``salesforce_id`` -> ``Id``: update the person's Contact by Id.
 FIELD_MAPPING = {"salesforce_id": "Id", "first_name": "FirstName", "last_name": "LastName", "email": "Email"}

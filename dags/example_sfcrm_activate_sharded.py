@@ -45,6 +45,7 @@ from datetime import datetime, timezone
 
 from airflow.sdk import Param, dag, task
 from sfcrm_examples.daily_activation import MAX_WORKERS, SFCRM_POOL, SYNC_STATE_CONN_ID
+from sfcrm_examples.profile_store import CONTACT_MEMBERSHIP_SQL
 
 from airflow_provider_sfcrm.operators.segment_export import SalesforceSegmentExportOperator
 from airflow_provider_sfcrm.sensors.custom_fields import SalesforceCustomFieldSensor
@@ -61,24 +62,9 @@ assert POOL_SLOTS * MAX_WORKERS <= 25, "the pool would let the shards exceed Sal
 
 MAX_REJECTED_RATIO = 0.05
 
-# Everyone's current membership as of the run's logical date (:as_of): one row per Contact.
-MEMBERSHIP_SQL = """
-WITH latest AS (
-    SELECT profile_id, audience_id, status,
-           ROW_NUMBER() OVER (PARTITION BY profile_id, audience_id ORDER BY changed_at DESC) AS newest_first
-    FROM audience_memberships
-    WHERE changed_at < :as_of
-),
-members AS (SELECT profile_id, audience_id FROM latest WHERE newest_first = 1 AND status <> 'exited')
-SELECT p.profile_id, p.salesforce_id, p.first_name, p.last_name, p.email,
-       p.profile_id IN (SELECT profile_id FROM members WHERE audience_id = 'high_value') AS aud_high_value,
-       p.profile_id IN (SELECT profile_id FROM members WHERE audience_id = 'cart_abandoners')
-           AS aud_cart_abandoners,
-       p.profile_id IN (SELECT profile_id FROM members WHERE audience_id = 'newsletter') AS aud_newsletter
-FROM profiles AS p
-WHERE p.crm_object = 'Contact'
-ORDER BY p.profile_id
-"""
+# Everyone's current membership as of the run's logical date (:as_of): one row per Contact, the
+# example store's query (see example_sfcrm_activate_contacts for writing your own).
+MEMBERSHIP_SQL = CONTACT_MEMBERSHIP_SQL
 
 FIELD_MAPPING = {"salesforce_id": "Id", "first_name": "FirstName", "last_name": "LastName", "email": "Email"}
 AUDIENCES = {"high_value": "crm_1_seg", "cart_abandoners": "crm_2_seg", "newsletter": "crm_3_seg"}
