@@ -8,6 +8,8 @@ data overwrite newer (backfills), and never creates a person twice (crash-safe i
 * :mod:`.store` — the state tables in an SQL database (SQLite or PostgreSQL), created and migrated
   by version;
 * :mod:`.plan` — the diff of a segment against the state, in DuckDB;
+* :mod:`.records` — what is sent: only what changed, the derived statuses, the exits;
+* :mod:`.inserts` — insert groups recorded before they are sent, and reconciled after a crash;
 * :mod:`.export` — the export pipeline that sends the plan and records what Salesforce confirmed.
 
 Pure: no Airflow, no HTTP (the database connection and the writer are handed in).

@@ -24,9 +24,9 @@ loses anyone. Pure: no Airflow, no HTTP (the writer and the lookup are parameter
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import numpy as np
@@ -36,18 +36,16 @@ import pyarrow.compute as pc
 from airflow_provider_sfcrm.activation.dedup import identity_keys
 from airflow_provider_sfcrm.activation.ids import is_well_formed, to18
 from airflow_provider_sfcrm.activation.mapping import (
-    ExportMapping,
     audience_fields,
-    build_records,
     field_statuses,
     membership_columns,
     outgoing_text,
-    translate_statuses,
 )
 from airflow_provider_sfcrm.activation.report import META_PREFIX, SOURCE_CLIENT, StaleRowsWriter
 from airflow_provider_sfcrm.activation.results import TASK_STOPPED, UNKNOWN_OUTCOME, RecordError, RecordResult
 from airflow_provider_sfcrm.activation.row_validation import as_text, validate_chunk
 from airflow_provider_sfcrm.activation.segment import SegmentExport, _Pending, duplicate_error
+from airflow_provider_sfcrm.sync.inserts import FindFn, journal_entries, reconcile
 from airflow_provider_sfcrm.sync.plan import (
     ATTRIBUTE,
     DUPLICATE,
@@ -58,13 +56,12 @@ from airflow_provider_sfcrm.sync.plan import (
     SyncField,
     SyncPlanner,
 )
+from airflow_provider_sfcrm.sync.records import SyncRecords
 from airflow_provider_sfcrm.sync.store import HistoryRow, StateRow, SyncStateStore
 
 #: Sends records: ``write(records, progress, external_id_field=...)``, as ``SalesforceCrmHook.upsert_records``
 #: (``"Id"``: update by Id; another field: upsert on it; None: insert).
 SyncWriteFn = Callable[..., list[RecordResult]]
-#: Finds records by identity value: ``[(value, Salesforce Id)]`` of those that exist.
-FindFn = Callable[[Sequence[str]], list[tuple[str, str]]]
 
 # Plan values carried with each pending row to the moment its result is known.
 _PLAN = "__sfcrm_plan_"
@@ -133,6 +130,7 @@ class SyncExport(SegmentExport):
             self._fields.append((SyncField(name, kind), columns[0] if kind == MEMBERSHIP else None))
         if not self._fields:
             raise ValueError("nothing to sync: the mapping names no field besides the identity")
+        self.records = SyncRecords(mapping, self._fields)
 
     @property
     def fields(self) -> list[SyncField]:
@@ -195,51 +193,25 @@ class SyncExport(SegmentExport):
         return planner.rows
 
     def _reconcile(self) -> None:
-        """Record the inserts a killed run sent without recording their outcome (found by SOQL)."""
-        index, count = self.shard
-        batches = self.state.pending(self.scope_id, count, index)
-        if not batches:
-            return
+        """Record the inserts an earlier (killed) run sent without recording their outcome."""
         if self.write is None or self.find_existing is None:
-            self.log(
-                "%d insert group(s) of an earlier run await reconciliation; a real run does it", len(batches)
-            )
-            return
-        for batch in batches:
-            values = [entry["v"] for entry in batch.entries]
-            found = self.find_existing(values)
-            keys = identity_keys(
-                pa.array([value for value, _ in found], pa.string()),
-                by_salesforce_id=False,
-                case_sensitive=self.key_case_sensitive,
-            ).to_pylist()
-            ids = dict(zip(keys, (record_id for _, record_id in found), strict=True))
-            rows, history = [], []
-            for entry in batch.entries:
-                record_id = ids.get(entry["k"])
-                if record_id is None:
-                    continue
-                rows.append(
-                    StateRow(
-                        entry["k"], entry["h"], record_id, entry["p"], entry["d"], entry["r"], entry["m"]
-                    )
+            index, count = self.shard
+            waiting = self.state.pending(self.scope_id, count, index)
+            if waiting:
+                self.log(
+                    "%d insert group(s) of an earlier run await reconciliation; a real run does it",
+                    len(waiting),
                 )
-                moment = datetime.fromtimestamp(entry["a"], tz=timezone.utc)
-                history += [HistoryRow(entry["k"], record_id, f, status, moment) for f, status in entry["s"]]
-            self.state.apply(
-                self.scope_id,
-                rows,
-                history,
-                run_id=batch.run_id or self.run_id,
-                done_batches=[batch.batch_id],
-            )
-            self.log(
-                "Reconciled insert group %s of an earlier run: %d of %d records had been created (now "
-                "recorded); the others are sent again",
-                batch.batch_id,
-                len(rows),
-                len(batch.entries),
-            )
+            return
+        reconcile(
+            self.state,
+            self.scope_id,
+            self.shard,
+            self.find_existing,
+            case_sensitive=self.key_case_sensitive,
+            run_id=self.run_id,
+            log=self.log,
+        )
 
     # -- second pass -----------------------------------------------------------------------------
 
@@ -256,13 +228,13 @@ class SyncExport(SegmentExport):
         if sending.size:
             planned = plan.take(sending)
             rows = table.take(positions[sending])
-            for at, found in validate_chunk(self._with_statuses(rows, planned), self.rules).items():
+            for at, found in validate_chunk(self.records.with_statuses(rows, planned), self.rules).items():
                 errors.setdefault(int(positions[sending[at]]), []).extend(found)
         bad = set(self._reject_invalid(table, offset, errors))
         kept = [i for i in sending.tolist() if int(positions[i]) not in bad]
         if kept:
             rows, planned = table.take(positions[kept]), plan.take(kept)
-            records = self._records(rows, planned) if self.write is not None else []
+            records = self.records.records(rows, planned) if self.write is not None else []
             pending.add(self._carry(rows, planned), records, (positions[kept] + offset).tolist())
 
     def _reject_unsent(self, table: pa.Table, offset: int, planner: Any = None) -> None:
@@ -308,72 +280,10 @@ class SyncExport(SegmentExport):
         self.counts.stale += int(chosen.size)
         self.progress.advance(int(chosen.size))
 
-    def _statuses_sent(self, planned: pa.Table) -> dict[int, pa.Array]:
-        """``{field position: status}`` of the audience fields, null where the field is not sent."""
-        sent = {}
-        for i, (spec, _) in enumerate(self._fields):
-            if spec.kind != ATTRIBUTE:
-                values = planned.column(f"n{i}").combine_chunks()
-                sent[i] = pc.if_else(
-                    pc.fill_null(planned.column(f"e{i}"), False), values, pa.scalar(None, pa.string())
-                )
-        return sent
-
-    def _with_statuses(self, rows: pa.Table, planned: pa.Table) -> pa.Table:
-        """``rows`` with each membership column replaced by the status derived for it (for validation)."""
-        for i, (spec, column) in enumerate(self._fields):
-            if spec.kind == MEMBERSHIP:
-                rows = rows.set_column(
-                    rows.schema.get_field_index(column), column, planned.column(f"n{i}").combine_chunks()
-                )
-        return rows
-
-    def _operation_of(self, planned: pa.Table) -> pa.Array:
-        """How each planned row is written: ``update`` by Id, ``upsert``, or ``insert`` (create)."""
-        operation = self.mapping.operation
-        if operation != "insert":
-            return pa.array([operation] * planned.num_rows, pa.string())
-        new = pc.fill_null(planned.column("new_person"), True)
-        return pc.if_else(new, pa.scalar("insert"), pa.scalar("update"))
-
-    def _records(self, rows: pa.Table, planned: pa.Table) -> list[dict[str, Any]]:
-        """Records of only what is sent: the identity, the changed attributes, the derived statuses."""
-        columns: dict[str, pa.Array] = {}
-        attributes: dict[str, str] = {}
-        for i, (spec, column) in enumerate(self._fields):
-            if spec.kind == ATTRIBUTE:
-                send = pc.fill_null(planned.column(f"e{i}"), False)
-                values = rows.column(column).combine_chunks()
-                columns[f"f{i}"] = pc.if_else(send, values, pa.scalar(None, values.type))
-                attributes[f"f{i}"] = spec.name
-        for i, statuses in self._statuses_sent(planned).items():
-            columns[f"f{i}"] = translate_statuses(statuses, self.mapping.status_values)
-            attributes[f"f{i}"] = self._fields[i][0].name
-        operations = self._operation_of(planned).to_pylist()
-        identity = rows.column(self.mapping.identity_column)
-        records: list[dict[str, Any]] = [{} for _ in range(rows.num_rows)]
-        for operation in set(operations):
-            chosen = [i for i, op in enumerate(operations) if op == operation]
-            if operation == "update" and self.mapping.operation == "insert":
-                key, field_name = planned.column("record_id").take(chosen), "Id"
-            else:
-                key, field_name = identity.take(chosen), self.mapping.identity_field
-            part = pa.table({"__id": key, **{name: values.take(chosen) for name, values in columns.items()}})
-            send = ExportMapping(
-                sobject=self.mapping.sobject,
-                operation=operation,
-                identity_column="__id",
-                identity_field=field_name,
-                attributes=attributes,
-            )
-            for at, record in zip(chosen, build_records(part, send), strict=True):
-                records[at] = record
-        return records
-
     def _carry(self, rows: pa.Table, planned: pa.Table) -> pa.Table:
         """``rows`` with what their results need: the plan's state values, statuses and operation."""
         carried = {
-            "op": self._operation_of(planned),
+            "op": self.records.operation_of(planned),
             "identity": as_text(rows.column(self.mapping.identity_column)),
             **{
                 name: planned.column(name).combine_chunks()
@@ -383,7 +293,7 @@ class SyncExport(SegmentExport):
             "realized": planned.column("realized").combine_chunks().cast(pa.int16()),
             "members": planned.column("members").combine_chunks().cast(pa.int16()),
         }
-        carried.update({f"status{i}": values for i, values in self._statuses_sent(planned).items()})
+        carried.update({f"status{i}": values for i, values in self.records.statuses_sent(planned).items()})
         for name, values in carried.items():
             rows = rows.append_column(_PLAN + name, values)
         return rows
@@ -419,25 +329,9 @@ class SyncExport(SegmentExport):
 
     def _record_insert_group(self, picked: pa.Table) -> str:
         """Record (and commit) an insert group before it is sent; returns its id."""
-        column = {
-            name: picked.column(_PLAN + name).to_pylist()
-            for name in ("identity", "key", "key_hash", "patch", "digest", "realized", "members")
-        }
-        statuses = self._history_statuses(picked)
-        entries = [
-            {
-                "v": column["identity"][at],
-                "k": column["key"][at],
-                "h": column["key_hash"][at],
-                "p": column["patch"][at],
-                "d": column["digest"][at],
-                "r": column["realized"][at],
-                "m": column["members"][at],
-                "a": int(self.as_of.timestamp()),
-                "s": statuses[at],
-            }
-            for at in range(picked.num_rows)
-        ]
+        names = ("identity", "key", "key_hash", "patch", "digest", "realized", "members")
+        columns = {name: picked.column(_PLAN + name).to_pylist() for name in names}
+        entries = journal_entries(columns, self._history_statuses(picked), self.as_of)
         batch_id = f"{self.run_id}:{uuid.uuid4().hex}"
         self.state.add_pending(self.scope_id, batch_id, entries, shard=self.shard, run_id=self.run_id)
         return batch_id
@@ -504,7 +398,7 @@ class SyncExport(SegmentExport):
     def _finish(self, planner: SyncPlanner, pending: _Pending) -> None:
         """Exit the people who vanished (in the same batches as the last rows), then mark the snapshot."""
         for plan in planner.vanished():
-            rows = self._vanished_rows(plan)
+            rows = self.records.vanished_rows(plan, self.source.schema)
             actions = plan.column("action").to_numpy(zero_copy_only=False)
             stale = np.flatnonzero(actions == STALE)
             if stale.size:
@@ -532,7 +426,7 @@ class SyncExport(SegmentExport):
                 )
                 self.progress.advance(rows.num_rows)
                 continue
-            records = self._exit_records(planned) if self.write is not None else []
+            records = self.records.exit_records(planned) if self.write is not None else []
             carried = self._carry(rows, planned)
             carried = carried.set_column(
                 carried.schema.get_field_index(_PLAN + "op"),
@@ -550,48 +444,6 @@ class SyncExport(SegmentExport):
                 shard=self.shard,
                 run_id=self.run_id,
             )
-
-    def _exit_records(self, planned: pa.Table) -> list[dict[str, Any]]:
-        """``{"Id": ..., field: exited}`` for each person who vanished (updated by their Id)."""
-        ids = [
-            record_id or (to18(key) if self.mapping.operation == "update" else None)
-            for record_id, key in zip(
-                planned.column("record_id").to_pylist(), planned.column("key").to_pylist(), strict=True
-            )
-        ]
-        records: list[dict[str, Any]] = [{"Id": record_id} for record_id in ids]
-        for i, statuses in self._statuses_sent(planned).items():
-            written = translate_statuses(statuses, self.mapping.status_values).to_pylist()
-            for record, status in zip(records, written, strict=True):
-                if status is not None:
-                    record[self._fields[i][0].name] = status
-        return records
-
-    def _vanished_rows(self, plan: pa.Table) -> pa.Table:
-        """Rows shaped like the input's for people no longer in it: identity, memberships false."""
-        n = plan.num_rows
-        members = {column for spec, column in self._fields if spec.kind == MEMBERSHIP}
-        identity = plan.column("record_id").combine_chunks()
-        if self.mapping.operation != "update":
-            identity = plan.column("key").combine_chunks()
-        else:
-            identity = pc.coalesce(identity, plan.column("key").combine_chunks())
-        columns = []
-        for column in self.source.schema:
-            if column.name == self.mapping.identity_column:
-                columns.append(_cast_or_null(identity, column.type))
-            elif column.name in members:
-                columns.append(pa.array([False] * n, pa.bool_()))
-            else:
-                columns.append(pa.nulls(n, column.type))
-        return pa.Table.from_arrays(columns, schema=self.source.schema)
-
-
-def _cast_or_null(values: pa.Array, kind: pa.DataType) -> pa.Array:
-    try:
-        return values.cast(kind)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.nulls(len(values), kind)
 
 
 def is_replay(schema: pa.Schema) -> bool:
