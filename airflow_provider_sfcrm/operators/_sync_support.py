@@ -86,7 +86,7 @@ def run_sync(
         )
         with StaleRowsWriter(where, source.schema) as stale:
             try:
-                return SyncExport(
+                export = SyncExport(
                     source,
                     rules,
                     rejected,
@@ -101,7 +101,11 @@ def run_sync(
                     run_id=sync.run_id,
                     insert_group_size=operator.batch_size * min(operator.max_workers, 25),
                     **options,
-                ).run()
+                )
+            except ValueError as exc:
+                raise SfCrmConfigError(f"sync_state: {exc}") from None
+            try:
+                return export.run()
             except PlanShardError as exc:
                 raise SfCrmConfigError(f"segment_path: {exc}") from None
 

@@ -125,7 +125,7 @@ def test_insert_and_its_identity_go_together_with_a_sync_state(
 
 def test_the_state_lives_on_sqlite_or_postgres_only(fake_hook, members, tmp_path, monkeypatch):  # noqa: F811
     monkeypatch.setenv("AIRFLOW_CONN_STATE", json.dumps({"conn_type": "http", "host": "example.com"}))
-    FakeHook.org_id = "00D000000000001AAA"
+    monkeypatch.setattr(FakeHook, "org_id", "00D000000000001AAA", raising=False)
     with pytest.raises(SfCrmConfigError, match="'http' connection; the sync state lives on sqlite"):
         _operator(members, tmp_path, sync_state="state", as_of="2026-01-03T00:00:00Z").execute({})
 
@@ -141,3 +141,14 @@ def test_a_replayed_file_of_memberships_is_refused(fake_hook, tmp_path, monkeypa
     )
     with pytest.raises(SfCrmConfigError, match="would exit everyone not in it"):
         _operator(str(path), tmp_path, sync_state="state", as_of="2026-01-03T00:00:00Z").execute({})
+
+
+def test_a_sync_of_nothing_but_the_identity_is_refused(fake_hook, members, tmp_path, monkeypatch):  # noqa: F811
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_STATE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "s.sqlite")})
+    )
+    monkeypatch.setattr(FakeHook, "org_id", "00D000000000001AAA", raising=False)
+    with pytest.raises(SfCrmConfigError, match="nothing to sync"):
+        _operator(
+            members, tmp_path, field_mapping={"sfid": "Id"}, audiences=None, sync_state="state"
+        ).execute({})
