@@ -151,4 +151,4 @@ def test_a_sync_of_nothing_but_the_identity_is_refused(fake_hook, members, tmp_p
     with pytest.raises(SfCrmConfigError, match="nothing to sync"):
         _operator(
             members, tmp_path, field_mapping={"sfid": "Id"}, audiences=None, sync_state="state"
-        ).execute({})
+        ).execute({"data_interval_end": INTERVAL_END})
