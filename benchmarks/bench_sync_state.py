@@ -174,16 +174,16 @@ def diff_at_scale(people: int, work: Path) -> bool:
         )
         counts = result["counts"]
         print(
-            f"  day {number}: {result['seconds']:6.1f} s (plan ready at {result['planned_s']:5.1f} s), peak RSS "
-            f"{result['peak_rss_mb']:5,.0f} MB, {counts['written']:>10,} written, {counts['unchanged']:>10,} "
-            f"unchanged, {result['requests']:>6,} requests",
+            f"  day {number}: {result['seconds']:6.1f} s (plan ready at {result['planned_s']:5.1f} s), "
+            f"peak RSS {result['peak_rss_mb']:5,.0f} MB, {counts['written']:>10,} written, "
+            f"{counts['unchanged']:>10,} unchanged, {result['requests']:>6,} requests",
             flush=True,
         )
         if number == 3:
             wanted = math.ceil(changed / 200)
             print(
-                f"  day 3: {changed:,} people changed -> {result['requests']:,} requests (ceil(changed / 200) = "
-                f"{wanted:,}); goals: < {SECONDS_GOAL} s, < {PEAK_GOAL_MB} MB"
+                f"  day 3: {changed:,} people changed -> {result['requests']:,} requests "
+                f"(ceil(changed / 200) = {wanted:,}); goals: < {SECONDS_GOAL} s, < {PEAK_GOAL_MB} MB"
             )
             ok = (
                 result["requests"] == wanted
@@ -191,9 +191,8 @@ def diff_at_scale(people: int, work: Path) -> bool:
                 and result["seconds"] < SECONDS_GOAL
                 and result["peak_rss_mb"] < PEAK_GOAL_MB
             )
-    print(
-        f"  state database: {state.stat().st_size / people:,.0f} bytes per person ({state.stat().st_size / 1e9:.2f} GB)"
-    )
+    size = state.stat().st_size
+    print(f"  state database: {size / people:,.0f} bytes per person ({size / 1e9:.2f} GB)")
     return ok
 
 
@@ -241,9 +240,8 @@ def real_run(people: int, work: Path) -> bool:
                 flush=True,
             )
             if number == 3:
-                print(
-                    f"  day 3: {changed:,} people changed -> {requests:,} requests (ceil = {math.ceil(changed / 200):,})"
-                )
+                wanted = math.ceil(changed / 200)
+                print(f"  day 3: {changed:,} people changed -> {requests:,} requests (ceil = {wanted:,})")
                 ok = requests == math.ceil(changed / 200) and summary["written"] == changed
     return ok
 
