@@ -244,8 +244,8 @@ class SalesforceSegmentExportOperator(BaseOperator):
         """
         return self._lineage.operator_lineage() if self._lineage is not None else None
 
+    @staticmethod
     def _summarise(
-        self,
         hook: SalesforceCrmHook,
         mapping: ExportMapping,
         counts: ExportCounts,
