@@ -213,3 +213,51 @@ def test_another_org_never_inherits_the_state(tmp_path, monkeypatch, sync_state_
         "SELECT org_id, sobject, identity_field FROM sfcrm_sync_scopes ORDER BY scope_id"
     )
     assert scopes == [(orgs[0], "Contact", "Ext_Id__c"), (orgs[1], "Contact", "Ext_Id__c")]
+
+
+@pytest.mark.timeout(300)
+def test_concurrent_shards_never_lose_each_others_state(tmp_path, monkeypatch, sync_state_db):
+    import threading
+
+    from airflow_provider_sfcrm.sync.sharding import shard_numbers
+
+    people = [
+        {"ext": f"EXT-{i}", "last": f"Person {i}", "aud_1": i % 2 == 0, "aud_2": False} for i in range(1500)
+    ]
+    table = pa.Table.from_pylist(people, schema=MEMBERSHIP_SCHEMA)
+    shards = shard_numbers(table.column("ext"), 3, by_salesforce_id=False)
+    summaries, errors = [], []
+    for org in start_export_org(tmp_path / "org", monkeypatch):
+
+        def sync_shard(index: int) -> None:
+            part = str(tmp_path / f"shard-{index}.parquet")
+            pq.write_table(table.filter(pa.array(shards == index)), part)
+            arguments = export_arguments(
+                part,
+                tmp_path / str(index),
+                operation="upsert",
+                external_id_field="Ext_Id__c",
+                field_mapping={"ext": "Ext_Id__c", "last": "LastName"},
+                audiences={"aud_1": "crm_1_seg", "aud_2": "crm_2_seg"},
+                as_of="2026-01-02T00:00:00+00:00",
+                shard_index=index,
+                shard_count=3,
+                batch_size=50,
+            )
+            try:
+                summaries.append(SalesforceSegmentExportOperator(**arguments).execute({}))
+            except Exception as exc:  # reported below, with the others
+                errors.append(exc)
+
+        threads = [threading.Thread(target=sync_shard, args=(index,)) for index in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        in_org = org.sandbox.stats()["records"]["Contact"]
+
+    assert errors == []
+    assert sorted(s["written"] for s in summaries) == sorted(int((shards == i).sum()) for i in range(3))
+    assert in_org == 1500
+    assert sync_state_db.query("SELECT count(*), count(DISTINCT key) FROM sfcrm_sync_state") == [(1500, 1500)]
+    assert sync_state_db.query("SELECT count(*) FROM sfcrm_sync_history") == [(750,)]
