@@ -52,13 +52,13 @@ from __future__ import annotations
 
 from airflow.sdk import dag
 from sfcrm_examples.daily_activation import DAILY, MEMBERSHIP, START_DATE, activate_daily, activation_params
-from sfcrm_examples.profile_store import CONTACT_MEMBERSHIP_SQL
+from sfcrm_examples.queries import CONTACT_MEMBERSHIP_SQL
 
 SFCRM_CONN_ID = "sfcrm_default"
 PROFILE_STORE_CONN_ID = "sfcrm_profile_store"
 
 # Everyone's current membership as of :as_of: one row per Contact, 1/0 per audience. The example
-# store's query (see CONTACT_MEMBERSHIP_SQL in sfcrm_examples/profile_store.py); write your own here.
+# store's query (see CONTACT_MEMBERSHIP_SQL in sfcrm_examples/queries.py); write your own here.
 MEMBERSHIP_SQL = CONTACT_MEMBERSHIP_SQL
 
 # Segment column -> Contact field. ``salesforce_id`` -> ``Id``: update the person's Contact by Id.

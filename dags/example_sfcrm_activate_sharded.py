@@ -45,7 +45,7 @@ from datetime import datetime, timezone
 
 from airflow.sdk import Param, dag, task
 from sfcrm_examples.daily_activation import MAX_WORKERS, SFCRM_POOL, SYNC_STATE_CONN_ID
-from sfcrm_examples.profile_store import CONTACT_MEMBERSHIP_SQL
+from sfcrm_examples.queries import CONTACT_MEMBERSHIP_SQL
 
 from airflow_provider_sfcrm.operators.segment_export import SalesforceSegmentExportOperator
 from airflow_provider_sfcrm.sensors.custom_fields import SalesforceCustomFieldSensor
