@@ -15,6 +15,6 @@ COPY --chown=airflow:0 pyproject.toml README.md /opt/sfcrm/src/
 COPY --chown=airflow:0 airflow_provider_sfcrm /opt/sfcrm/src/airflow_provider_sfcrm
 COPY --chown=airflow:0 sfcrm-sandbox /opt/sfcrm/src/sfcrm-sandbox
 # Pin Airflow to the image's version so pip never upgrades or downgrades it; the `examples` extra
-# (the SQLite provider) backs the example DAGs' profile store.
+# (the SQLite provider) backs the example DAGs' profile store, the `postgres` one their sync state.
 RUN pip install --no-cache-dir "apache-airflow==${AIRFLOW_VERSION}" \
-      "/opt/sfcrm/src[examples]" /opt/sfcrm/src/sfcrm-sandbox
+      "/opt/sfcrm/src[examples,postgres]" /opt/sfcrm/src/sfcrm-sandbox

@@ -1,10 +1,14 @@
-"""Activate audiences into Salesforce **Leads**, daily: the day's membership changes, nothing more.
+"""Activate audiences into Salesforce **Leads**, daily: the day's status changes, nothing more.
 
 The Lead twin of ``example_sfcrm_activate_contacts`` — read its documentation for the steps
 (extract → map → check fields → activate → summary), how runs and backfills follow the data
 interval, and how to point it at your warehouse. What differs: the people are Leads, whose
 ``Company`` is required and mapped here, and Lead assignment rules are left alone
-(``auto_assign=False``), so activating statuses never reassigns a Lead's owner.
+(``auto_assign=False``), so activating statuses never reassigns a Lead's owner. And the segment
+is the other kind a warehouse may hold: not current membership but a log of status changes — the
+day's latest status per person and audience, given as text (``realized`` / ``existing`` /
+``exited``). The sync state (connection ``sfcrm_sync_state``) diffs it just the same: a re-run of
+a day sends nothing, and a backfill of an older day overwrites nothing newer.
 
 The five tasks are defined once, in ``sfcrm_examples/daily_activation.py``; this file holds what
 you adapt: the connections, the query and the mappings.
@@ -16,14 +20,14 @@ Prerequisites:
   by ``python dags/sfcrm_examples/profile_store.py PATH``).
 - Text Area (Long) fields ``crm_1_seg``, ``crm_2_seg``, ``crm_3_seg`` on **Lead**, editable by the
   connection's user: run ``example_sfcrm_setup_fields`` once, or ask your admin.
-- A running triggerer, the pool ``sfcrm_api`` and optionally the Variable ``sfcrm_work_dir``, as
-  for the Contacts example.
+- A running triggerer, the pool ``sfcrm_api``, the connection ``sfcrm_sync_state`` and optionally
+  the Variable ``sfcrm_work_dir``, as for the Contacts example.
 """
 
 from __future__ import annotations
 
 from airflow.sdk import dag
-from sfcrm_examples.daily_activation import DAILY, START_DATE, activate_daily, activation_params
+from sfcrm_examples.daily_activation import CHANGES, DAILY, START_DATE, activate_daily, activation_params
 
 SFCRM_CONN_ID = "sfcrm_default"
 PROFILE_STORE_CONN_ID = "sfcrm_profile_store"
@@ -70,6 +74,7 @@ def example_sfcrm_activate_leads():
     activate_daily(
         sobject="Lead",
         segment_sql=SEGMENT_SQL,
+        segment=CHANGES,
         field_mapping=FIELD_MAPPING,
         audiences=AUDIENCES,
         profile_store_conn_id=PROFILE_STORE_CONN_ID,

@@ -1,17 +1,25 @@
-"""Scale out: activate a segment of millions of people as parallel parts, within Salesforce's limits.
+"""Scale out: sync a segment of millions of people as parallel shards, within Salesforce's limits.
 
-extract → split into Parquet parts → check fields → activate each part (dynamic task mapping,
-under a pool) → merge the parts' summaries and rejected rows.
+extract → split into shards → check fields → sync each shard (dynamic task mapping, under a pool)
+→ merge the shards' summaries and rejected rows.
 
-The segment here is a **full re-sync** of Contacts: every person's latest status in each audience
-as of the run's logical date (an initial load, or repairing an org that drifted) — the kind of
-segment that runs to millions of rows. ``split_segment`` cuts it into parts of ``rows_per_part``
-rows; ``activate_part`` is mapped over the parts with ``.partial(...).expand(...)``, so the Celery
-or Kubernetes executor spreads them over the workers, and a failed part is retried on its own.
+The segment here is every Contact's **current membership** as of the run's logical date — the
+kind of segment that runs to millions of rows — synced against the sync state (connection
+``sfcrm_sync_state``, PostgreSQL when the workers are distributed): only what changed since the last
+confirmed write is sent. ``split_segment`` cuts it into ``shards`` shards by a stable hash of each
+person's Salesforce Id (``airflow_provider_sfcrm.sync.sharding.shard_numbers``); ``sync_shard`` is
+mapped over them with ``.partial(...).expand_kwargs(...)``, so the Celery or Kubernetes executor
+spreads them over the workers, and a failed shard is retried on its own.
+
+**Why shards by hash.** Each shard owns its people *and their sync state*: a person who vanished
+from the whole segment is in no shard's file, yet exactly one shard owns their state and exits
+them — exits are decided over the whole segment, never per part — and concurrent shards never
+write the same state rows. A shard given a row of another shard refuses to start, naming the row.
+Keep ``shards`` the same from run to run (changing it is safe, but only between runs).
 
 **Why a pool.** Salesforce refuses more than 25 concurrent *long-running* requests (over 20
 seconds) per org; sObject Collections writes of 200 records can take that long on a busy org.
-Each part runs ``MAX_WORKERS`` concurrent requests, and the pool caps how many parts run at once:
+Each shard runs ``MAX_WORKERS`` concurrent requests, and the pool caps how many shards run at once:
 
     pool slots × max_workers ≤ 25        here: 6 × 4 = 24
 
@@ -26,8 +34,8 @@ Prerequisites:
   can read — object storage when workers run on several machines).
 - The pool: ``airflow pools set sfcrm_api 6 "Salesforce: slots x max_workers <= 25"``.
 
-Counts add up over the parts (``total == written + rejected``); the run fails after merging when
-the rejected share of the whole segment exceeds ``MAX_REJECTED_RATIO``.
+Counts add up over the shards (``total == written + rejected + unchanged + stale``); the run fails
+after merging when the rejected share of the whole segment exceeds ``MAX_REJECTED_RATIO``.
 """
 
 from __future__ import annotations
@@ -36,7 +44,8 @@ import logging
 from datetime import datetime, timezone
 
 from airflow.sdk import Param, dag, task
-from sfcrm_examples.daily_activation import MAX_WORKERS, SFCRM_POOL
+from sfcrm_examples.daily_activation import MAX_WORKERS, SFCRM_POOL, SYNC_STATE_CONN_ID
+from sfcrm_examples.queries import CONTACT_MEMBERSHIP_SQL
 
 from airflow_provider_sfcrm.operators.segment_export import SalesforceSegmentExportOperator
 from airflow_provider_sfcrm.sensors.custom_fields import SalesforceCustomFieldSensor
@@ -49,24 +58,13 @@ PROFILE_STORE_CONN_ID = "sfcrm_profile_store"
 # Salesforce allows 25 concurrent long-running requests per org: POOL_SLOTS * MAX_WORKERS <= 25
 # (the pool and MAX_WORKERS are the daily activation DAGs' own: every write to the org shares them).
 POOL_SLOTS = 6
-assert POOL_SLOTS * MAX_WORKERS <= 25, "the pool would let the parts exceed Salesforce's 25 requests"
+assert POOL_SLOTS * MAX_WORKERS <= 25, "the pool would let the shards exceed Salesforce's 25 requests"
 
 MAX_REJECTED_RATIO = 0.05
 
-# Everyone's latest status in each audience as of the run's logical date (:as_of).
-SNAPSHOT_SQL = """
-WITH latest AS (
-    SELECT profile_id, audience_id, status,
-           ROW_NUMBER() OVER (PARTITION BY profile_id, audience_id ORDER BY changed_at DESC) AS newest_first
-    FROM audience_memberships
-    WHERE changed_at < :as_of
-)
-SELECT p.profile_id, p.salesforce_id, p.first_name, p.last_name, p.email, l.audience_id, l.status
-FROM latest AS l
-JOIN profiles AS p ON p.profile_id = l.profile_id
-WHERE l.newest_first = 1 AND p.crm_object = 'Contact'
-ORDER BY p.profile_id
-"""
+# Everyone's current membership as of the run's logical date (:as_of): one row per Contact, the
+# example store's query (see example_sfcrm_activate_contacts for writing your own).
+MEMBERSHIP_SQL = CONTACT_MEMBERSHIP_SQL
 
 FIELD_MAPPING = {"salesforce_id": "Id", "first_name": "FirstName", "last_name": "LastName", "email": "Email"}
 AUDIENCES = {"high_value": "crm_1_seg", "cart_abandoners": "crm_2_seg", "newsletter": "crm_3_seg"}
@@ -80,12 +78,12 @@ STATUS_COLUMNS = {f"aud_{audience}": mapping_id for audience, mapping_id in AUDI
     catchup=False,
     max_active_runs=1,
     params={
-        "rows_per_part": Param(
-            250_000,
+        "shards": Param(
+            4,
             type="integer",
             minimum=1,
-            title="Rows per part",
-            description="People per mapped task; more parts spread wider but each costs a task start.",
+            title="Shards",
+            description="Mapped tasks the segment is split into; more spread wider, each costs a task start.",
         ),
         "dry_run": Param(False, type="boolean", title="Dry run", description="Validate and plan only."),
     },
@@ -94,24 +92,25 @@ STATUS_COLUMNS = {f"aud_{audience}": mapping_id for audience, mapping_id in AUDI
 )
 def example_sfcrm_activate_sharded():
     @task
-    def split_segment(logical_date=None, params=None, dag=None) -> list[str]:
-        """Extract the snapshot to Parquet, then cut it into parts of ``rows_per_part`` people."""
+    def split_segment(logical_date=None, params=None, dag=None) -> list[dict]:
+        """Extract the memberships to Parquet, then cut them into ``shards`` shards by identity."""
         from airflow.sdk import Connection
         from sfcrm_examples.profile_store import format_timestamp
-        from sfcrm_examples.segments import extract_segment, interval_dir, split_segment
+        from sfcrm_examples.segments import extract_membership, interval_dir, split_by_shard
 
         files = interval_dir(dag.dag_id, logical_date, logical_date)
-        counts = extract_segment(
+        counts = extract_membership(
             Connection.get(PROFILE_STORE_CONN_ID).get_hook(),
-            SNAPSHOT_SQL,
+            MEMBERSHIP_SQL,
             {"as_of": format_timestamp(logical_date)},
             files / "segment.parquet",
-            key="profile_id",
             audiences=list(AUDIENCES),
         )
-        parts = split_segment(files / "segment.parquet", files / "parts", int(params["rows_per_part"]))
-        log.info("%d people in %d part(s)", counts["people"], len(parts))
-        return parts
+        shards = split_by_shard(
+            files / "segment.parquet", files / "parts", int(params["shards"]), "salesforce_id"
+        )
+        log.info("%d people in %d shard(s)", counts["people"], len(shards))
+        return shards
 
     split = split_segment()
 
@@ -125,8 +124,8 @@ def example_sfcrm_activate_sharded():
         timeout=6 * 3600,
     )
 
-    activate_part = SalesforceSegmentExportOperator.partial(
-        task_id="activate_part",
+    sync_shard = SalesforceSegmentExportOperator.partial(
+        task_id="sync_shard",
         sfcrm_conn_id=SFCRM_CONN_ID,
         sobject="Contact",
         field_mapping=FIELD_MAPPING,
@@ -135,19 +134,23 @@ def example_sfcrm_activate_sharded():
         max_workers=MAX_WORKERS,
         pool=SFCRM_POOL,
         pool_slots=1,
-        # <files>/parts/part-00003.parquet -> <files>/rejected/part-00003.parquet, on the shared work dir.
+        # <files>/parts/shard-003-of-004.parquet -> <files>/rejected/..., on the shared work dir.
         rejected_rows_path="{{ task.segment_path | replace('/parts/', '/rejected/') }}",
-        # A part never fails on its rejected rows: the merge judges the whole segment.
+        stale_rows_path="{{ task.segment_path | replace('/parts/', '/stale/') }}",
+        # A shard never fails on its rejected rows: the merge judges the whole segment.
         max_rejected_ratio=1.0,
         dry_run="{{ params.dry_run }}",
-        # A part is idempotent (updates by Id) and never fails on its rejected rows, so a retry
-        # only repeats a part lost to a crashed worker or an outage that outlasted the hook's retries.
+        # As of the run's logical date, the moment the memberships were read at.
+        sync_state=SYNC_STATE_CONN_ID,
+        as_of="{{ logical_date }}",
+        # A shard records every confirmed write, so a retry (a crashed worker, an outage that
+        # outlasted the hook's retries) sends only what is still to send.
         retries=2,
-    ).expand(segment_path=split)
+    ).expand_kwargs(split)
 
     @task
     def merge(summaries: list[dict], logical_date=None, dag=None) -> dict:
-        """Add up the parts' summaries, gather their rejected rows into one file, judge the ratio."""
+        """Add up the shards' summaries, gather their rejected rows into one file, judge the ratio."""
         import json
         from collections import Counter
 
@@ -156,14 +159,15 @@ def example_sfcrm_activate_sharded():
         summaries = list(summaries)
         files = interval_dir(dag.dag_id, logical_date, logical_date)
         merged: dict = {
-            key: sum(s[key] for s in summaries) for key in ("total", "written", "created", "updated")
+            key: sum(s[key] for s in summaries)
+            for key in ("total", "written", "created", "updated", "unchanged", "stale", "vanished")
         }
         merged["rejected"] = sum(s["rejected"] for s in summaries)
         merged["api_calls"] = sum(s["api_calls"] for s in summaries)
         merged["rejected_by_code"] = dict(sum((Counter(s["rejected_by_code"]) for s in summaries), Counter()))
-        merged["parts"] = len(summaries)
+        merged["shards"] = len(summaries)
         merged["dry_run"] = any(s["dry_run"] for s in summaries)
-        merged["slowest_part_s"] = max((s["duration_s"] for s in summaries), default=0.0)
+        merged["slowest_shard_s"] = max((s["duration_s"] for s in summaries), default=0.0)
         rejected = read_parquet_files(s["rejected_rows_path"] for s in summaries if s["rejected"])
         merged["rejected_rows_path"] = None
         if rejected is not None:
@@ -172,7 +176,7 @@ def example_sfcrm_activate_sharded():
                 rejected.to_parquet(sink, index=False)
             merged["rejected_rows_path"] = str(target)
         (files / "summary.json").write_text(json.dumps(merged, indent=2, sort_keys=True))
-        log.info("Merged %d part(s): %s", len(summaries), merged)
+        log.info("Merged %d shard(s): %s", len(summaries), merged)
         if merged["total"] and merged["rejected"] / merged["total"] > MAX_REJECTED_RATIO:
             raise RuntimeError(
                 f"{merged['rejected']} of {merged['total']} rows rejected, more than "
@@ -180,8 +184,8 @@ def example_sfcrm_activate_sharded():
             )
         return merged
 
-    split >> check_fields >> activate_part
-    merge(activate_part.output)
+    split >> check_fields >> sync_shard
+    merge(sync_shard.output)
 
 
 example_sfcrm_activate_sharded()

@@ -33,6 +33,90 @@ def set_connection_env(
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(running.connection_dict(**extra)))
 
 
+# --- the sync state's SQL connection: SQLite, and PostgreSQL when it runs --------------------------
+
+#: Where the PostgreSQL sync-state tests find a server (trust authentication, user ``postgres``).
+POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+SYNC_STATE_CONN_ID = "sfcrm_sync_state"
+
+
+class SyncStateDatabase:
+    """A throw-away sync-state database and its Airflow connection (``AIRFLOW_CONN_SFCRM_SYNC_STATE``)."""
+
+    def __init__(self, kind: str, location: str):
+        self.kind, self.location, self.conn_id = kind, location, SYNC_STATE_CONN_ID
+
+    def connection_json(self) -> str:
+        if self.kind == "sqlite":
+            return json.dumps({"conn_type": "sqlite", "host": self.location})
+        return json.dumps(
+            {
+                "conn_type": "postgres",
+                "host": POSTGRES["host"],
+                "port": POSTGRES["port"],
+                "login": POSTGRES["user"],
+                "schema": self.location,
+            }
+        )
+
+    def connect(self):
+        """A DB-API connection of its own, to look at the tables."""
+        if self.kind == "sqlite":
+            import sqlite3
+
+            return sqlite3.connect(self.location)
+        import psycopg
+
+        return psycopg.connect(dbname=self.location, **POSTGRES)
+
+    def query(self, sql: str, *parameters) -> list[tuple]:
+        """Rows of ``sql`` (``?`` placeholders, as in SQLite)."""
+        connection = self.connect()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql if self.kind == "sqlite" else sql.replace("?", "%s"), parameters)
+            return [tuple(row) for row in cursor.fetchall()]
+        finally:
+            connection.close()
+
+
+def postgres_or_skip():
+    """An autocommit connection to the server's ``postgres`` database, or a loud skip."""
+    try:
+        import psycopg
+
+        return psycopg.connect(dbname="postgres", autocommit=True, connect_timeout=3, **POSTGRES)
+    except Exception as exc:  # not installed, not running, not trusting us
+        pytest.skip(
+            f"PostgreSQL is not reachable at {POSTGRES['host']}:{POSTGRES['port']} as user postgres "
+            f"({exc.__class__.__name__}): start one with trust authentication (e.g. `docker run -p "
+            "5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:16`) to run the PostgreSQL "
+            "sync-state tests"
+        )
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def sync_state_db(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A fresh sync-state database, SQLite then PostgreSQL, as the connection ``sfcrm_sync_state``."""
+    if request.param == "sqlite":
+        database = SyncStateDatabase("sqlite", str(tmp_path / "sync_state.sqlite"))
+        monkeypatch.setenv(f"AIRFLOW_CONN_{SYNC_STATE_CONN_ID.upper()}", database.connection_json())
+        yield database
+        return
+    import uuid
+
+    server = postgres_or_skip()
+    name = f"sfcrm_sync_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    server.execute(f"CREATE DATABASE {name}")
+    database = SyncStateDatabase("postgres", name)
+    monkeypatch.setenv(f"AIRFLOW_CONN_{SYNC_STATE_CONN_ID.upper()}", database.connection_json())
+    try:
+        yield database
+    finally:
+        server.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        server.close()
+
+
 @pytest.fixture
 def sfcrm_conn(monkeypatch: pytest.MonkeyPatch, sandbox: RunningSandbox) -> str:
     """An ``sfcrm_default`` connection pointing at the session sandbox; returns its id."""

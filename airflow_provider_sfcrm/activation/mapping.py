@@ -59,7 +59,7 @@ class ExportMapping:
     @property
     def write_key(self) -> str | None:
         """The ``external_id_field`` argument of ``upsert_records`` for this operation."""
-        return self.identity_field
+        return None if self.operation == "insert" else self.identity_field
 
     @property
     def may_create(self) -> bool:
@@ -88,7 +88,8 @@ def build_mapping(
     """Check the arguments against each other and build an :class:`ExportMapping`.
 
     The identity column is the one ``field_mapping`` maps to ``Id`` (update) or to
-    ``external_id_field`` (upsert); insert has none.
+    ``external_id_field`` (upsert, and insert when it names one: the field that tells people apart,
+    such as an external id or ``Email``, which a sync state needs); otherwise insert has none.
 
     :raises MappingError: naming the argument that is wrong.
     """
@@ -113,11 +114,11 @@ def build_mapping(
     if overlap:
         raise MappingError(f"columns {overlap} are both in field_mapping and audiences")
 
-    key = {"update": "Id", "upsert": external_id_field, "insert": None}[operation]
+    key = {"update": "Id", "upsert": external_id_field, "insert": external_id_field}[operation]
     if operation == "upsert" and not external_id_field:
         raise MappingError('operation="upsert" needs external_id_field')
-    if operation != "upsert" and external_id_field:
-        raise MappingError(f'external_id_field is only used with operation="upsert", not {operation!r}')
+    if operation == "update" and external_id_field:
+        raise MappingError('external_id_field is not used with operation="update" (the identity is the Id)')
     identity_column = None
     attributes = dict(field_mapping)
     if key is not None:
@@ -209,10 +210,20 @@ def check_mapping_against_describe(mapping: ExportMapping, describe: Mapping[str
     )
 
 
-def check_columns(mapping: ExportMapping, schema: pa.Schema, describe: Mapping[str, Any]) -> None:
+def membership_columns(mapping: ExportMapping, schema: pa.Schema) -> list[str]:
+    """The status columns of boolean type: current membership (true = member), not given statuses."""
+    return [column for column in mapping.audiences if pa.types.is_boolean(schema.field(column).type)]
+
+
+def check_columns(
+    mapping: ExportMapping, schema: pa.Schema, describe: Mapping[str, Any], *, memberships: bool = False
+) -> None:
     """Refuse a segment whose columns are missing, or of a type their fields can never take.
 
     ``mapping`` should come from :func:`check_mapping_against_describe` (the org's spelling).
+    ``memberships``: whether boolean status columns (current membership) may be given; they need a
+    sync state (what a person was before tells ``realized`` from ``existing`` and ``exited``), and
+    each needs a field of its own.
 
     :raises MappingError: listing every problem.
     """
@@ -229,8 +240,24 @@ def check_columns(mapping: ExportMapping, schema: pa.Schema, describe: Mapping[s
                 mapping.identity_column, schema.field(mapping.identity_column).type, "identity"
             )
         )
+    members = membership_columns(mapping, schema)
+    if members and not memberships:
+        problems.append(
+            f"status columns {members} are boolean (current membership): deriving realized, existing "
+            "and exited from membership needs a sync state (sync_state=<an SQL connection id>)"
+        )
+    fields = audience_fields(mapping)
+    for column in members:
+        shared = fields[mapping.audiences[column]]
+        if len(shared) > 1:
+            problems.append(
+                f"membership column {column!r} shares field {mapping.audiences[column]} with {shared}: "
+                "give each membership its own Mapping ID field"
+            )
     problems += [
-        text_column_problem(column, schema.field(column).type, "status") for column in mapping.audiences
+        text_column_problem(column, schema.field(column).type, "status")
+        for column in mapping.audiences
+        if column not in members
     ]
     for column, name in mapping.attributes.items():
         where = f"{mapping.sobject}.{name}"
@@ -273,9 +300,56 @@ def _statuses(values: pa.Array | pa.ChunkedArray, translation: Mapping[str, str]
     if not pa.types.is_string(text.type):
         text = pc.cast(text, pa.string())
     text = _blank_to_null(pc.utf8_lower(pc.utf8_trim_whitespace(text)))
+    return translate_statuses(text, translation)
+
+
+def translate_statuses(text: pa.Array, translation: Mapping[str, str]) -> pa.Array:
+    """Statuses (``realized`` ...) as they are written: through ``translation``, part by part when
+    several audiences share a field (``realized;exited``)."""
+    if not translation:
+        return text
+    if pc.any(pc.fill_null(pc.match_substring(text, SHARED_FIELD_SEPARATOR), False)).as_py():
+        parts = (v.split(SHARED_FIELD_SEPARATOR) if v is not None else None for v in text.to_pylist())
+        return pa.array(
+            [SHARED_FIELD_SEPARATOR.join(translation.get(p, p) for p in v) if v else None for v in parts],
+            pa.string(),
+        )
     for status, written in translation.items():
         text = pc.if_else(pc.equal(text, status), pa.scalar(written), text)
     return text
+
+
+def audience_fields(mapping: ExportMapping) -> dict[str, list[str]]:
+    """``{field: [status columns]}``: several audiences may share one field, in audience order."""
+    shared: dict[str, list[str]] = {}
+    for column, target in mapping.audiences.items():
+        shared.setdefault(target, []).append(column)
+    return shared
+
+
+def field_statuses(table: pa.Table, mapping: ExportMapping, *, translate: bool = True) -> dict[str, pa.Array]:
+    """``{field: statuses}`` of the status columns of ``table``; null where no status is given.
+
+    Audiences sharing one field have their statuses joined with ``;`` in audience order.
+    """
+    translation = mapping.status_values if translate else {}
+    columns: dict[str, pa.Array] = {}
+    for target, status_columns in audience_fields(mapping).items():
+        statuses = [_statuses(table.column(col), translation) for col in status_columns]
+        if len(statuses) > 1:  # rare: joined in Python (pyarrow's element-wise join mislays all-null rows)
+            values = zip(*(s.to_pylist() for s in statuses), strict=True)
+            joined = [SHARED_FIELD_SEPARATOR.join(v for v in row if v is not None) or None for row in values]
+            columns[target] = pa.array(joined, pa.string())
+        else:
+            columns[target] = statuses[0]
+    return columns
+
+
+def outgoing_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Each value as the text of what is sent (null where the field is left as is): what the sync
+    state keeps a digest of, so that a value is compared with what was last written."""
+    ready = _json_ready(values)
+    return ready if pa.types.is_string(ready.type) else pc.cast(ready, pa.string())
 
 
 def build_records(table: pa.Table, mapping: ExportMapping) -> list[dict[str, Any]]:
@@ -289,17 +363,7 @@ def build_records(table: pa.Table, mapping: ExportMapping) -> list[dict[str, Any
     if mapping.identity_column:
         plain = {mapping.identity_column: mapping.identity_field, **plain}
     columns: dict[str, pa.Array] = {target: _json_ready(table.column(col)) for col, target in plain.items()}
-    shared: dict[str, list[str]] = {}
-    for column, target in mapping.audiences.items():
-        shared.setdefault(target, []).append(column)
-    for target, status_columns in shared.items():
-        statuses = [_statuses(table.column(col), mapping.status_values) for col in status_columns]
-        if len(statuses) > 1:  # rare: joined in Python (pyarrow's element-wise join mislays all-null rows)
-            values = zip(*(s.to_pylist() for s in statuses), strict=True)
-            joined = [SHARED_FIELD_SEPARATOR.join(v for v in row if v is not None) or None for row in values]
-            columns[target] = pa.array(joined, pa.string())
-        else:
-            columns[target] = statuses[0]
+    columns.update(field_statuses(table, mapping))
     # Filled column by column: no row dicts with nulls are built only to be filtered again.
     records: list[dict[str, Any]] = [{} for _ in range(table.num_rows)]
     for target, values in columns.items():

@@ -1,11 +1,14 @@
-"""What an export leaves behind: the rejected-rows file and the summary returned to XCom.
+"""What an export leaves behind: the rejected-rows file, the stale-rows file and the summary (XCom).
 
 The rejected-rows file is Parquet, written chunk by chunk (memory stays flat), one row per
 rejected input row: ``sfcrm_row_number`` (0-based position in the input), ``sfcrm_identity``,
 ``sfcrm_error_code`` (the first error), ``sfcrm_error_codes`` / ``sfcrm_error_messages`` /
 ``sfcrm_error_fields`` (one entry per error, aligned), ``sfcrm_source`` (``client`` when refused
 before sending, ``salesforce`` when Salesforce refused it), then the row's original columns, so
-the file can be fed back as a segment to replay it. Pure: no Airflow, no HTTP.
+the file can be fed back as a segment to replay it. With a sync state, the stale-rows file lists
+the rows older than what Salesforce holds (``sfcrm_row_number``, ``sfcrm_identity``,
+``sfcrm_stale_fields``, then the original columns). A person who vanished from the segment has no
+row number (null) in either file. Pure: no Airflow, no HTTP.
 """
 
 from __future__ import annotations
@@ -39,10 +42,19 @@ META_SCHEMA = pa.schema(
 )
 
 
-def rejected_schema(source_schema: pa.Schema) -> pa.Schema:
+STALE_META_SCHEMA = pa.schema(
+    [
+        ("sfcrm_row_number", pa.int64()),
+        ("sfcrm_identity", pa.string()),
+        ("sfcrm_stale_fields", pa.list_(pa.string())),
+    ]
+)
+
+
+def rejected_schema(source_schema: pa.Schema, meta: pa.Schema = META_SCHEMA) -> pa.Schema:
     """The file's schema: our columns, then the input's (minus ``sfcrm_*`` columns of a replayed file)."""
     originals = [f for f in source_schema if not f.name.startswith(META_PREFIX)]
-    return pa.schema([*META_SCHEMA, *originals])
+    return pa.schema([*meta, *originals])
 
 
 class RejectedRowsError(RuntimeError):
@@ -56,13 +68,20 @@ class RejectedRowsWriter:
     :param source_schema: the input's schema (the original columns kept in the file).
     """
 
+    meta_schema = META_SCHEMA
+
     def __init__(self, where: str | IO[bytes], source_schema: pa.Schema):
-        self.schema = rejected_schema(source_schema)
-        self._originals = [f.name for f in self.schema][len(META_SCHEMA) :]
+        self.schema = rejected_schema(source_schema, self.meta_schema)
+        self._originals = [f.name for f in self.schema][len(self.meta_schema) :]
         with _writing():
             self._writer = pq.ParquetWriter(where, self.schema)
         self.rejected = 0
         self.by_code: Counter[str] = Counter()
+
+    def _append(self, meta: list[pa.Array], rows: pa.Table) -> None:
+        originals = [rows.column(name) for name in self._originals]
+        with _writing():
+            self._writer.write_table(pa.Table.from_arrays([*meta, *originals], schema=self.schema))
 
     def write(
         self,
@@ -90,10 +109,7 @@ class RejectedRowsWriter:
             pa.array([[list(e.fields) for e in errs] for errs in errors], pa.list_(pa.list_(pa.string()))),
             pa.array(sources, pa.string()),
         ]
-        originals = [rows.column(name) for name in self._originals]
-        batch = pa.Table.from_arrays([*meta, *originals], schema=self.schema)
-        with _writing():
-            self._writer.write_table(batch)
+        self._append(meta, rows)
         self.rejected += n
         self.by_code.update(errs[0].status_code for errs in errors)
 
@@ -124,9 +140,7 @@ class RejectedRowsWriter:
             fields,
             repeated(source, pa.string()),
         ]
-        originals = [rows.column(name) for name in self._originals]
-        with _writing():
-            self._writer.write_table(pa.Table.from_arrays([*meta, *originals], schema=self.schema))
+        self._append(meta, rows)
         self.rejected += n
         self.by_code[error.status_code] += n
 
@@ -141,6 +155,31 @@ class RejectedRowsWriter:
         self.close()
 
 
+class StaleRowsWriter(RejectedRowsWriter):
+    """Append the rows a sync did not write because Salesforce holds newer data for them.
+
+    :param where: a local path or a binary file object.
+    :param source_schema: the input's schema (the original columns kept in the file).
+    """
+
+    meta_schema = STALE_META_SCHEMA
+
+    def write_stale(
+        self, rows: pa.Table, row_numbers: pa.Array, identities: pa.Array, stale_fields: pa.Array
+    ) -> None:
+        """Append ``rows`` with their row numbers (null for vanished people), identities and stale fields."""
+        if rows.num_rows:
+            self._append(
+                [
+                    row_numbers.cast(pa.int64()),
+                    identities.cast(pa.string()),
+                    stale_fields.cast(pa.list_(pa.string())),
+                ],
+                rows,
+            )
+            self.rejected += rows.num_rows
+
+
 @contextlib.contextmanager
 def _writing() -> Iterator[None]:
     try:
@@ -153,7 +192,9 @@ def _writing() -> Iterator[None]:
 class ExportSummary:
     """The task's result (XCom): counts, API spend and where the rejected rows are.
 
-    ``total == written + rejected`` always; ``created + updated + created_or_updated == written``
+    ``total == written + rejected + unchanged + stale`` always (the last two only with a sync
+    state, which also counts in ``total`` the ``vanished`` people it exited);
+    ``created + updated + created_or_updated == written``
     (all three None in an upsert dry run, where Salesforce alone knows which rows exist).
     ``created_or_updated`` counts the upserted rows whose split is unknowable — Salesforce's
     answer was lost and the request sent again, so the second answer says "updated" for a record
@@ -172,18 +213,25 @@ class ExportSummary:
     created_or_updated_rows: list[list[int]] = field(default_factory=list)
     rejected: int
     rejected_by_code: dict[str, int] = field(default_factory=dict)
+    unchanged: int = 0
+    stale: int = 0
+    vanished: int = 0
     api_calls: int | None = None
     api_usage: dict[str, int] | None = None
     duration_s: float = 0.0
     rejected_rows_path: str | None = None
     dry_run: bool = False
     stopped: bool = False
+    sync_state: str | None = None
+    as_of: str | None = None
+    full_resync: bool = False
+    stale_rows_path: str | None = None
 
     def __post_init__(self) -> None:
-        if self.total != self.written + self.rejected:
+        if self.total != self.written + self.rejected + self.unchanged + self.stale:
             raise AssertionError(
                 f"export counts do not add up: total {self.total} != written {self.written} "
-                f"+ rejected {self.rejected}"
+                f"+ rejected {self.rejected} + unchanged {self.unchanged} + stale {self.stale}"
             )
         split = (self.created, self.updated, self.created_or_updated)
         if None not in split and sum(split) != self.written:  # type: ignore[arg-type]

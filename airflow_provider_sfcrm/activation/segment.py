@@ -59,6 +59,15 @@ _NOT_SENT_LIMIT = "not sent: the org's daily API limit was reached earlier in th
 _NOT_SENT_STOPPED = "not sent: the task was stopped before this row was sent; replay it"
 
 
+def duplicate_error(key: str | None, winner: int) -> RecordError:
+    """Why an earlier row of a repeated identity is rejected."""
+    return RecordError(
+        DUPLICATE_IN_SEGMENT,
+        f"the same {key} appears again at row {winner}; the last row wins",
+        (key,) if key else (),
+    )
+
+
 class SegmentChangedError(RuntimeError):
     """The segment gave a different number of rows in the second pass than in the first."""
 
@@ -73,7 +82,11 @@ class SegmentSource(Protocol):
 
 @dataclass
 class ExportCounts:
-    """Row counts of one export; ``total == written + rejected``.
+    """Row counts of one export; ``total == written + rejected + unchanged + stale``.
+
+    ``unchanged`` and ``stale`` count only with a sync state: rows whose values Salesforce already
+    holds, and rows older than what it holds. ``total`` then also counts the people who vanished
+    from the segment and were exited (``vanished``, a part of ``total``).
 
     ``created + updated + created_or_updated == written`` except in an upsert dry run, where the
     three are None. ``created_or_updated`` counts upserted rows whose split Salesforce did not
@@ -89,6 +102,9 @@ class ExportCounts:
     created_or_updated_rows: list[list[int]] = field(default_factory=list)
     rejected: int = 0
     rejected_by_code: Counter[str] = field(default_factory=Counter)
+    unchanged: int = 0
+    stale: int = 0
+    vanished: int = 0
     stopped: bool = False
 
     def add_unknown_split(self, rows: Sequence[int]) -> None:
@@ -179,29 +195,39 @@ class SegmentExport:
             self.counts.created = self.counts.updated = self.counts.created_or_updated = None
 
     def run(self) -> ExportCounts:
-        with DuplicateFinder(self.work_dir) as duplicates:
-            total = self._first_pass(duplicates)
-            self.counts.total = total
-            self.progress = ProgressReporter(total, self.log, interval_s=self.progress_interval_s)
+        with self._pairing() as pairing:
+            total = self._first_pass(pairing)
+            self.counts.total += total
+            self.progress = ProgressReporter(self.counts.total, self.log, interval_s=self.progress_interval_s)
             pending = _Pending()
             offset = 0
             for batch in self.source.batches():
                 table = pa.Table.from_batches([batch])
                 if self.stop.is_set():
                     self._flush(pending, len(pending))  # the rows held back first: row order is kept
-                    self._reject_unsent(table, offset)
+                    self._reject_unsent(table, offset, pairing)
                 else:
-                    self._chunk(table, offset, duplicates, pending)
+                    self._chunk(table, offset, pairing, pending)
                     self._flush(pending, len(pending) - len(pending) % self.batch_size)
                 offset += table.num_rows
-            self._flush(pending, len(pending))
-        if offset != total:
-            raise SegmentChangedError(f"the segment changed while it was read: {total} rows, then {offset}")
+            if offset != total:
+                raise SegmentChangedError(
+                    f"the segment changed while it was read: {total} rows, then {offset}"
+                )
+            self._finish(pairing, pending)
         self.counts.rejected = self.rejected.rejected
         self.counts.rejected_by_code = Counter(self.rejected.by_code)
         self.counts.stopped = self.stop.is_set()
         self.progress.finish()
         return self.counts
+
+    def _pairing(self) -> Any:
+        """What the first pass fills and the second reads (a context manager): the duplicate finder."""
+        return DuplicateFinder(self.work_dir)
+
+    def _finish(self, pairing: Any, pending: _Pending) -> None:
+        """After the last chunk: send the rows held back (a sync state adds the people who vanished)."""
+        self._flush(pending, len(pending))
 
     def _first_pass(self, duplicates: DuplicateFinder) -> int:
         column = self.mapping.identity_column
@@ -226,20 +252,8 @@ class SegmentExport:
         if self.mapping.identity_column is not None:
             rows, winners = duplicates.within(offset, offset + table.num_rows)
             for row, winner in zip(rows.tolist(), winners.tolist(), strict=True):
-                errors.setdefault(row - offset, []).append(
-                    RecordError(
-                        DUPLICATE_IN_SEGMENT,
-                        f"the same {key} appears again at row {winner}; the last row wins",
-                        (key,) if key else (),
-                    )
-                )
-        bad = sorted(errors)
-        if bad:
-            rows = [offset + pos for pos in bad]
-            errs = [sorted(errors[pos], key=lambda e: _FIRST_CODES.get(e.status_code, 9)) for pos in bad]
-            refused = table.take(bad)
-            self.rejected.write(refused, rows, self._identities(refused), errs, SOURCE_CLIENT)
-            self.progress.advance(len(bad))
+                errors.setdefault(row - offset, []).append(duplicate_error(key, winner))
+        bad = self._reject_invalid(table, offset, errors)
         if len(bad) < table.num_rows:
             good = np.delete(np.arange(table.num_rows), bad)
             kept = table.take(good) if bad else table
@@ -247,7 +261,20 @@ class SegmentExport:
             records = build_records(kept, self.mapping) if self.write is not None else []
             pending.add(kept, records, (good + offset).tolist())
 
-    def _reject_unsent(self, table: pa.Table, offset: int) -> None:
+    def _reject_invalid(
+        self, table: pa.Table, offset: int, errors: dict[int, list[RecordError]]
+    ) -> list[int]:
+        """Reject the rows of ``table`` that have ``errors`` (by position); return those positions."""
+        bad = sorted(errors)
+        if bad:
+            rows = [offset + pos for pos in bad]
+            errs = [sorted(errors[pos], key=lambda e: _FIRST_CODES.get(e.status_code, 9)) for pos in bad]
+            refused = table.take(bad)
+            self.rejected.write(refused, rows, self._identities(refused), errs, SOURCE_CLIENT)
+            self.progress.advance(len(bad))
+        return bad
+
+    def _reject_unsent(self, table: pa.Table, offset: int, pairing: Any = None) -> None:
         """After a stop: the rows of a chunk not read before are rejected as they are, unchecked."""
         error = RecordError(TASK_STOPPED, _NOT_SENT_STOPPED)
         self.rejected.write_uniform(table, offset, self._identity_array(table), error, SOURCE_CLIENT)
@@ -262,8 +289,9 @@ class SegmentExport:
         if count <= 0:
             return
         records, rows, table = pending.take(count)
-        if self.write is None:
-            self._count_written(count, created=None)
+        if self.write is None:  # a dry run: what would be sent counts as written
+            for operation, n in self._operation_counts(table).items():
+                self._count_written(n, created=operation == "insert")
             self.progress.advance(count)
             return
         reported = [0]
@@ -281,14 +309,15 @@ class SegmentExport:
             )
             results = [RecordResult.failure(i, code, message) for i in range(count)]
         else:
-            results = self.write(records, on_progress)
+            results = self._send(records, table, on_progress)
         if len(results) != count:
             raise RuntimeError(f"the writer returned {len(results)} results for {count} records")
         failed = [pos for pos, result in enumerate(results) if not result.success]
         self._limit_reached = self._limit_reached or any(
             REQUEST_LIMIT_EXCEEDED in results[p].status_codes for p in failed
         )
-        self._count_results(results, rows)
+        self._count_results(results, rows, table)
+        self._after_write(table, results)
         if failed:
             errs = [
                 list(results[p].errors) or [RecordError("UNKNOWN_ERROR", "no error given")] for p in failed
@@ -302,17 +331,35 @@ class SegmentExport:
         if reported[0] < count:
             self.progress.advance(count - reported[0])
 
-    def _count_results(self, results: list[RecordResult], rows: list[int]) -> None:
+    def _send(
+        self, records: list[dict[str, Any]], table: pa.Table, on_progress: Callable[[int], None]
+    ) -> list[RecordResult]:
+        """Send the records of the rows of ``table`` (one result per record, in order)."""
+        return self.write(records, on_progress)
+
+    def _after_write(self, table: pa.Table, results: list[RecordResult]) -> None:
+        """Called with every batch's results (nothing to record without a sync state)."""
+
+    def _operations(self, table: pa.Table) -> list[str]:
+        """How each row of ``table`` is written: ``insert``, ``update`` or ``upsert``."""
+        return [self.mapping.operation] * table.num_rows
+
+    def _operation_counts(self, table: pa.Table) -> dict[str, int]:
+        """How many rows of ``table`` each operation writes."""
+        return {self.mapping.operation: table.num_rows}
+
+    def _count_results(self, results: list[RecordResult], rows: list[int], table: pa.Table) -> None:
         """Count the written rows; on upsert, Salesforce's ``created`` flag splits them."""
-        written = [pos for pos, result in enumerate(results) if result.success]
-        if self.mapping.operation != "upsert":
-            self._count_written(len(written), created=self.mapping.operation == "insert")
-            return
-        created = sum(1 for pos in written if results[pos].created is True)
-        updated = sum(1 for pos in written if results[pos].created is False)
-        self._count_written(created, created=True)
-        self._count_written(updated, created=False)
-        unknown = [rows[pos] for pos in written if results[pos].created is None]
+        unknown = []
+        for pos, operation in enumerate(self._operations(table)):
+            result = results[pos]
+            if not result.success:
+                continue
+            created = {"insert": True, "update": False}.get(operation, result.created)
+            if created is None:
+                unknown.append(rows[pos])
+            else:
+                self._count_written(1, created=created)
         self.counts.written += len(unknown)
         self.counts.add_unknown_split(unknown)
 
@@ -320,8 +367,7 @@ class SegmentExport:
         self.counts.written += n
         if self.counts.created is None or self.counts.updated is None:  # upsert dry run
             return
-        operation = self.mapping.operation
-        if operation == "insert" or (operation == "upsert" and created):
+        if created:
             self.counts.created += n
         else:
             self.counts.updated += n

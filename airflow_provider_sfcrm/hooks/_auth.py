@@ -25,6 +25,8 @@ _PREFIX = re.compile(
     r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$"
 )
 _HOST = re.compile(r"^[A-Za-z0-9.-]+$")
+# An Organization Id: key prefix 00D, 15 or 18 letters and digits.
+_ORG_ID = re.compile(r"^00D[A-Za-z0-9]{12}(?:[A-Za-z0-9]{3})?$")
 
 
 def resolve_base_url(custom_domain: str | None) -> str:
@@ -84,6 +86,14 @@ class OAuthToken:
     def user_id(self) -> str:
         """The user's 18-character Id: the last segment of ``.../id/<orgId>/<userId>``."""
         return self.identity_url.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def org_id(self) -> str | None:
+        """The org's Id (``00D...``) from ``.../id/<orgId>/<userId>``; None when the URL has no such part."""
+        parts = self.identity_url.rstrip("/").rsplit("/", 3)
+        if len(parts) == 4 and parts[1] == "id" and _ORG_ID.match(parts[2]):
+            return parts[2]
+        return None
 
 
 @dataclass(frozen=True, repr=False)

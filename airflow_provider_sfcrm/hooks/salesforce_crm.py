@@ -27,7 +27,7 @@ from requests.adapters import HTTPAdapter
 from simple_salesforce import Salesforce, format_soql
 
 from airflow_provider_sfcrm.activation.batching import MAX_WORKERS
-from airflow_provider_sfcrm.activation.ids import has_prefix_of, is_well_formed
+from airflow_provider_sfcrm.activation.ids import has_prefix_of, is_well_formed, to18
 from airflow_provider_sfcrm.activation.names import validate_api_name
 from airflow_provider_sfcrm.activation.results import RecordError, RecordResult
 from airflow_provider_sfcrm.exceptions import (
@@ -234,6 +234,20 @@ class SalesforceCrmHook(BaseHook):
     def user_id(self) -> str:
         """The 18-character Id of the user the connection logs in as."""
         return self._transport.token().user_id
+
+    @property
+    def org_id(self) -> str:
+        """The 18-character Id of the org the connection logs in to (from the token's identity URL).
+
+        A refreshed sandbox org has a new Id, so whatever is keyed by it (the sync state) starts afresh.
+        """
+        org_id = self._transport.token().org_id
+        if org_id is None:
+            raise SfCrmApiError(
+                "the token endpoint's answer names no org: its identity URL ('id') is not "
+                ".../id/<orgId>/<userId>"
+            )
+        return to18(org_id)
 
     # -- simple calls -----------------------------------------------------------------------
 

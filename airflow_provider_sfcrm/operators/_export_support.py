@@ -46,13 +46,13 @@ def check_settings(
         raise SfCrmConfigError(str(exc)) from None
 
 
-def refuse_overlap(segment: Any, rejected_path: str) -> None:
-    """Refuse a ``rejected_rows_path`` that is, or would join, the segment's input (a ``FileSegment``)."""
+def refuse_overlap(segment: Any, rejected_path: str, setting: str = "rejected_rows_path") -> None:
+    """Refuse an output path (``setting``) that is, or would join, the segment's input (a ``FileSegment``)."""
     overlap = segment.overlap(rejected_path)
     if overlap:
         raise SfCrmConfigError(
-            f"rejected_rows_path {rejected_path!r} {overlap}: writing the rejected rows there would "
-            "overwrite or join the input. Give another path (e.g. next to it, with a new name)"
+            f"{setting} {rejected_path!r} {overlap}: writing there would overwrite or join the input. "
+            "Give another path (e.g. next to it, with a new name)"
         )
 
 
@@ -99,8 +99,8 @@ def as_mapping(value: Any, name: str) -> dict[str, str]:
     return dict(value)
 
 
-def default_rejected_rows_path(context: Mapping[str, Any]) -> str:
-    """``<AIRFLOW_HOME or tmp>/sfcrm/rejected/<dag_id>/<run_id>/<task_id>[_<map_index>].parquet``."""
+def default_rejected_rows_path(context: Mapping[str, Any], kind: str = "rejected") -> str:
+    """``<AIRFLOW_HOME or tmp>/sfcrm/<kind>/<dag_id>/<run_id>/<task_id>[_<map_index>].parquet``."""
     ti = context.get("ti") or context.get("task_instance")
 
     def part(name: str, default: str) -> str:
@@ -112,9 +112,7 @@ def default_rejected_rows_path(context: Mapping[str, Any]) -> str:
     if isinstance(map_index, int) and map_index >= 0:
         task += f"_{map_index}"
     home = os.environ.get("AIRFLOW_HOME") or tempfile.gettempdir()
-    return str(
-        Path(home, "sfcrm", "rejected", part("dag_id", "dag"), part("run_id", "manual"), f"{task}.parquet")
-    )
+    return str(Path(home, "sfcrm", kind, part("dag_id", "dag"), part("run_id", "manual"), f"{task}.parquet"))
 
 
 @contextlib.contextmanager

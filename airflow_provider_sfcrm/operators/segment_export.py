@@ -8,6 +8,8 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -39,14 +41,15 @@ if TYPE_CHECKING:
     from airflow_provider_sfcrm.activation.report import ExportSummary
     from airflow_provider_sfcrm.activation.segment import ExportCounts
     from airflow_provider_sfcrm.operators._export_lineage import ExportLineage
+    from airflow_provider_sfcrm.operators._sync_support import SyncSettings
     from airflow_provider_sfcrm.sources import FileSegment
 
 
-def default_rejected_rows_path(context: Context) -> str:
-    """The run-scoped place of the rejected rows when the task does not name one."""
+def default_rejected_rows_path(context: Context, kind: str = "rejected") -> str:
+    """The run-scoped place of the rejected (or stale) rows when the task does not name one."""
     from airflow_provider_sfcrm.operators._export_support import default_rejected_rows_path as default_path
 
-    return default_path(context)
+    return default_path(context, kind)
 
 
 class SalesforceSegmentExportOperator(BaseOperator):
@@ -86,6 +89,18 @@ class SalesforceSegmentExportOperator(BaseOperator):
         write if one is wrong. Mapped and audience fields must exist and be writable either way.
     :param sfcrm_conn_id: the Salesforce CRM connection.
     :param chunk_rows: rows read and validated at a time (memory vs. overhead).
+    :param sync_state: None (default): stateless, every row is written. Else the id of an Airflow
+        SQL connection (SQLite or PostgreSQL) holding the sync state: only what changed since the
+        last confirmed write is sent, boolean status columns are current memberships whose statuses
+        are derived (and people who vanished from the segment are exited), older data never
+        overwrites newer, and inserts are crash-safe (templated).
+    :param as_of: the as-of time of the segment's data (templated); default the data interval's end.
+    :param full_resync: with a sync state, send every value again, changed or not (templated).
+    :param stale_rows_path: where rows older than the state go (templated); None = run-scoped default
+        under ``$AIRFLOW_HOME/sfcrm/stale``.
+    :param shard_index: with ``shard_count``: this task syncs the people of that shard of the segment
+        (split with ``airflow_provider_sfcrm.sync.sharding.shard_numbers``) (templated).
+    :param shard_count: how many shards the segment is split into (templated).
     """
 
     template_fields: Sequence[str] = (
@@ -97,6 +112,12 @@ class SalesforceSegmentExportOperator(BaseOperator):
         "audiences",
         "external_id_field",
         "dry_run",
+        "sync_state",
+        "as_of",
+        "full_resync",
+        "stale_rows_path",
+        "shard_index",
+        "shard_count",
     )
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "field_mapping": "json", "audiences": "json"}
@@ -124,6 +145,12 @@ class SalesforceSegmentExportOperator(BaseOperator):
         validate_fields: bool = True,
         sfcrm_conn_id: str = "sfcrm_default",
         chunk_rows: int = 20_000,
+        sync_state: str | None = None,
+        as_of: str | datetime | None = None,
+        full_resync: bool | str = False,
+        stale_rows_path: str | None = None,
+        shard_index: int | str = 0,
+        shard_count: int | str = 1,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -146,6 +173,12 @@ class SalesforceSegmentExportOperator(BaseOperator):
         self.validate_fields = validate_fields
         self.sfcrm_conn_id = sfcrm_conn_id
         self.chunk_rows = chunk_rows
+        self.sync_state = sync_state
+        self.as_of = as_of
+        self.full_resync = full_resync
+        self.stale_rows_path = stale_rows_path
+        self.shard_index = shard_index
+        self.shard_count = shard_count
         self._stop = threading.Event()
         self._lineage: ExportLineage | None = None
 
@@ -156,17 +189,25 @@ class SalesforceSegmentExportOperator(BaseOperator):
         describe = hook.describe_object(mapping.sobject)
         mapping = self._checked_against(describe, mapping)
         rejected_path = self.rejected_rows_path or default_rejected_rows_path(context)
+        sync = None
+        if self.sync_state:
+            from airflow_provider_sfcrm.operators._sync_support import sync_settings
+
+            sync = sync_settings(self, context)
         from airflow_provider_sfcrm.activation.mapping import mapping_summary
 
         self.log.info(
-            "Exporting a segment into %s (%s, dry_run=%s): %s",
+            "Exporting a segment into %s (%s, dry_run=%s, sync_state=%s): %s",
             mapping.sobject,
             mapping.operation,
             dry_run,
+            self.sync_state,
             mapping_summary(mapping),
         )
-        counts = self._export(hook, describe, mapping, rejected_path, dry_run)
-        summary = self._summarise(hook, mapping, counts, rejected_path, dry_run, time.monotonic() - started)
+        counts = self._export(hook, describe, mapping, rejected_path, dry_run, sync)
+        summary = self._summarise(
+            hook, mapping, counts, rejected_path, dry_run, time.monotonic() - started, sync
+        )
         if not dry_run:
             from airflow_provider_sfcrm.operators._export_lineage import export_lineage
 
@@ -211,10 +252,21 @@ class SalesforceSegmentExportOperator(BaseOperator):
         rejected_path: str,
         dry_run: bool,
         seconds: float,
+        sync: SyncSettings | None,
     ) -> ExportSummary:
         from airflow_provider_sfcrm.activation.report import ExportSummary
 
         usage = hook.api_usage
+        sync_keys = (
+            {
+                "sync_state": sync.conn_id,
+                "as_of": sync.as_of.isoformat(),
+                "full_resync": sync.full_resync,
+                "stale_rows_path": sync.stale_rows_path,
+            }
+            if sync
+            else {}
+        )
         return ExportSummary(
             **{**dataclasses.asdict(counts), "rejected_by_code": dict(counts.rejected_by_code)},
             sobject=mapping.sobject,
@@ -224,6 +276,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
             duration_s=round(seconds, 3),
             rejected_rows_path=rejected_path,
             dry_run=dry_run,
+            **sync_keys,
         )
 
     def _export(
@@ -233,6 +286,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         mapping: ExportMapping,
         rejected_path: str,
         dry_run: bool,
+        sync: SyncSettings | None = None,
     ) -> ExportCounts:
         """Stream the segment through the core; rejected rows are saved before anything is judged."""
         from airflow_provider_sfcrm.activation.mapping import MappingError, check_columns
@@ -244,26 +298,32 @@ class SalesforceSegmentExportOperator(BaseOperator):
         key = next((f for f in describe.get("fields", ()) if f.get("name") == mapping.identity_field), {})
         with self._segment(mapping) as source:
             try:
-                check_columns(mapping, source.schema, describe)
+                check_columns(mapping, source.schema, describe, memberships=sync is not None)
             except MappingError as exc:
                 raise SfCrmConfigError(str(exc)) from exc
             if self.segment_path is not None:
                 refuse_overlap(source, rejected_path)
+                if sync is not None:
+                    refuse_overlap(source, sync.stale_rows_path, "stale_rows_path")
+            write = None if dry_run else self._writer(hook, mapping)
+            options = dict(
+                batch_size=self.batch_size,
+                key_case_sensitive=bool(key.get("caseSensitive")),
+                log=self.log.info,
+                stop=self._stop,
+            )
             with (
                 our_errors(self.segment_path, rejected_path),
                 atomic_output(rejected_path) as where,
                 RejectedRowsWriter(where, source.schema) as rejected,
             ):
-                return SegmentExport(
-                    source,
-                    rules_from_describe(mapping, describe),
-                    rejected,
-                    write=None if dry_run else self._writer(hook, mapping),
-                    batch_size=self.batch_size,
-                    key_case_sensitive=bool(key.get("caseSensitive")),
-                    log=self.log.info,
-                    stop=self._stop,
-                ).run()
+                rules = rules_from_describe(mapping, describe)
+                if sync is None:
+                    stateless = None if write is None else partial(write, external_id_field=mapping.write_key)
+                    return SegmentExport(source, rules, rejected, write=stateless, **options).run()
+                from airflow_provider_sfcrm.operators._sync_support import run_sync
+
+                return run_sync(self, hook, mapping, source, (rules, rejected), sync, write, options)
 
     def _checked_arguments(self) -> tuple[ExportMapping, bool]:
         """Validate the rendered arguments (templated values arrive only now)."""
@@ -292,6 +352,14 @@ class SalesforceSegmentExportOperator(BaseOperator):
             )
         except MappingError as exc:
             raise SfCrmConfigError(str(exc)) from exc
+        if mapping.operation == "insert" and bool(self.sync_state) != bool(mapping.identity_field):
+            raise SfCrmConfigError(
+                'operation="insert" with a sync_state needs external_id_field: the field that tells people '
+                "apart (an External ID, or an idLookup field such as Email), to remember who was created "
+                "and to find, after a crash, the records whose creation was not confirmed"
+                if self.sync_state
+                else 'external_id_field is used with operation="insert" only together with sync_state'
+            )
         return mapping, as_bool(self.dry_run, "dry_run")
 
     def _checked_against(self, describe: Mapping[str, Any], mapping: ExportMapping) -> ExportMapping:
@@ -335,11 +403,13 @@ class SalesforceSegmentExportOperator(BaseOperator):
             yield FileSegment(spooled, chunk_rows=self.chunk_rows)
 
     def _writer(self, hook: SalesforceCrmHook, mapping: ExportMapping):
-        def write(records, progress):
+        """``write(records, progress, external_id_field)``: the hook's writes with this task's settings."""
+
+        def write(records, progress, external_id_field):
             return hook.upsert_records(
                 mapping.sobject,
                 records,
-                external_id_field=mapping.write_key,
+                external_id_field=external_id_field,
                 all_or_none=self.all_or_none,
                 batch_size=self.batch_size,
                 max_workers=self.max_workers,

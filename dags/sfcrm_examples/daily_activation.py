@@ -2,7 +2,11 @@
 
 extract → map_columns → check_fields → activate → summary, built inside the caller's ``@dag``
 function so that each example file keeps only what differs between them (the object, the
-extraction query, the field mapping) and what a user adapts to their own warehouse.
+extraction query and its kind, the field mapping) and what a user adapts to their own warehouse.
+
+Both sync with a sync state (the SQL connection ``sfcrm_sync_state``): only what changed since the
+last confirmed write is sent, a re-run of a day sends nothing, and a day older than what was
+already synced (a backfill after newer days) overwrites nothing.
 
 Light on purpose: DAG files import this module while being parsed, so pandas and pyarrow stay
 inside the tasks (``sfcrm_examples.segments`` is imported when a task runs, never before).
@@ -30,6 +34,11 @@ START_DATE = datetime(2026, 1, 1, tzinfo=timezone.utc)
 # long-running requests (see example_sfcrm_activate_sharded).
 SFCRM_POOL = "sfcrm_api"
 MAX_WORKERS = 4
+#: The Airflow SQL connection holding the sync state (SQLite on one machine, PostgreSQL when
+#: workers are distributed).
+SYNC_STATE_CONN_ID = "sfcrm_sync_state"
+#: The two kinds of segments: everyone's current membership, or the interval's status changes.
+MEMBERSHIP, CHANGES = "membership", "changes"
 
 
 def activation_params(audiences: Mapping[str, str]) -> dict[str, Param]:
@@ -60,45 +69,55 @@ def activate_daily(
     audiences: Mapping[str, str],
     profile_store_conn_id: str,
     sfcrm_conn_id: str,
+    segment: str = MEMBERSHIP,
     max_rejected_ratio: float = 0.05,
 ) -> Any:
     """Add the five tasks to the DAG being defined; returns the summary task's output.
 
     :param sobject: ``Contact`` or ``Lead``.
-    :param segment_sql: the extraction query (``:interval_start`` / ``:interval_end``), one row per
-        person and audience, ordered by ``profile_id``.
+    :param segment_sql: the extraction query. :data:`MEMBERSHIP`: everyone, one row per person with
+        a 0/1 column ``aud_<audience>`` per audience, as of ``:as_of`` (the interval's end).
+        :data:`CHANGES`: one row per person and audience whose status changed within
+        ``[:interval_start, :interval_end)``, ordered by ``profile_id``.
     :param field_mapping: segment column → Salesforce field (the identity column → ``Id``).
     :param audiences: the store's audience → Mapping ID.
+    :param segment: :data:`MEMBERSHIP` or :data:`CHANGES`.
     """
+    if segment not in (MEMBERSHIP, CHANGES):
+        raise ValueError(f"segment must be {MEMBERSHIP!r} or {CHANGES!r}, not {segment!r}")
 
     @task
     def extract(data_interval_start=None, data_interval_end=None, params=None, dag=None) -> dict:
-        """Write the interval's changed memberships to Parquet, one row per person."""
+        """Write the segment (memberships as of the interval's end, or its changes) to Parquet."""
         from airflow.sdk import Connection
 
         from sfcrm_examples.profile_store import format_timestamp
-        from sfcrm_examples.segments import extract_segment, interval_dir
+        from sfcrm_examples.segments import extract_membership, extract_segment, interval_dir
 
         chosen = list(params["audiences"])
         unknown = sorted(set(chosen) - set(audiences))
         if unknown:
             raise ValueError(f"unknown audiences {unknown}; choose among {list(audiences)}")
         files = interval_dir(dag.dag_id, data_interval_start, data_interval_end)
-        counts = extract_segment(
-            Connection.get(profile_store_conn_id).get_hook(),
-            segment_sql,
-            {
+        store = Connection.get(profile_store_conn_id).get_hook()
+        output = files / "segment.parquet"
+        if segment == MEMBERSHIP:
+            as_of = {"as_of": format_timestamp(data_interval_end)}
+            counts = extract_membership(store, segment_sql, as_of, output, audiences=chosen)
+            log.info("%d people, memberships as of %s", counts["people"], data_interval_end)
+        else:
+            interval = {
                 "interval_start": format_timestamp(data_interval_start),
                 "interval_end": format_timestamp(data_interval_end),
-            },
-            files / "segment.parquet",
-            key="profile_id",
-            audiences=chosen,
-        )
-        log.info("%d people changed from %s to %s", counts["people"], data_interval_start, data_interval_end)
+            }
+            counts = extract_segment(store, segment_sql, interval, output, key="profile_id", audiences=chosen)
+            log.info(
+                "%d people changed from %s to %s", counts["people"], data_interval_start, data_interval_end
+            )
         return {
             "segment_path": str(files / "segment.parquet"),
             "rejected_rows_path": str(files / "rejected.parquet"),
+            "stale_rows_path": str(files / "stale.parquet"),
             "audiences": chosen,
             **counts,
         }
@@ -112,6 +131,7 @@ def activate_daily(
         return {
             "segment_path": segment["segment_path"],
             "rejected_rows_path": segment["rejected_rows_path"],
+            "stale_rows_path": segment["stale_rows_path"],
             "field_mapping": dict(field_mapping),
             "audiences": status_columns,
             "mapping_ids": sorted(set(status_columns.values())),
@@ -145,6 +165,9 @@ def activate_daily(
         # People of the store that never reached Salesforce have no Id: a few are expected.
         max_rejected_ratio=max_rejected_ratio,
         dry_run="{{ params.dry_run }}",
+        # Only what changed since the last confirmed write is sent; as of the interval's end.
+        sync_state=SYNC_STATE_CONN_ID,
+        stale_rows_path=mapped["stale_rows_path"],
     )
 
     @task
@@ -155,14 +178,18 @@ def activate_daily(
         from sfcrm_examples.segments import interval_dir
 
         log.info(
-            "%s: %d of %d people written (%d created, %d updated), %d rejected %s, %d API calls, dry run: %s",
+            "%s: %d of %d people written (%d created, %d updated), %d unchanged, %d stale, %d rejected %s, "
+            "%d exited after vanishing from the segment, %d API calls, dry run: %s",
             result["sobject"],
             result["written"],
             result["total"],
             result["created"],
             result["updated"],
+            result["unchanged"],
+            result["stale"],
             result["rejected"],
             result["rejected_by_code"],
+            result["vanished"],
             result["api_calls"],
             result["dry_run"],
         )

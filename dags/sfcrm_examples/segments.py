@@ -1,10 +1,17 @@
 """Segment files for the example DAGs: extract from any SQL connection, pivot, split, merge.
 
-The extraction query returns *long* rows — the person's columns plus ``audience_id`` and
-``status`` — ordered by the person's key, one row per person and audience (the latest change in
-the data interval). :func:`extract_segment` streams them in chunks and writes *wide* rows to
-Parquet: one row per person, one status column per audience (``aud_<audience_id>``), empty where
-the person's status in that audience did not change. Memory stays bounded by the chunk size.
+Two kinds of segments:
+
+* *current membership* (:func:`extract_membership`): the query returns one row per person with a
+  0/1 (or true/false) column per audience, ``aud_<audience_id>``; they become boolean columns, and
+  the export's sync state derives ``realized`` / ``existing`` / ``exited`` from them;
+* *changes* (:func:`extract_segment`): the query returns *long* rows — the person's columns plus
+  ``audience_id`` and ``status`` — ordered by the person's key, one row per person and audience
+  (the latest change in the data interval); they are pivoted to one row per person, one status
+  column per audience, empty where the person's status in that audience did not change.
+
+Either is streamed in chunks to Parquet, so memory stays bounded by the chunk size.
+:func:`split_by_shard` cuts a segment into the shards of a sharded sync.
 
 Imported inside tasks only (pandas and pyarrow are too heavy for DAG parsing).
 """
@@ -166,6 +173,73 @@ def extract_segment(
     frames = (frame for frame in wide if not frame.empty)
     counts["people"] = write_wide(frames, output_path, lambda: [*person_columns, *status_columns])
     return counts
+
+
+def extract_membership(
+    hook: Any,
+    sql: str,
+    parameters: Mapping[str, Any] | Sequence[Any] | None,
+    output_path: Any,
+    *,
+    audiences: Sequence[str],
+    chunksize: int = 50_000,
+) -> dict[str, int]:
+    """Run ``sql`` (one row per person, ``aud_<audience>`` 0/1 columns) and write it with boolean
+    membership columns — only those of ``audiences`` — to ``output_path``.
+
+    :return: ``{"people": rows written}``.
+    """
+    wanted = {status_column(a) for a in audiences}
+    columns: list[str] = []
+
+    def membership(chunks: Iterable[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for chunk in chunks:
+            flags = [c for c in chunk.columns if c.startswith(STATUS_COLUMN_PREFIX)]
+            chunk = chunk.drop(columns=[c for c in flags if c not in wanted])
+            for column in wanted:
+                if column not in chunk.columns:
+                    raise ValueError(f"the membership query must return the column {column!r}")
+                # 1/0 from SQLite, true/false elsewhere; no row means not a member.
+                chunk[column] = chunk[column].fillna(0).astype(bool)
+            columns[:] = list(chunk.columns)
+            if not chunk.empty:
+                yield chunk
+
+    chunks = hook.get_df_by_chunks(sql, parameters=parameters, chunksize=chunksize, df_type="pandas")
+    return {"people": write_wide(membership(chunks), output_path, lambda: columns)}
+
+
+def split_by_shard(
+    path: Any, output_dir: Any, shard_count: int, identity_column: str
+) -> list[dict[str, Any]]:
+    """Cut a segment into ``shard_count`` shards by the stable hash of each person's identity.
+
+    Returns, per shard, the export's arguments: ``segment_path``, ``shard_index``, ``shard_count``
+    (for ``SalesforceSegmentExportOperator.partial(...).expand_kwargs(...)``). Each shard owns its
+    people and their sync state, so exits are decided over the whole segment, by exactly one shard.
+    Rows without an identity go to shard 0 (where they are rejected as ``MISSING_IDENTITY``).
+    """
+    from airflow_provider_sfcrm.sync.sharding import shard_numbers
+
+    if shard_count < 1:
+        raise ValueError(f"shard_count must be at least 1, not {shard_count}")
+    source = pq.ParquetFile(path.open("rb") if hasattr(path, "open") else path)
+    paths = [output_dir / f"shard-{index:03d}-of-{shard_count:03d}.parquet" for index in range(shard_count)]
+    sinks = [open_for_write(p) for p in paths]
+    writers = [pq.ParquetWriter(sink, source.schema_arrow) for sink in sinks]
+    try:
+        for batch in source.iter_batches(batch_size=100_000):
+            shards = shard_numbers(batch.column(identity_column), shard_count).clip(min=0)
+            for index, writer in enumerate(writers):
+                writer.write_table(pa.Table.from_batches([batch]).filter(pa.array(shards == index)))
+    finally:
+        for writer, sink in zip(writers, sinks, strict=True):
+            writer.close()
+            sink.close()
+    return [
+        {"segment_path": str(p), "shard_index": index, "shard_count": shard_count}
+        for index, p in enumerate(paths)
+    ]
 
 
 def split_segment(path: Any, output_dir: Any, rows_per_part: int) -> list[str]:

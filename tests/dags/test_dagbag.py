@@ -63,7 +63,7 @@ def test_daily_activations_run_one_interval_at_a_time(dagbag, dag_id: str):
 
 def test_writes_share_one_pool_sized_for_salesforce(dagbag):
     constants = runpy.run_path(str(DAGS_FOLDER / "example_sfcrm_activate_sharded.py"))
-    sharded = dagbag.dags["example_sfcrm_activate_sharded"].get_task("activate_part")
+    sharded = dagbag.dags["example_sfcrm_activate_sharded"].get_task("sync_shard")
     assert sharded.partial_kwargs["pool"] == constants["SFCRM_POOL"]
     # Salesforce: at most 25 concurrent long-running requests per org.
     assert constants["POOL_SLOTS"] * sharded.partial_kwargs["max_workers"] <= 25

@@ -8,58 +8,69 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from tests.dags.conftest import AUDIENCE_FIELDS, expected_statuses
+from tests.dags.conftest import AUDIENCE_FIELDS, expected_after_syncs
 
 pytestmark = pytest.mark.integration
 
 DAG_ID = "example_sfcrm_activate_contacts"
 DAY = timedelta(days=1)
-FIRST = datetime(2026, 1, 3, tzinfo=timezone.utc)  # covers 2026-01-02
+FIRST = datetime(2026, 1, 3, tzinfo=timezone.utc)  # syncs the memberships as of 2026-01-03 00:00
 
 
-def changed_people(store, sobject: str, start: datetime, end: datetime) -> dict[str, bool]:
-    """``{profile_id: has a Salesforce Id}`` of the people of ``sobject`` with a change in [start, end)."""
-    fmt = "%Y-%m-%d %H:%M:%S"
+def contacts(store) -> dict[str, bool]:
+    """``{profile_id: has a Salesforce Id}`` of the store's Contacts."""
     with sqlite3.connect(store) as db:
         rows = db.execute(
-            "SELECT DISTINCT p.profile_id, p.salesforce_id IS NOT NULL FROM audience_memberships m"
-            " JOIN profiles p ON p.profile_id = m.profile_id"
-            " WHERE p.crm_object = ? AND m.changed_at >= ? AND m.changed_at < ?",
-            (sobject, start.strftime(fmt), end.strftime(fmt)),
+            "SELECT profile_id, salesforce_id IS NOT NULL FROM profiles WHERE crm_object = 'Contact'"
         )
         return {profile_id: bool(has_id) for profile_id, has_id in rows}
 
 
-def test_three_daily_runs_leave_each_persons_statuses_as_of_the_last_day(example_org):
-    runs = [example_org.run(DAG_ID, FIRST + n * DAY) for n in range(3)]
-
-    for n, run in enumerate(runs):
-        assert run["state"] == "success"
-        start, end = FIRST + (n - 1) * DAY, FIRST + n * DAY
-        assert run["interval"] == (start, end), "a run must cover the day before its logical date"
-        people = changed_people(example_org.store, "Contact", start, end)
-        summary = run["summary"]
-        assert summary["total"] == len(people) > 0
-        assert summary["total"] == summary["written"] + summary["rejected"]
-        missing_id = sum(not has_id for has_id in people.values())
-        assert summary["rejected"] == missing_id
-        assert summary["rejected_by_code"] == ({"MISSING_IDENTITY": missing_id} if missing_id else {})
-        assert summary["dry_run"] is False
-
-    expected = expected_statuses(example_org.store, FIRST - DAY, FIRST + 2 * DAY)
-    first_day = expected_statuses(example_org.store, FIRST - DAY, FIRST)
-    overwritten = [key for key, status in first_day.items() if expected[key] != status]
-    assert overwritten, "the data must hold statuses that change between day 1 and day 3"
-
+def mismatches(example_org, expected) -> list:
     actual = example_org.statuses("Contact")
-    mismatches = [
+    return [
         (profile_id, audience, expected.get((profile_id, audience)), actual[sf_id][audience])
         for profile_id, sf_id in example_org.people("Contact").items()
         if sf_id is not None
         for audience in AUDIENCE_FIELDS
         if actual[sf_id][audience] != expected.get((profile_id, audience))
     ]
-    assert mismatches == []
+
+
+def test_daily_runs_derive_statuses_from_membership_and_send_only_changes(example_org):
+    people = contacts(example_org.store)
+    missing_id = sum(not has_id for has_id in people.values())
+    runs = [example_org.run(DAG_ID, FIRST + n * DAY) for n in range(3)]
+
+    for n, run in enumerate(runs):
+        assert run["state"] == "success"
+        assert run["interval"] == (FIRST + (n - 1) * DAY, FIRST + n * DAY), "a run covers the day before"
+        summary = run["summary"]
+        assert (
+            summary["total"]
+            == len(people)
+            == sum(summary[k] for k in ("written", "rejected", "unchanged", "stale"))
+        )
+        assert summary["rejected_by_code"] == {"MISSING_IDENTITY": missing_id} and missing_id > 0
+        assert summary["as_of"] == (FIRST + n * DAY).isoformat()
+    first, second = runs[0]["summary"], runs[1]["summary"]
+    assert first["written"] == len(people) - missing_id  # day 1: everyone with an Id
+    assert 0 < second["written"] < first["written"] and second["unchanged"] > 0  # then only changes
+
+    expected = expected_after_syncs(example_org.store, [FIRST + n * DAY for n in range(3)])
+    assert any(status == "existing" for status in expected.values())
+    assert any(status == "exited" for status in expected.values())
+    assert mismatches(example_org, expected) == []
+
+    # The last day again sends nothing; the first day again afterwards (a backfill) reverts nothing.
+    writes = example_org.sandbox.calls_to("composite/sobjects")
+    again = example_org.run(DAG_ID, FIRST + 2 * DAY)["summary"]
+    backfill = example_org.run(DAG_ID, FIRST)["summary"]
+    assert example_org.sandbox.calls_to("composite/sobjects") == writes
+    assert (again["written"], again["unchanged"]) == (0, len(people) - missing_id)
+    assert backfill["written"] == 0 and backfill["stale"] > 0
+    assert len(pd.read_parquet(backfill["stale_rows_path"])) == backfill["stale"]
+    assert mismatches(example_org, expected) == []
 
 
 def test_rejected_rows_are_kept_with_their_reason(example_org):
@@ -81,12 +92,13 @@ def test_dry_run_from_the_trigger_form_writes_nothing(example_org):
     assert summary["total"] == summary["written"] + summary["rejected"] > 0
     statuses = example_org.statuses("Contact")
     assert statuses and all(value is None for fields in statuses.values() for value in fields.values())
+    assert example_org.run(DAG_ID, FIRST)["summary"]["written"] == summary["written"]  # nothing recorded
 
 
 def test_only_the_audiences_chosen_at_trigger_time_are_written(example_org):
     run = example_org.run(DAG_ID, FIRST, audiences=["newsletter"])
     assert run["state"] == "success"
-    expected = expected_statuses(example_org.store, FIRST - DAY, FIRST)
+    expected = expected_after_syncs(example_org.store, [FIRST])
     people = example_org.people("Contact")
     statuses = example_org.statuses("Contact")
     for profile_id, sf_id in people.items():

@@ -1,30 +1,31 @@
-"""example_sfcrm_activate_sharded: parts mapped under the pool, merged counts and rejected rows."""
+"""example_sfcrm_activate_sharded: shards by identity hash, mapped under the pool, merged counts."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import sqlite3
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
 
-from tests.dags.conftest import AUDIENCE_FIELDS, expected_statuses
+from tests.dags.conftest import AUDIENCE_FIELDS, derive, expected_after_syncs, memberships
 
 pytestmark = pytest.mark.integration
 
 DAG_ID = "example_sfcrm_activate_sharded"
 AS_OF = datetime(2026, 1, 10, tzinfo=timezone.utc)
-ROWS_PER_PART = 60
+SHARDS = 3
 
 
-def test_parts_add_up_to_the_whole_snapshot(example_org):
-    run = example_org.run(DAG_ID, AS_OF, rows_per_part=ROWS_PER_PART)
+def test_shards_add_up_and_exits_are_decided_over_the_whole_segment(example_org):
+    run = example_org.run(DAG_ID, AS_OF, shards=SHARDS)
 
     assert run["state"] == "success"
     merged = run["summary"]
     segment = pd.read_parquet(run["files"] / "segment.parquet")
-    parts = sorted((run["files"] / "parts").glob("part-*.parquet"))
-    assert merged["parts"] == len(parts) == -(-len(segment) // ROWS_PER_PART) > 1
-    assert sum(len(pd.read_parquet(p)) for p in parts) == len(segment)
+    shards = sorted((run["files"] / "parts").glob("shard-*.parquet"))
+    assert merged["shards"] == len(shards) == SHARDS
+    assert sum(len(pd.read_parquet(p)) for p in shards) == len(segment)
     assert merged["total"] == len(segment) == merged["written"] + merged["rejected"]
     assert merged["rejected"] == segment["salesforce_id"].isna().sum() > 0
     assert merged["rejected_by_code"] == {"MISSING_IDENTITY": merged["rejected"]}
@@ -32,21 +33,41 @@ def test_parts_add_up_to_the_whole_snapshot(example_org):
     assert sorted(rejected["profile_id"]) == sorted(
         segment.loc[segment["salesforce_id"].isna(), "profile_id"]
     )
+    expected = expected_after_syncs(example_org.store, [AS_OF])
+    _assert_statuses(example_org, expected)
 
-    # A full re-sync: every person's latest status as of the logical date, whenever it changed.
-    expected = expected_statuses(example_org.store, datetime(2000, 1, 1, tzinfo=timezone.utc), AS_OF)
+    # Some members leave the store altogether: each is exited once, by the shard that owns them.
+    members = memberships(example_org.store, AS_OF)
+    people = example_org.people("Contact")
+    gone = sorted({p for p, _ in members if people.get(p)})[:7]
+    with sqlite3.connect(example_org.store) as db:
+        db.executemany("DELETE FROM profiles WHERE profile_id = ?", [(p,) for p in gone])
+    db.close()
+    later = AS_OF + timedelta(days=1)
+    merged = example_org.run(DAG_ID, later, shards=SHARDS)["summary"]
+    assert merged["vanished"] == len(gone)
+    assert merged["total"] == merged["written"] + merged["rejected"] + merged["unchanged"] + merged["stale"]
+    after = expected_after_syncs(example_org.store, [AS_OF, later])
+    for profile_id in gone:
+        for audience in AUDIENCE_FIELDS:
+            before = expected.get((profile_id, audience))
+            after[(profile_id, audience)] = derive(before, False) if before else None
+    _assert_statuses(example_org, after, people)
+
+
+def _assert_statuses(example_org, expected, people=None) -> None:
     statuses = example_org.statuses("Contact")
-    for profile_id, sf_id in example_org.people("Contact").items():
+    for profile_id, sf_id in (people or example_org.people("Contact")).items():
         if sf_id is not None:
             assert statuses[sf_id] == {a: expected.get((profile_id, a)) for a in AUDIENCE_FIELDS}, profile_id
 
 
-def test_a_dry_run_plans_every_part_and_writes_nothing(example_org):
-    run = example_org.run(DAG_ID, AS_OF, rows_per_part=ROWS_PER_PART, dry_run=True)
+def test_a_dry_run_plans_every_shard_and_writes_nothing(example_org):
+    run = example_org.run(DAG_ID, AS_OF, shards=SHARDS, dry_run=True)
 
     assert run["state"] == "success"
     merged = run["summary"]
-    assert merged["dry_run"] is True and merged["parts"] > 1
+    assert merged["dry_run"] is True and merged["shards"] == SHARDS
     assert merged["total"] == merged["written"] + merged["rejected"] > 0
     statuses = example_org.statuses("Contact")
     assert statuses and all(value is None for fields in statuses.values() for value in fields.values())

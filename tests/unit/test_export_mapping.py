@@ -53,6 +53,14 @@ def test_insert_has_no_identity():
     assert mapping.identity_column is None and mapping.write_key is None
 
 
+def test_insert_may_name_the_field_that_tells_people_apart_and_still_creates():
+    mapping = _mapping(
+        operation="insert", field_mapping={"mail": "Email", "last": "LastName"}, external_id_field="Email"
+    )
+    assert (mapping.identity_column, mapping.identity_field) == ("mail", "Email")
+    assert mapping.write_key is None  # records are created (POST), the identity field is sent with them
+
+
 @pytest.mark.parametrize(
     ("overrides", "words"),
     [
@@ -60,7 +68,7 @@ def test_insert_has_no_identity():
         ({"field_mapping": {"last": "LastName"}}, "exactly one column mapped to 'Id'"),
         ({"field_mapping": {"a": "Id", "b": "Id"}}, "found 2"),
         ({"operation": "upsert"}, "needs external_id_field"),
-        ({"external_id_field": "Ext_Id__c"}, "only used with"),
+        ({"external_id_field": "Ext_Id__c"}, 'not used with operation="update"'),
         ({"operation": "insert", "field_mapping": {"a": "Id"}}, 'no column may be mapped to "Id"'),
         ({"field_mapping": {"sfid": "Id", "x": "Bad Name"}}, "invalid Salesforce field name"),
         ({"sobject": "Contact; DROP"}, "invalid Salesforce object name"),

@@ -116,12 +116,19 @@ def test_summary_adds_up_and_has_the_documented_keys():
         "created_or_updated_rows",
         "rejected",
         "rejected_by_code",
+        "unchanged",
+        "stale",
+        "vanished",
         "api_calls",
         "api_usage",
         "duration_s",
         "rejected_rows_path",
         "dry_run",
         "stopped",
+        "sync_state",
+        "as_of",
+        "full_resync",
+        "stale_rows_path",
     ]
     assert summary.rejected_ratio == pytest.approx(0.3)
     message = summary.rejected_message(0.1)
@@ -129,7 +136,9 @@ def test_summary_adds_up_and_has_the_documented_keys():
     assert "/r.parquet" in message
 
 
-@pytest.mark.parametrize("overrides", [{"written": 8}, {"rejected_by_code": {"MALFORMED_ID": 1}}])
+@pytest.mark.parametrize(
+    "overrides", [{"written": 8}, {"rejected_by_code": {"MALFORMED_ID": 1}}, {"unchanged": 1}, {"stale": 2}]
+)
 def test_summary_that_does_not_add_up_is_a_bug(overrides):
     with pytest.raises(AssertionError):
         _summary(**overrides)
