@@ -165,7 +165,15 @@ def test_on_kill_stops_sending_and_saves_what_was_not_sent(tmp_path, monkeypatch
             segment, tmp_path / "rejected.parquet", CONN_ID, batch_size=50, max_workers=2, chunk_rows=500
         )
         writes_before = org.write_calls()
-        threading.Timer(1.0, op.on_kill).start()
+
+        def kill_once_writing() -> None:
+            # Stop mid-run whatever the machine's load: once the first write has reached the org.
+            deadline = time.monotonic() + 60
+            while org.write_calls() == writes_before and time.monotonic() < deadline:
+                time.sleep(0.02)
+            op.on_kill()
+
+        threading.Thread(target=kill_once_writing, daemon=True).start()
 
         with pytest.raises(SfCrmStoppedError, match="Replay the rejected rows") as info:
             op.execute({})
