@@ -13,8 +13,11 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
+from sfcrm_sandbox.models.clock import Clock, ClockError, parse_moment
 from sfcrm_sandbox.models.faults import FaultSettings
+from sfcrm_sandbox.models.jwt_bearer import load_certificate
 from sfcrm_sandbox.models.sessions import Credentials
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.process import DEFAULT_CREDENTIALS, READY_PREFIX
@@ -32,6 +35,13 @@ def _non_negative(kind: type) -> object:
 
     parse.__name__ = kind.__name__
     return parse
+
+
+def _moment(text: str) -> object:
+    try:
+        return parse_moment(text)
+    except ClockError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,6 +74,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--faults", type=Path, default=None, help="faults JSON file (README: Faults and latency)"
     )
     serve.add_argument(
+        "--jwt-cert",
+        type=Path,
+        default=None,
+        help="PEM certificate of the connected app: accept JWT bearer assertions its key signs",
+    )
+    serve.add_argument(
+        "--clock",
+        type=_moment,
+        default=None,
+        help="start the org's clock at this ISO 8601 instant (e.g. 2024-01-31T10:00:00Z); it runs from there",
+    )
+    serve.add_argument(
+        "--frozen-clock",
+        action="store_true",
+        help="the org's clock stands still (POST /__sandbox/clock moves it)",
+    )
+    serve.add_argument(
         "--cert-hostname",
         action="append",
         default=[],
@@ -72,13 +99,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(args: argparse.Namespace, faults: FaultSettings) -> None:
+async def _serve(args: argparse.Namespace, faults: FaultSettings, jwt_certificate: Any) -> None:
     import uvicorn
 
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     tls = ensure_certificates(data_dir, args.cert_hostname)
-    store = OrgStore(data_dir / "org.sqlite3", args.username)
+    clock = Clock(args.clock, frozen=args.frozen_clock)
+    store = OrgStore(data_dir / "org.sqlite3", args.username, clock)
     settings = SandboxSettings(
         credentials=Credentials(
             args.username, args.password, args.security_token, args.client_id, args.client_secret
@@ -88,6 +116,7 @@ async def _serve(args: argparse.Namespace, faults: FaultSettings) -> None:
         daily_api_limit=args.daily_api_limit,
         session_ttl_s=args.session_ttl_s,
         faults=faults,
+        jwt_certificate=jwt_certificate,
     )
     app = SandboxApp(store, settings)
 
@@ -133,12 +162,16 @@ def main(argv: list[str] | None = None) -> None:
         faults = FaultSettings.from_file(args.faults)
     except (OSError, ValueError, TypeError) as exc:
         raise SystemExit(f"sfcrm-sandbox: bad --faults file: {exc}") from None
+    try:
+        jwt_certificate = load_certificate(args.jwt_cert) if args.jwt_cert else None
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"sfcrm-sandbox: bad --jwt-cert file: {exc}") from None
     # uvicorn re-raises the signal that stopped it once shut down; these no-op handlers turn that
     # into a clean exit (status 0) instead of a KeyboardInterrupt traceback or a -15 status.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
     try:
-        asyncio.run(_serve(args, faults))
+        asyncio.run(_serve(args, faults, jwt_certificate))
     except OSError as exc:
         print(f"sfcrm-sandbox: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -36,6 +36,8 @@ class RunningSandbox:
     process: subprocess.Popen
     credentials: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CREDENTIALS))
     output: list[str] = field(default_factory=list)
+    #: The private key whose certificate the sandbox was started with (``--jwt-cert``), when known.
+    jwt_key_path: Path | None = None
 
     @property
     def username(self) -> str:
@@ -57,11 +59,10 @@ class RunningSandbox:
     def client_secret(self) -> str:
         return self.credentials["client_secret"]
 
-    def _call(self, method: str, path: str) -> Any:
+    def _call(self, method: str, path: str, body: Any = None) -> Any:
         context = ssl.create_default_context(cafile=str(self.ca_path))
-        request = urllib.request.Request(
-            self.base_url + path, method=method, data=b"" if method == "POST" else None
-        )
+        data = json.dumps(body).encode() if body is not None else (b"" if method == "POST" else None)
+        request = urllib.request.Request(self.base_url + path, method=method, data=data)
         with urllib.request.urlopen(request, context=context, timeout=30) as response:
             body = response.read()
         return json.loads(body) if body else None
@@ -76,6 +77,24 @@ class RunningSandbox:
         fragment = route_fragment.lower()
         routes = self.stats()["api_calls_by_route"]
         return sum(int(count) for route, count in routes.items() if fragment in route.lower())
+
+    def clock(self) -> dict[str, Any]:
+        """``GET /__sandbox/clock``: ``{"now": "<ISO>Z", "frozen": bool}``."""
+        return self._call("GET", "/__sandbox/clock")
+
+    def set_clock(
+        self, now: Any = None, *, advance_s: float | None = None, frozen: bool | None = None
+    ) -> dict[str, Any]:
+        """``POST /__sandbox/clock``: move the org's clock to ``now`` (a datetime or ISO text) and/or by
+        ``advance_s`` seconds; ``frozen`` makes it stand still (True) or run (False)."""
+        body: dict[str, Any] = {}
+        if now is not None:
+            body["now"] = now if isinstance(now, str) else now.isoformat()
+        if advance_s is not None:
+            body["advance_s"] = advance_s
+        if frozen is not None:
+            body["frozen"] = frozen
+        return self._call("POST", "/__sandbox/clock", body)
 
     def reset(self) -> None:
         """``POST /__sandbox/reset``: empty the org's records (schema and custom fields stay)."""
@@ -155,7 +174,11 @@ def start_sandbox(
         faults_path.write_text(json.dumps(faults))
         args += ["--faults", str(faults_path)]
     for key, value in options.items():
-        args += [f"--{key.replace('_', '-')}", str(value)]
+        flag = f"--{key.replace('_', '-')}"
+        if isinstance(value, bool):  # a switch such as frozen_clock=True
+            args += [flag] if value else []
+        else:
+            args += [flag, str(value)]
 
     process = subprocess.Popen(
         args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, bufsize=1, start_new_session=True

@@ -12,7 +12,9 @@ from typing import Any
 
 from sfcrm_sandbox.models.ids import KEY_PREFIXES
 
-_STRING_TYPES = {"string", "textarea", "email", "phone", "url", "picklist", "combobox"}
+_STRING_TYPES = {"string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox"}
+#: Compound fields: read-only views of their component fields (``compoundFieldName`` on each component).
+COMPOUND_TYPES = {"address", "location"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,13 @@ class FieldSpec:
     :param picklist: picklist values (first is the default when ``default`` is None).
     :param name_field: the object's name field.
     :param id_lookup: usable to look a record up (Id, external ids, some standard fields).
+    :param precision: digits of a number in total (currency, double, percent).
+    :param scale: digits after the decimal point.
+    :param digits: digits of an ``int``.
+    :param compound_field_name: the compound field this one is a component of (``MailingAddress``,
+        ``Name``).
+    :param child_relationship: for a lookup, the name the parent object gives its list of these
+        records in SOQL (``Contacts`` for ``Contact.AccountId``); None when it has none.
     """
 
     name: str
@@ -62,6 +71,8 @@ class FieldSpec:
     precision: int = 0
     scale: int = 0
     digits: int = 0
+    compound_field_name: str | None = None
+    child_relationship: str | None = None
 
     @property
     def required(self) -> bool:
@@ -76,6 +87,13 @@ class FieldSpec:
     @property
     def sortable(self) -> bool:
         return self.filterable
+
+    @property
+    def relationship_name(self) -> str | None:
+        """How SOQL reaches a lookup's record: ``AccountId`` → ``Account``, ``OwnerId`` → ``Owner``."""
+        if self.type != "reference" or not self.name.endswith("Id") or self.custom:
+            return None
+        return self.name[:-2]
 
 
 @dataclass(frozen=True)

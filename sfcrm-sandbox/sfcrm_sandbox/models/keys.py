@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-# Composite uniqueness Salesforce enforces on setup objects (one grant per permission set and field,
-# one assignment per user and permission set).
+# Composite uniqueness Salesforce enforces (one grant per permission set and field, one assignment per
+# user and permission set, one relationship per account and contact).
 COMPOSITE_KEYS: dict[str, tuple[str, ...]] = {
+    "AccountContactRelation": ("AccountId", "ContactId"),
     "FieldPermissions": ("ParentId", "Field"),
     "PermissionSetAssignment": ("AssigneeId", "PermissionSetId"),
 }

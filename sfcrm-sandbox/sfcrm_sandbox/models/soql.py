@@ -3,16 +3,18 @@
 Supported: ``SELECT f1, f2 | COUNT() FROM Obj [WHERE ...] [ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...]
 [LIMIT n] [OFFSET n]``. ``WHERE`` takes ``AND`` / ``OR`` / ``NOT`` and parentheses, ``= != <> < > <= >=``,
 ``[NOT] IN (...)``, ``LIKE``, ``null``, strings, numbers, booleans, date and dateTime literals and the
-relative date literals (``TODAY``, ``LAST_N_DAYS:n``, ...).
+relative date literals (``TODAY``, ``LAST_N_DAYS:n``, ...). A field may be a child-to-parent path
+through lookups' relationship names (``Account.Name``, ``Account.Owner.Username``, up to five deep) in
+SELECT, WHERE and ORDER BY; the caller says how to follow them (:class:`Relationships`).
 
 Semantics follow Salesforce rather than SQL where they differ: text comparisons ignore case, an empty
 string is null, null matches false on checkboxes, ``!=`` and ``NOT IN`` also match nulls, AND and OR
 cannot be mixed without parentheses, nulls sort first ascending and last descending, and a literal of
 the wrong kind for its field is refused instead of coerced. Errors carry Salesforce's error codes
 (``MALFORMED_QUERY``, ``INVALID_FIELD``, ``INVALID_QUERY_FILTER_OPERATOR``,
-``NUMBER_OUTSIDE_VALID_RANGE``) and message shapes. Anything outside the subset (subqueries,
-relationship paths, GROUP BY, aggregates other than ``COUNT()``, TYPEOF, ...) is refused with
-``MALFORMED_QUERY`` saying the sandbox does not support it, never silently ignored.
+``NUMBER_OUTSIDE_VALID_RANGE``) and message shapes. Anything outside the subset (subqueries and
+parent-to-child relationship queries, GROUP BY, aggregates other than ``COUNT()``, TYPEOF, ...) is
+refused with ``MALFORMED_QUERY`` saying the sandbox does not support it, never silently ignored.
 
 Pure Python: no HTTP, no storage. The caller (the sandbox's query route) owns the rows.
 """
@@ -26,7 +28,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from sfcrm_sandbox.models.soql_syntax import (
     INVALID_FIELD,
@@ -55,6 +57,7 @@ __all__ = [
     "NUMBER_OUTSIDE_VALID_RANGE",
     "FieldInfo",
     "Query",
+    "Relationships",
     "SoqlError",
     "execute",
     "parse",
@@ -75,6 +78,31 @@ class FieldInfo:
     type: str
     filterable: bool = True
     sortable: bool = True
+    relationship: str | None = None
+    reference_to: tuple[str, ...] = ()
+
+
+class Relationships(Protocol):
+    """How the engine follows a child-to-parent path such as ``Account.Owner.Username``."""
+
+    def fields_of(self, sobject: str) -> Mapping[str, FieldInfo] | None:
+        """The fields of ``sobject`` keyed by lower-case name (None: no such object)."""
+
+    def record(self, record_id: str) -> tuple[str, Row] | None:
+        """``(object, row)`` of the record with that Id, or None."""
+
+
+@dataclass(frozen=True)
+class _Path:
+    """A resolved field reference: the lookups to follow (may be none) and the field at the end."""
+
+    hops: tuple[tuple[str, str], ...]  # (reference field on the current object, relationship name)
+    leaf: FieldInfo
+    targets: tuple[str, ...]  # the object(s) the last hop may reach (display only)
+
+    @property
+    def key(self) -> str:
+        return ".".join([*(relationship for _, relationship in self.hops), self.leaf.name])
 
 
 # --------------------------------------------------------------------------------------------------
@@ -191,32 +219,99 @@ Predicate = Callable[[Row], bool]
 
 
 class _Compiler:
-    def __init__(self, query: Query, fields: Mapping[str, FieldInfo], today: date) -> None:
+    def __init__(
+        self,
+        query: Query,
+        fields: Mapping[str, FieldInfo],
+        today: date,
+        relationships: Relationships | None = None,
+    ) -> None:
         self.query = query
         self.fields = fields
         self.today = today
+        self.relationships = relationships
 
     def resolve(self, name: str, pos: int) -> FieldInfo:
-        info = self.fields.get(name.lower())
+        return self.path(name, pos).leaf
+
+    def path(self, name: str, pos: int) -> _Path:
+        """Resolve ``Field`` or ``Relationship.[...].Field`` against the object's fields."""
+        *relationship_names, field_name = name.split(".")
+        fields, entity = self.fields, self.query.sobject
+        hops: list[tuple[str, str]] = []
+        targets: tuple[str, ...] = (entity,)
+        for relationship in relationship_names:
+            lookup = next(
+                (
+                    info
+                    for info in fields.values()
+                    if info.relationship and info.relationship.lower() == relationship.lower()
+                ),
+                None,
+            )
+            parent_fields = self._fields_of(lookup.reference_to) if lookup else None
+            if lookup is None or parent_fields is None:
+                raise located(
+                    INVALID_FIELD,
+                    self.query.soql,
+                    pos,
+                    f"Didn't understand relationship '{relationship}' in field path. If you are attempting "
+                    "to use a custom relationship, be sure to append the '__r' after the custom "
+                    "relationship name. Please reference your WSDL or the describe call for the "
+                    "appropriate names.",
+                )
+            hops.append((lookup.name, lookup.relationship or relationship))
+            fields, entity, targets = parent_fields, lookup.reference_to[0], lookup.reference_to
+        info = fields.get(field_name.lower())
         if info is None:
             raise located(
                 INVALID_FIELD,
                 self.query.soql,
                 pos,
-                f"No such column '{name}' on entity '{self.query.sobject}'. If you are attempting to use a "
+                f"No such column '{field_name}' on entity '{entity}'. If you are attempting to use a "
                 "custom field, be sure to append the '__c' after the custom field name. Please reference "
                 "your WSDL or the describe call for the appropriate names.",
             )
-        return info
+        return _Path(tuple(hops), info, targets)
 
-    def select(self) -> list[str]:
-        names: list[str] = []
+    def _fields_of(self, targets: tuple[str, ...]) -> Mapping[str, FieldInfo] | None:
+        """The fields a path may read behind a lookup: for a lookup to several objects, those all share."""
+        if self.relationships is None or not targets:
+            return None
+        described = [self.relationships.fields_of(target) for target in targets]
+        if any(fields is None for fields in described):
+            return None
+        first = described[0]
+        assert first is not None
+        return {lower: info for lower, info in first.items() if all(lower in other for other in described)}
+
+    def getter(self, path: _Path) -> Callable[[Row], Any]:
+        """Row → the value the path reads (null when a lookup on the way is empty)."""
+        name = path.leaf.name
+        if not path.hops:
+            return lambda row: row.get(name)
+        relationships = self.relationships
+        assert relationships is not None
+        references = [reference for reference, _ in path.hops]
+
+        def get(row: Row) -> Any:
+            for reference in references:
+                found = relationships.record(row.get(reference)) if row.get(reference) else None
+                if found is None:
+                    return None
+                row = found[1]
+            return row.get(name)
+
+        return get
+
+    def select(self) -> list[_Path]:
+        paths: list[_Path] = []
         for written, pos in zip(self.query.fields, self.query.field_positions, strict=True):
-            info = self.resolve(written, pos)
-            if info.name in names:
-                raise SoqlError(INVALID_FIELD, f"duplicate field selected: {info.name}")
-            names.append(info.name)
-        return names
+            path = self.path(written, pos)
+            if any(p.key.lower() == path.key.lower() for p in paths):
+                raise SoqlError(INVALID_FIELD, f"duplicate field selected: {path.key}")
+            paths.append(path)
+        return paths
 
     def predicate(self, node: Condition) -> Predicate:
         if isinstance(node, Not):
@@ -235,26 +330,27 @@ class _Compiler:
         return self.comparison(node)
 
     def comparison(self, node: Comparison) -> Predicate:
-        info = self.resolve(node.field, node.pos)
+        path = self.path(node.field, node.pos)
+        info = path.leaf
         if not info.filterable:
             raise SoqlError(INVALID_FIELD, f"field '{info.name}' can not be filtered in query call")
         kind = _kind_of(info)
         for literal in node.values:
             self.check_literal(info, kind, literal, node.op)
-        name = info.name
+        get = self.getter(path)
         norm = _normalizer(kind)
         if node.op == "LIKE":
             regex = _like_regex(node.values[0].value)
-            return lambda row: bool((v := row.get(name)) and regex.fullmatch(v))
+            return lambda row: bool((v := get(row)) and regex.fullmatch(v))
         if node.op in ("IN", "NOTIN"):
             wanted = {self.norm_literal(lit, norm) for lit in node.values}
             if node.op == "IN":
-                return lambda row: norm(row.get(name)) in wanted
-            return lambda row: norm(row.get(name)) not in wanted
+                return lambda row: norm(get(row)) in wanted
+            return lambda row: norm(get(row)) not in wanted
         literal = node.values[0]
         if literal.kind == "relative":
-            return self.range_predicate(name, kind, norm, node.op, literal)
-        return _compare(name, norm, node.op, self.norm_literal(literal, norm))
+            return self.range_predicate(get, kind, norm, node.op, literal)
+        return _compare(get, norm, node.op, self.norm_literal(literal, norm))
 
     def check_literal(self, info: FieldInfo, kind: str, literal: Literal, op: str) -> None:
         if literal.kind == "null":
@@ -287,7 +383,9 @@ class _Compiler:
             return _instant_key(literal.value)
         return literal.value  # number, boolean
 
-    def range_predicate(self, name: str, kind: str, norm: Callable, op: str, literal: Literal) -> Predicate:
+    def range_predicate(
+        self, get: Callable[[Row], Any], kind: str, norm: Callable, op: str, literal: Literal
+    ) -> Predicate:
         word, amount = literal.value
         start, end = (
             _RELATIVE_FIXED[word](self.today)
@@ -309,29 +407,32 @@ class _Compiler:
             ">=": lambda v: v is not None and v >= low,
         }
         test = tests[op]
-        return lambda row: test(norm(row.get(name)))
+        return lambda row: test(norm(get(row)))
 
     def order_key(self) -> Callable[[Row], tuple]:
         columns = []
         for item in self.query.order_by:
-            info = self.resolve(item.field, item.pos)
+            path = self.path(item.field, item.pos)
+            info = path.leaf
             if not info.sortable:
                 raise SoqlError(INVALID_FIELD, f"field '{info.name}' can not be sorted in a query call")
             nulls_first = (not item.descending) if item.nulls_first is None else item.nulls_first
-            columns.append((info.name, _normalizer(_kind_of(info)), item.descending, 0 if nulls_first else 2))
+            columns.append(
+                (self.getter(path), _normalizer(_kind_of(info)), item.descending, 0 if nulls_first else 2)
+            )
         if len(columns) == 1:  # the common case, without the per-row loop
-            name, norm, descending, null_rank = columns[0]
+            get, norm, descending, null_rank = columns[0]
 
             def single(row: Row) -> tuple:
-                v = norm(row.get(name))
+                v = norm(get(row))
                 return (null_rank, 0) if v is None else (1, _Desc(v) if descending else v)
 
             return single
 
         def key(row: Row) -> tuple:
             parts = []
-            for name, norm, descending, null_rank in columns:
-                v = norm(row.get(name))
+            for get, norm, descending, null_rank in columns:
+                v = norm(get(row))
                 parts.append((null_rank, 0) if v is None else (1, _Desc(v) if descending else v))
             return tuple(parts)
 
@@ -346,26 +447,26 @@ def _either(first: Predicate, second: Predicate) -> Predicate:
     return lambda row: first(row) or second(row)
 
 
-def _compare(name: str, norm: Callable[[Any], Any], op: str, wanted: Any) -> Predicate:
+def _compare(get: Callable[[Row], Any], norm: Callable[[Any], Any], op: str, wanted: Any) -> Predicate:
     if wanted is None:
         if op == "=":
-            return lambda row: norm(row.get(name)) is None
+            return lambda row: norm(get(row)) is None
         if op == "!=":
-            return lambda row: norm(row.get(name)) is not None
+            return lambda row: norm(get(row)) is not None
         return lambda row: False  # ordering against null matches nothing
     if op == "=":
-        return lambda row: norm(row.get(name)) == wanted
+        return lambda row: norm(get(row)) == wanted
     if op == "!=":
         # Unlike SQL, SOQL's != also matches records whose field is null (widely reported behaviour;
         # Salesforce's docs do not spell it out). NOT IN follows the same rule here [UNVERIFIED].
-        return lambda row: norm(row.get(name)) != wanted
+        return lambda row: norm(get(row)) != wanted
     if op == "<":
-        return lambda row: (v := norm(row.get(name))) is not None and v < wanted
+        return lambda row: (v := norm(get(row))) is not None and v < wanted
     if op == "<=":
-        return lambda row: (v := norm(row.get(name))) is not None and v <= wanted
+        return lambda row: (v := norm(get(row))) is not None and v <= wanted
     if op == ">":
-        return lambda row: (v := norm(row.get(name))) is not None and v > wanted
-    return lambda row: (v := norm(row.get(name))) is not None and v >= wanted
+        return lambda row: (v := norm(get(row))) is not None and v > wanted
+    return lambda row: (v := norm(get(row))) is not None and v >= wanted
 
 
 def _like_regex(pattern: str) -> re.Pattern[str]:
@@ -396,11 +497,40 @@ class _Desc:
 # --------------------------------------------------------------------------------------------------
 
 
+def _projector(paths: list[_Path], relationships: Relationships | None) -> Callable[[Row], dict[str, Any]]:
+    """Row → the selected values; a parent path nests its values under the relationship name."""
+    names = [path.leaf.name for path in paths]
+    if not any(path.hops for path in paths):
+        return lambda row: {name: row.get(name) for name in names}
+    assert relationships is not None
+
+    def project(row: Row) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for path in paths:
+            node, current = out, row
+            for reference, relationship in path.hops:
+                parent_id = current.get(reference)
+                found = relationships.record(parent_id) if parent_id else None
+                if found is None:
+                    node.setdefault(relationship, None)  # no parent: the relationship reads as null
+                    break
+                sobject, current = found
+                if node.get(relationship) is None:
+                    node[relationship] = {"attributes": {"type": sobject, "id": parent_id}}
+                node = node[relationship]
+            else:
+                node[path.leaf.name] = current.get(path.leaf.name)
+        return out
+
+    return project
+
+
 def execute(
     query: Query,
     rows: Iterable[Row],
     fields: Mapping[str, FieldInfo],
     today: date | None = None,
+    relationships: Relationships | None = None,
 ) -> list[dict[str, Any]] | int:
     """Run ``query`` over ``rows`` (dicts keyed by canonical API names), streaming them once.
 
@@ -408,14 +538,17 @@ def execute(
     :param rows: the object's records; iterated lazily, never copied.
     :param fields: the object's visible fields keyed by lower-case API name.
     :param today: the day relative date literals count from (default: today in UTC).
+    :param relationships: follows parent paths (``Account.Name``); without it such paths are unknown.
     :return: the selected fields of the matching rows (canonical names, in SELECT order), or the
-        number of matching rows for ``SELECT COUNT()``.
+        number of matching rows for ``SELECT COUNT()``. A parent path's values are nested under the
+        relationship name, as ``{"attributes": {"type": <object>, "id": <Id>}, <field>: <value>}``, or
+        null when the lookup is empty.
     """
     if today is None:
         today = datetime.now(timezone.utc).date()
     elif isinstance(today, datetime):
         today = today.date()
-    compiler = _Compiler(query, fields, today)
+    compiler = _Compiler(query, fields, today, relationships)
     # Every field is resolved before the first row is read, so a bad query fails fast and whole.
     selected = [] if query.is_count else compiler.select()
     predicate = compiler.predicate(query.where) if query.where is not None else None
@@ -437,4 +570,5 @@ def execute(
             ordered = sorted(matches, key=key)[offset:]
     else:
         ordered = itertools.islice(matches, offset, None if limit is None else offset + limit)
-    return [{name: row.get(name) for name in selected} for row in ordered]
+    project = _projector(selected, relationships)
+    return [project(row) for row in ordered]

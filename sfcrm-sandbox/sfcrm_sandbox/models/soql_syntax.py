@@ -18,10 +18,14 @@ INVALID_QUERY_FILTER_OPERATOR = "INVALID_QUERY_FILTER_OPERATOR"
 NUMBER_OUTSIDE_VALID_RANGE = "NUMBER_OUTSIDE_VALID_RANGE"
 
 MAX_OFFSET = 2000  # Salesforce refuses larger OFFSETs
+MAX_RELATIONSHIP_DEPTH = 5  # child-to-parent relationships in one path
 MAX_QUERY_LENGTH = 100_000  # characters of one SOQL statement
 _MAX_INT = 2**31 - 1
 
-_SUPPORTED = "SELECT a field list or COUNT() FROM one object, WHERE, ORDER BY, LIMIT and OFFSET"
+_SUPPORTED = (
+    "SELECT a field list (with parent paths such as Account.Name) or COUNT() FROM one object, "
+    "WHERE, ORDER BY, LIMIT and OFFSET"
+)
 
 
 class SoqlError(Exception):
@@ -346,10 +350,25 @@ class _Parser:
         if self.at_punct("(", 1):
             what = "FIELDS()" if tok.upper == "FIELDS" else f"functions and aggregates ({tok.text}())"
             raise unsupported(self.soql, tok.pos, f"{what} in {clause}")
-        if self.at_punct(".", 1):
-            raise unsupported(self.soql, tok.pos, "relationship paths such as Account.Name")
         self.next()
-        return tok
+        if not self.at_punct("."):
+            return tok
+        # A child-to-parent path such as Account.Owner.Username: at most five relationships deep.
+        names = [tok.text]
+        while self.at_punct("."):
+            self.next()
+            part = self.peek()
+            if part.kind != "ident" or part.upper in _RESERVED:
+                raise self.unexpected()
+            names.append(self.next().text)
+        if len(names) > MAX_RELATIONSHIP_DEPTH + 1:
+            raise located(
+                MALFORMED_QUERY,
+                self.soql,
+                tok.pos,
+                f"SOQL statements cannot query more than {MAX_RELATIONSHIP_DEPTH} levels of relationships",
+            )
+        return _Token("ident", ".".join(names), tok.pos)
 
     def condition(self) -> Condition:
         first = self.unary()

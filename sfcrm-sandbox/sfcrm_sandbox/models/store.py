@@ -20,13 +20,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from sfcrm_sandbox.models.clock import Clock
 from sfcrm_sandbox.models.custom_fields import field_spec_from_json, field_spec_to_json
 from sfcrm_sandbox.models.fields import FieldSpec, ObjectSpec
 from sfcrm_sandbox.models.ids import KEY_PREFIXES, case_suffix
 from sfcrm_sandbox.models.keys import key_value
 from sfcrm_sandbox.models.objects import CUSTOMIZABLE, OBJECTS, OBJECTS_BY_LOWER
 from sfcrm_sandbox.models.seed import seed_org
-from sfcrm_sandbox.models.values import now_datetime
 
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _SCHEMA = """
@@ -56,10 +56,12 @@ class OrgStore:
 
     :param path: the SQLite file.
     :param username: the integration user's username (kept in sync with ``--username``).
+    :param clock: the org's clock, which stamps every write (default: the wall clock).
     """
 
-    def __init__(self, path: Path, username: str) -> None:
+    def __init__(self, path: Path, username: str, clock: Clock | None = None) -> None:
         self._lock = threading.RLock()
+        self.clock = clock or Clock()
         self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         # A local test org: durability across power loss is not worth fsyncs on every batch.
@@ -220,7 +222,7 @@ class OrgStore:
             with self.transaction() as db:
                 db.execute(
                     "INSERT INTO custom_field (id, sobject, name, spec, created) VALUES (?, ?, ?, ?, ?)",
-                    (field_id, sobject, spec.name, json.dumps(field_spec_to_json(spec)), now_datetime()),
+                    (field_id, sobject, spec.name, json.dumps(field_spec_to_json(spec)), self.clock.stamp()),
                 )
                 self.save_counters()
             self._custom[sobject][spec.name.lower()] = spec

@@ -15,12 +15,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from sfcrm_sandbox.models.derived import derive
 from sfcrm_sandbox.models.fields import FieldSpec, ObjectSpec
 from sfcrm_sandbox.models.ids import canonical_id, object_of_id
 from sfcrm_sandbox.models.keys import COMPOSITE_FIELD, key_value
 from sfcrm_sandbox.models.objects import OBJECTS
 from sfcrm_sandbox.models.store import OrgStore
-from sfcrm_sandbox.models.values import error, now_datetime
+from sfcrm_sandbox.models.values import error
 from sfcrm_sandbox.models.write_plan import Plan, RequestRejected
 from sfcrm_sandbox.models.write_rules import WriteRules
 
@@ -29,7 +30,6 @@ ROLLED_BACK = error(
     "Record rolled back because not all records were valid and the request was using AllOrNone header",
 )
 _AUDIT = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp")
-_NAMED = ("Contact", "Lead", "User")
 # Writes to these change the integration user's field-level security (store.refresh_grants).
 _GRANT_OBJECTS = ("FieldPermissions", "PermissionSetAssignment")
 
@@ -266,7 +266,7 @@ class Writer:
         if not plans:
             return 0
         store = self.store
-        now = now_datetime()
+        now = self.store.clock.stamp()
         inserts: list[tuple[str, str, str]] = []
         updates: list[tuple[str, str]] = []
         key_deletes: list[tuple[str, str]] = []
@@ -291,8 +291,7 @@ class Writer:
             if plan.sobject == "Lead" and auto_assign:
                 # Sforce-Auto-Assign TRUE (the default): the org's assignment rule routes the lead.
                 data["OwnerId"] = store.router_user_id
-            if plan.sobject in _NAMED:
-                data["Name"] = " ".join(p for p in (data.get("FirstName"), data.get("LastName")) if p)
+            derive(plan.sobject, data, plan.values)
             record_id = plan.record_id
             assert record_id is not None
             for f in shape.indexed:
@@ -336,7 +335,7 @@ class Writer:
         defaults: dict[str, Any] = {}
         for f in self.store.all_fields(sobject):
             if f.type == "boolean":
-                defaults[f.name] = False
+                defaults[f.name] = bool(f.default)  # a checkbox is never null
             elif f.defaulted_on_create and f.default is not None:
                 defaults[f.name] = f.default
         audit = {
@@ -356,7 +355,7 @@ class Writer:
     def _commit_deletes(self, plans: list[Plan]) -> int:
         if not plans:
             return 0
-        now = now_datetime()
+        now = self.store.clock.stamp()
         rows = []
         for plan in plans:
             data = dict(plan.existing or {})
@@ -382,7 +381,7 @@ class Writer:
             if found is None or found[0] != "Lead" or found[1]:
                 return False
             data = found[2]
-            now = now_datetime()
+            now = self.store.clock.stamp()
             data.update(
                 {
                     "IsConverted": True,

@@ -1,7 +1,9 @@
-"""Sandbox-only endpoints under ``/__sandbox`` (no auth): stats, reset, and a stand-in for lead conversion."""
+"""Sandbox-only endpoints under ``/__sandbox`` (no auth): stats, reset, the org's clock, and a stand-in
+for lead conversion."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 
 from sfcrm_sandbox.models.faults import Faults
@@ -62,3 +64,16 @@ class AdminResponses:
         record_id = canonical_id(call.params["id"])
         converted = record_id is not None and self.writer.convert_lead(record_id)
         return Reply(200 if converted else 404, {"converted": converted})
+
+    def clock(self, call: Call) -> Reply:
+        """``GET /__sandbox/clock``: the org's now and whether it stands still."""
+        return Reply(200, self.store.clock.state())
+
+    def set_clock(self, call: Call) -> Reply:
+        """``POST /__sandbox/clock`` ``{"now": ISO, "advance_s": n, "frozen": bool}`` (each optional)."""
+        try:
+            settings = json.loads(call.raw or b"{}")
+            self.store.clock.configure(settings)
+        except ValueError as exc:  # ClockError, or a body that is not JSON
+            return Reply(400, {"error": "INVALID_CLOCK", "message": str(exc)})
+        return Reply(200, self.store.clock.state())

@@ -26,6 +26,8 @@ _SOAP_TYPES = {
     "currency": "xsd:double",
     "percent": "xsd:double",
     "int": "xsd:int",
+    "address": "urn:address",
+    "location": "urn:location",
 }
 
 
@@ -47,7 +49,7 @@ def field_describe(spec: FieldSpec, *, readable_only: bool = False) -> dict[str,
         "calculatedFormula": None,
         "cascadeDelete": False,
         "caseSensitive": False,
-        "compoundFieldName": None,
+        "compoundFieldName": spec.compound_field_name,
         "controllerName": None,
         "createable": createable,
         "custom": spec.custom,
@@ -93,7 +95,7 @@ def field_describe(spec: FieldSpec, *, readable_only: bool = False) -> dict[str,
         "queryByDistance": False,
         "referenceTargetField": None,
         "referenceTo": list(spec.reference_to),
-        "relationshipName": (spec.name[:-2] if spec.name.endswith("Id") and spec.reference_to else None),
+        "relationshipName": spec.relationship_name,
         "relationshipOrder": None,
         "restrictedDelete": False,
         "restrictedPicklist": False,
@@ -157,13 +159,32 @@ def object_summary(spec: ObjectSpec, version: str) -> dict[str, Any]:
     }
 
 
+def child_relationships(name: str) -> list[dict[str, Any]]:
+    """The lookups of other objects that point at ``name`` and carry a relationship name for it."""
+    return [
+        {
+            "cascadeDelete": False,
+            "childSObject": child.name,
+            "deprecatedAndHidden": False,
+            "field": field.name,
+            "junctionIdListNames": [],
+            "junctionReferenceTo": [],
+            "relationshipName": field.child_relationship,
+            "restrictedDelete": False,
+        }
+        for child in sorted(OBJECTS.values(), key=lambda s: s.name)
+        for field in child.fields
+        if field.child_relationship and name in field.reference_to
+    ]
+
+
 def object_describe(spec: ObjectSpec, version: str, fields: list[dict[str, Any]]) -> dict[str, Any]:
     """The full ``sobjects/{name}/describe`` body, ``fields`` already filtered by field-level security."""
     body = object_summary(spec, version)
     body.update(
         {
             "actionOverrides": [],
-            "childRelationships": [],
+            "childRelationships": child_relationships(spec.name),
             "compactLayoutable": spec.data,
             "defaultImplementation": None,
             "extendedBy": None,

@@ -8,8 +8,10 @@ every record, and pages results 2,000 rows at a time.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from typing import Any
 
+from sfcrm_sandbox.models.compound import compound_fields, with_compound_values
 from sfcrm_sandbox.models.cursors import Cursor, QueryCursors
 from sfcrm_sandbox.models.soql import FieldInfo, SoqlError, execute, parse
 from sfcrm_sandbox.models.store import OrgStore
@@ -29,6 +31,49 @@ _CUSTOM_FIELD_COLUMNS = {
     "LastModifiedDate": "datetime",
     "LastModifiedById": "reference",
 }
+
+
+def _parent(call: Call, value: Any) -> Any:
+    """A parent record the engine nested (``{"attributes": {"type", "id"}, ...}``) as Salesforce shows it:
+    its attributes carry the record's url; other values pass through."""
+    if not isinstance(value, dict) or "attributes" not in value:
+        return value
+    kind, parent_id = value["attributes"]["type"], value["attributes"]["id"]
+    nested = {k: _parent(call, v) for k, v in value.items() if k != "attributes"}
+    return {"attributes": {"type": kind, "url": record_url(call.version, kind, parent_id)}, **nested}
+
+
+class StoreRelationships:
+    """Follows parent paths (``Account.Name``) through the org's records, as the user sees them.
+
+    :param store: the org.
+    """
+
+    def __init__(self, store: OrgStore) -> None:
+        self.store = store
+        # One query reads the same parents again and again (every contact of one account); a new
+        # instance per query, so it never serves a parent as it was before a later write.
+        self.record = lru_cache(maxsize=20_000)(self._record)
+
+    def fields_of(self, sobject: str) -> dict[str, FieldInfo] | None:
+        spec = self.store.object_spec(sobject)
+        if spec is None:
+            return None
+        return {
+            lower: FieldInfo(
+                f.name,
+                f.type,
+                filterable=f.filterable,
+                sortable=f.sortable,
+                relationship=f.relationship_name,
+                reference_to=f.reference_to,
+            )
+            for lower, (f, _) in self.store.visible_fields(spec.name).items()
+        }
+
+    def _record(self, record_id: str) -> tuple[str, dict[str, Any]] | None:
+        found = self.store.get(record_id)
+        return (found[0], found[2]) if found else None
 
 
 class QueryResponses:
@@ -58,6 +103,7 @@ class QueryResponses:
             parsed = parse(soql)
         except SoqlError as exc:
             return api_error(400, exc.error_code, exc.message)
+        relationships: StoreRelationships | None = None
         if tooling:
             if parsed.sobject.lower() != "customfield":
                 return api_error(400, "INVALID_TYPE", f"sObject type '{parsed.sobject}' is not supported.")
@@ -74,12 +120,13 @@ class QueryResponses:
                     "custom object, be sure to append the '__c' after the entity name.",
                 )
             sobject = spec.name
-            infos = {
-                lower: FieldInfo(f.name, f.type, filterable=f.filterable, sortable=f.sortable)
-                for lower, (f, _) in self.store.visible_fields(sobject).items()
-            }
+            relationships = StoreRelationships(self.store)
+            infos = relationships.fields_of(sobject) or {}
             # The engine reads fields with .get(): a field the stored record leaves unset reads as null.
             rows = self.store.stream(sobject, include_deleted=include_deleted)
+            compound = compound_fields(self.store.visible_fields(sobject), parsed.fields)
+            if compound:
+                rows = with_compound_values(rows, compound)
         hidden_id = not parsed.is_count and "id" not in {name.lower() for name in parsed.fields}
         if hidden_id:
             # Salesforce puts every record's url in its attributes, Id selected or not: select it
@@ -89,7 +136,7 @@ class QueryResponses:
             )
         try:
             # Synchronous on the event loop: the row stream cannot interleave with a write.
-            result = execute(parsed, rows, infos)
+            result = execute(parsed, rows, infos, today=self.store.clock.today(), relationships=relationships)
         except SoqlError as exc:
             return api_error(400, exc.error_code, exc.message)
         if isinstance(result, int):
@@ -121,7 +168,7 @@ class QueryResponses:
         attributes = {"type": cursor.sobject}
         if row.get("Id"):
             attributes["url"] = record_url(call.version, cursor.sobject, row["Id"], cursor.tooling)
-        record = {"attributes": attributes, **row}
+        record = {"attributes": attributes, **{k: _parent(call, v) for k, v in row.items()}}
         if cursor.hidden_id:
             del record["Id"]
         return record

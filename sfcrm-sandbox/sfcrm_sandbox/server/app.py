@@ -16,6 +16,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -31,6 +32,9 @@ from sfcrm_sandbox.responses.call import Call, Reply, api_error, not_found
 from sfcrm_sandbox.server.connections import abort_connection
 from sfcrm_sandbox.server.routing import Route, Router
 from sfcrm_sandbox.urls import DATA_API_PREFIX, Responses, data_api_routes, service_routes
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 _SESSION_INVALID = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 _JSON = "application/json;charset=UTF-8"
@@ -50,6 +54,7 @@ class SandboxSettings:
     :param daily_api_limit: REST requests allowed before 403 REQUEST_LIMIT_EXCEEDED.
     :param session_ttl_s: access token lifetime.
     :param faults: injected faults.
+    :param jwt_certificate: the connected app's certificate for the JWT bearer grant (``--jwt-cert``).
     """
 
     credentials: Credentials
@@ -58,6 +63,7 @@ class SandboxSettings:
     daily_api_limit: int = 1_000_000
     session_ttl_s: float = 7200
     faults: FaultSettings = FaultSettings()
+    jwt_certificate: x509.Certificate | None = None
 
 
 def to_response(reply: Reply, headers: dict[str, str] | None = None) -> Response:
@@ -91,7 +97,13 @@ class SandboxApp:
         self.settings = settings
         self.faults = Faults(settings.faults)
         self.usage = ApiUsage(settings.daily_api_limit)
-        self.sessions = Sessions(settings.credentials, store.org_id, store.user_id, settings.session_ttl_s)
+        self.sessions = Sessions(
+            settings.credentials,
+            store.org_id,
+            store.user_id,
+            settings.session_ttl_s,
+            jwt_certificate=settings.jwt_certificate,
+        )
         self.responses = Responses.of_org(
             store, Writer(store, self.faults.record_lock), self.sessions, self.usage, self.faults
         )

@@ -681,9 +681,6 @@ def test_malformed_literals(soql, message):
     ("soql", "what"),
     [
         ("SELECT Id, (SELECT Id FROM Cases) FROM Contact", "subqueries"),
-        ("SELECT Account.Name FROM Contact", "relationship paths"),
-        ("SELECT Id FROM Contact WHERE Account.Name = 'x'", "relationship paths"),
-        ("SELECT Id FROM Contact ORDER BY Account.Name", "relationship paths"),
         ("SELECT Id FROM Account.Contacts", "relationship queries"),
         ("SELECT COUNT(Id) FROM Contact", "COUNT(field)"),
         ("SELECT COUNT(), Id FROM Contact", "fields selected together with COUNT()"),

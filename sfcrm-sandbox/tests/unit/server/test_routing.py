@@ -49,8 +49,8 @@ def test_route_tables_name_each_method_and_path_once():
 
 
 _ATTRS = (
-    "stats reset convert_lead token identity versions resources limits global_describe sobject_info "
-    "describe create_record get_record update_record delete_record get_by_external_id upsert_record "
-    "delete_by_external_id collection_create collection_update collection_delete collection_upsert "
-    "collection_retrieve query query_all query_more tooling_query create_field get_field"
+    "stats reset clock set_clock convert_lead token identity versions resources limits global_describe "
+    "sobject_info describe create_record get_record update_record delete_record get_by_external_id "
+    "upsert_record delete_by_external_id collection_create collection_update collection_delete "
+    "collection_upsert collection_retrieve query query_all query_more tooling_query create_field get_field"
 ).split()
