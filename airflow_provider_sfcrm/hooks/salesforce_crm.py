@@ -1,6 +1,6 @@
 """``SalesforceCrmHook``: authentication, transport and the Salesforce calls of the provider.
 
-The hook logs in itself (OAuth password or client-credentials grant against
+The hook logs in itself (OAuth password, client-credentials or JWT bearer grant against
 ``<base>/services/oauth2/token``) instead of letting simple-salesforce do it, so that one
 policy covers custom domains, CA bundles, session renewal and secret masking. Requests go
 through :class:`~airflow_provider_sfcrm.hooks._transport.RestTransport` with ``requests`` on the
@@ -35,6 +35,7 @@ from airflow_provider_sfcrm.exceptions import (
 )
 from airflow_provider_sfcrm.hooks._auth import AUTH_TYPES, Credentials, OAuthToken, resolve_base_url
 from airflow_provider_sfcrm.hooks._collections import CollectionsWriter
+from airflow_provider_sfcrm.hooks._jwt import JwtKey
 from airflow_provider_sfcrm.hooks._transport import RestTransport, RetryPolicy, api_error
 
 try:
@@ -70,8 +71,8 @@ class SalesforceCrmHook(BaseHook):
     Nothing happens on construction; the first call logs in. Connection fields: ``login``
     (username), ``password``, and in ``extra``: ``security_token``, ``custom_domain``,
     ``client_id``, ``client_secret``, ``api_version`` (default ``62.0``), ``ca_bundle``,
-    ``auth_type`` (``password`` or ``client_credentials``) and optionally the fields of
-    :class:`RetryPolicy`.
+    ``auth_type`` (``password``, ``client_credentials`` or ``jwt``), ``private_key`` /
+    ``private_key_path`` (``jwt``) and optionally the fields of :class:`RetryPolicy`.
 
     :param sfcrm_conn_id: id of the ``sfcrm`` connection.
     :param retry_policy: fault-handling bounds; default: from the connection's extra, else
@@ -120,6 +121,7 @@ class SalesforceCrmHook(BaseHook):
             security_token=self._extra("security_token"),
             client_id=self._extra("client_id"),
             client_secret=self._extra("client_secret"),
+            jwt_key=JwtKey(self._extra("private_key"), self._extra("private_key_path")),
         )
         for secret in credentials.secrets():
             mask_secret(secret)
