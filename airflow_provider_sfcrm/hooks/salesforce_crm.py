@@ -12,7 +12,7 @@ the fault policy needs the raw status, headers and connection errors.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import cached_property
 from typing import Any
@@ -212,13 +212,11 @@ class SalesforceCrmHook(BaseHook):
                 max_retry_time_s=min(policy.max_retry_time_s, 15),
             )
             token = transport.token()
-            limits = self._json("GET", "limits/") or {}
-            daily = limits.get("DailyApiRequests") or {}
-            maximum, remaining = int(daily.get("Max", 0)), int(daily.get("Remaining", 0))
+            used, maximum = self.daily_api_usage()
             username = self._credentials.username or self._username_of(token.user_id)
             return True, (
                 f"Connected to {token.instance_url} as {username}; API v{self.api_version}, "
-                f"{maximum - remaining} of {maximum} daily API requests used"
+                f"{used} of {maximum} daily API requests used"
             )
         except SfCrmAuthError as exc:
             return False, self._scrub(f"{exc.error}: {exc.description}")
@@ -253,12 +251,37 @@ class SalesforceCrmHook(BaseHook):
 
         Build ``soql`` with ``simple_salesforce.format_soql`` so that literals are escaped.
         """
-        page = self._json("GET", "query/", params={"q": soql}, label="GET query")
-        records = list(page.get("records", []))
+        return [record for page in self.query_pages(soql) for record in page]
+
+    def query_pages(self, soql: str, *, include_deleted: bool = False) -> Iterator[list[dict]]:
+        """The records of a SOQL query, one REST page (up to 2,000) at a time, as they are fetched.
+
+        :param include_deleted: ``queryAll``: also records in the recycle bin (``IsDeleted`` true).
+        """
+        resource = "queryAll/" if include_deleted else "query/"
+        label = f"GET {resource.rstrip('/')}"
+        page = self._json("GET", resource, params={"q": soql}, label=label)
+        yield list(page.get("records", []))
         while not page.get("done", True) and page.get("nextRecordsUrl"):
-            page = self._json("GET", page["nextRecordsUrl"], label="GET query (next page)")
-            records.extend(page.get("records", []))
-        return records
+            page = self._json("GET", page["nextRecordsUrl"], label=f"{label} (next page)")
+            yield list(page.get("records", []))
+
+    def count_records(self, soql: str, *, include_deleted: bool = False) -> int:
+        """The ``totalSize`` of a ``SELECT COUNT() ...`` query (one call)."""
+        resource = "queryAll/" if include_deleted else "query/"
+        page = self._json("GET", resource, params={"q": soql}, label=f"GET {resource.rstrip('/')} (count)")
+        return int(page.get("totalSize", 0))
+
+    def daily_api_usage(self) -> tuple[int, int]:
+        """``(used, max)`` of the org's daily API requests, from the ``limits`` resource."""
+        daily = (self._json("GET", "limits/") or {}).get("DailyApiRequests") or {}
+        maximum = int(daily.get("Max", 0))
+        return maximum - int(daily.get("Remaining", 0)), maximum
+
+    @property
+    def org_id(self) -> str:
+        """The 18-character Id of the org: the identity URL's ``.../id/<orgId>/<userId>``."""
+        return self._transport.token().identity_url.rstrip("/").rsplit("/", 2)[-2]
 
     def get_user_permission_set_id(self) -> str:
         """Id of the profile-owned PermissionSet of the connection's user (target of FLS grants)."""
