@@ -97,9 +97,10 @@ class FileSetWriter:
         self._pending, self._pending_rows = [], 0
         offset = 0
         while table.num_rows - offset >= self.row_group_rows or (final and offset < table.num_rows):
+            writer = self._file()  # opens the next part if the last one is full
             room = self.rows_per_file - self._rows_in_file
             size = min(self.row_group_rows, room, table.num_rows - offset)
-            self._file().write_table(table.slice(offset, size), row_group_size=size)
+            writer.write_table(table.slice(offset, size), row_group_size=size)
             self._rows_in_file += size
             self.rows += size
             offset += size

@@ -203,8 +203,8 @@ class _Parser:
             raise self.fail(token, "a field name")
         following = self.peek()
         if token.word in _FUNCTIONS and following is not None and following.text == "(":
-            self.emit(token.word)
-            self.expect_punct("(")
+            self.take()
+            self.emit(f"{token.word}(")
             self.field_reference()
             self.expect_punct(")")
             return
@@ -274,6 +274,7 @@ def _render(tokens: list[str]) -> str:
     """Tokens joined by single spaces, none after ``(`` or before ``)`` and ``,`` (literals untouched)."""
     text, previous = "", None
     for token in tokens:
-        glue = "" if previous in (None, "(") or token in (")", ",") else " "
+        opens = previous is not None and previous.endswith("(") and not previous.startswith("'")
+        glue = "" if previous is None or opens or token in (")", ",") else " "
         text, previous = text + glue + token, token
     return text
