@@ -96,6 +96,10 @@ class RunningSandbox:
             body["frozen"] = frozen
         return self._call("POST", "/__sandbox/clock", body)
 
+    def reset_clock(self) -> dict[str, Any]:
+        """``POST /__sandbox/clock {"reset": true}``: the org's clock is the wall clock again."""
+        return self._call("POST", "/__sandbox/clock", {"reset": True})
+
     def reset(self) -> None:
         """``POST /__sandbox/reset``: empty the org's records (schema and custom fields stay)."""
         self._call("POST", "/__sandbox/reset")

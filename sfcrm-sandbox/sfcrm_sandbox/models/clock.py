@@ -85,14 +85,25 @@ class Clock:
                 self._frozen_at = None
                 self._offset_s = moment.timestamp() - time.time()
 
+    def reset(self) -> None:
+        """Back to the wall clock, running."""
+        with self._lock:
+            self._frozen_at, self._offset_s = None, 0.0
+
     def advance(self, seconds: float) -> None:
         """Move the clock by ``seconds`` (negative goes back), frozen or not."""
         self.set(self.now() + dt.timedelta(seconds=seconds))
 
     def configure(self, settings: Any) -> None:
-        """Apply a ``/__sandbox/clock`` request body: ``now`` and/or ``advance_s``, optional ``frozen``."""
+        """Apply a ``/__sandbox/clock`` request body: ``now`` and/or ``advance_s``, optional ``frozen``;
+        or ``{"reset": true}``: back to the wall clock."""
+        if settings == {"reset": True}:
+            self.reset()
+            return
         if not isinstance(settings, dict) or not settings.keys() <= {"now", "advance_s", "frozen"}:
-            raise ClockError("the body must be a JSON object with 'now', 'advance_s' and/or 'frozen'")
+            raise ClockError(
+                "the body must be a JSON object with 'now', 'advance_s' and/or 'frozen', or {\"reset\": true}"
+            )
         frozen = settings.get("frozen")
         if frozen is not None and not isinstance(frozen, bool):
             raise ClockError(f"'frozen' must be true or false, not {frozen!r}")

@@ -17,7 +17,7 @@ def stamps(sf, record_id, sobject="Contact"):
 @pytest.fixture
 def frozen(sandbox):
     yield sandbox
-    sandbox.set_clock(frozen=False)
+    sandbox.reset_clock()
 
 
 def test_writes_are_stamped_by_the_orgs_clock(frozen, sf):
@@ -48,8 +48,10 @@ def test_writes_are_stamped_by_the_orgs_clock(frozen, sf):
     assert sf.query(window)["totalSize"] == 0  # query leaves deleted records out, queryAll keeps them
 
 
-def test_the_clock_endpoint_reports_and_refuses(frozen):
-    assert frozen.clock()["frozen"] is False
+def test_the_clock_endpoint_reports_resets_and_refuses(frozen):
+    frozen.set_clock("2024-01-31T10:00:00Z", frozen=True)
+    assert frozen.reset_clock()["frozen"] is False
+    assert frozen.clock()["now"] > "2025"
     session = http(frozen)
     response = session.post(f"{frozen.base_url}/__sandbox/clock", json={"now": "soon"})
     assert response.status_code == 400 and "ISO 8601" in response.json()["message"]

@@ -68,5 +68,12 @@ def test_configure_refuses_what_it_cannot_take(settings, message):
     assert clock.now() == T0  # nothing half-applied
 
 
+def test_reset_returns_to_the_wall_clock():
+    clock = Clock(T0, frozen=True)
+    clock.configure({"reset": True})
+    assert not clock.frozen
+    assert abs((clock.now() - dt.datetime.now(UTC)).total_seconds()) < 5
+
+
 def test_naive_instants_are_utc():
     assert parse_moment("2024-01-31T10:00:00") == T0
