@@ -17,12 +17,11 @@ import json
 import math
 import os
 import random
-import resource
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
+
+from _measured import report, run_child
 
 AUDIENCES = {"aud_1": "crm_1_seg", "aud_2": "crm_2_seg", "aud_3": "crm_3_seg"}
 STATUSES = ["realized", "existing", "exited", None]
@@ -111,8 +110,7 @@ def _child(config_path: str) -> int:
         sfcrm_conn_id="sfcrm_bench",
     )
     summary = op.execute({})
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # kilobytes on Linux
-    print("BENCH-RESULT " + json.dumps({"summary": summary, "peak_rss_mb": peak_kb / 1024}), flush=True)
+    report(summary)
     return 0
 
 
@@ -161,17 +159,10 @@ def main() -> int:
             f"max_workers={args.max_workers}...",
             flush=True,
         )
-        started = time.monotonic()
-        child = subprocess.run(
-            [sys.executable, __file__, "--child", str(config)], capture_output=True, text=True, env=os.environ
-        )
-        elapsed = time.monotonic() - started
+        result, elapsed = run_child(__file__, config)
         calls = sandbox.stats()["api_calls"] - calls_before
-    lines = [line for line in child.stdout.splitlines() if line.startswith("BENCH-RESULT ")]
-    if child.returncode or not lines:
-        print(child.stdout[-3000:], child.stderr[-3000:], sep="\n")
+    if result is None:
         return 1
-    result = json.loads(lines[-1][len("BENCH-RESULT ") :])
     summary, peak = result["summary"], result["peak_rss_mb"]
     sent = summary["written"] + summary["rejected_by_code"].get("ENTITY_IS_DELETED", 0)
     print(f"rows             {summary['total']:>12,}")

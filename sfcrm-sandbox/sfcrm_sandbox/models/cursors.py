@@ -19,6 +19,7 @@ class Cursor:
     resource: str
     tooling: bool
     hidden_id: bool = False
+    nested: bool = False  # rows hold parent records (paths such as Account.Name were selected)
 
 
 class QueryCursors:

@@ -142,7 +142,8 @@ class QueryResponses:
         if isinstance(result, int):
             return Reply(200, self._body(call, Cursor([], sobject, "", tooling), result, [], None))
         resource = "tooling/query" if tooling else ("queryAll" if include_deleted else "query")
-        return self._page(call, Cursor(result, sobject, resource, tooling, hidden_id), 0, None)
+        nested = any("." in name for name in parsed.fields)
+        return self._page(call, Cursor(result, sobject, resource, tooling, hidden_id, nested), 0, None)
 
     def query_more(self, call: Call) -> Reply:
         locator, _, start = call.params["locator"].partition("-")
@@ -168,7 +169,9 @@ class QueryResponses:
         attributes = {"type": cursor.sobject}
         if row.get("Id"):
             attributes["url"] = record_url(call.version, cursor.sobject, row["Id"], cursor.tooling)
-        record = {"attributes": attributes, **{k: _parent(call, v) for k, v in row.items()}}
+        record = {"attributes": attributes, **row}
+        if cursor.nested:
+            record.update((k, _parent(call, v)) for k, v in row.items())
         if cursor.hidden_id:
             del record["Id"]
         return record
