@@ -47,6 +47,10 @@ class SfCrmRejectedRowsError(SfCrmError):
     """More rows were rejected than the task's ``max_rejected_ratio`` allows."""
 
 
+class SfCrmStoppedError(SfCrmError):
+    """The task was stopped (``on_kill``) before every row was processed; the rest is in the rejected rows."""
+
+
 class SfCrmRequestLimitError(SfCrmApiError):
     """Salesforce refuses further calls: the org's API allowance is spent (``REQUEST_LIMIT_EXCEEDED``)."""
 

@@ -1,7 +1,10 @@
 """Where segments come from: Parquet/CSV files (local or any fsspec URL) or a SQL query.
 
 Files are read with ``pyarrow.dataset`` one fragment (file) at a time, in sorted path order, in
-record batches of at most ``chunk_rows`` rows, so memory stays bounded whatever the segment size.
+record batches of at most ``chunk_rows`` rows, with no pre-buffering and a read-ahead of one
+batch, so memory stays bounded whatever the segment size. Read errors (a bad UTF-8 byte deep in a
+CSV file, a truncated Parquet file) become :class:`SegmentReadError` naming the file and how far
+it was read; Arrow's quoting of the offending CSV line is left out (it is personal data).
 CSV columns are read as text (empty cells are null): a type guessed from the first block could
 not hold a later value, and Salesforce takes text for text fields anyway.
 
@@ -12,7 +15,11 @@ without running the query twice.
 
 from __future__ import annotations
 
+import contextlib
+import fnmatch
+import os
 import posixpath
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -22,6 +29,14 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
+
+
+class SegmentReadError(ValueError):
+    """A segment file cannot be read; the message names the file and, when known, the row."""
+
+
+# Arrow quotes the offending CSV line after "got N": personal data that must not reach a log.
+_QUOTED_ROW = re.compile(r"(Expected \d+ columns?, got \d+):.*", re.DOTALL)
 
 _FORMATS = {".parquet": "parquet", ".parq": "parquet", ".pq": "parquet", ".csv": "csv", ".csv.gz": "csv"}
 _GLOB_CHARS = set("*?[")
@@ -68,9 +83,11 @@ class FileSegment:
         self.segment_path = segment_path
         self.chunk_rows = chunk_rows
         fs, root = resolve_filesystem(segment_path)
-        if _GLOB_CHARS & set(root):
+        self._fs, self._root = fs, root
+        self._kind = "glob" if _GLOB_CHARS & set(root) else "directory" if fs.isdir(root) else "file"
+        if self._kind == "glob":
             files = sorted(p for p in fs.glob(root) if not fs.isdir(p))
-        elif fs.isdir(root):
+        elif self._kind == "directory":
             files = sorted(p for p in fs.find(root) if _format_of(p) and not _hidden(p))
         elif fs.exists(root):
             files = [root]
@@ -86,14 +103,47 @@ class FileSegment:
         self.format = formats.pop()
         self.files = files
         filesystem = pafs.LocalFileSystem() if _is_local(fs) else pafs.PyFileSystem(pafs.FSSpecHandler(fs))
-        self._dataset = ds.dataset(
-            files, filesystem=filesystem, format=self._file_format(files[0], filesystem)
-        )
-        self.schema: pa.Schema = self._dataset.schema
+        with self._reading(files[0] if len(files) == 1 else f"{len(files)} files of {segment_path}"):
+            self._dataset = ds.dataset(
+                files, filesystem=filesystem, format=self._file_format(files[0], filesystem)
+            )
+            self.schema: pa.Schema = self._dataset.schema
+
+    @contextlib.contextmanager
+    def _reading(self, what: str, rows_before: int | None = None) -> Iterator[None]:
+        """Turn Arrow's and the filesystem's errors into a :class:`SegmentReadError` naming ``what``."""
+        try:
+            yield
+        except (pa.ArrowException, OSError, UnicodeError) as exc:
+            reason = _QUOTED_ROW.sub(r"\1 (the line is not repeated here)", str(exc)) or type(exc).__name__
+            where = f" (after its first {rows_before:,} rows)" if rows_before else ""
+            hint = " Arrow's 'Row #' counts CSV lines, the header included." if "Row #" in reason else ""
+            raise SegmentReadError(f"cannot read segment file {what}{where}: {reason}.{hint}") from None
+
+    def overlap(self, path: str) -> str | None:
+        """Why writing ``path`` would overwrite or join this segment's input (None when it would not)."""
+        fs, target = resolve_filesystem(path)
+        if getattr(fs, "protocol", None) != getattr(self._fs, "protocol", None):
+            return None
+        if _is_local(fs):
+            target = os.path.realpath(target)
+        files = {os.path.realpath(f) if _is_local(fs) else f for f in self.files}
+        if target in files:
+            return "is one of the segment's input files"
+        root = os.path.realpath(self._root) if _is_local(fs) and self._kind != "glob" else self._root
+        if self._kind == "directory" and target.startswith(root.rstrip("/") + "/"):
+            return f"is inside the segment's directory {self.segment_path!r}, whose files are the input"
+        if self._kind == "glob" and fnmatch.fnmatch(target, self._root):
+            return f"matches the segment's pattern {self.segment_path!r}"
+        return None
 
     def _file_format(self, first: str, filesystem: pafs.FileSystem) -> ds.FileFormat:
         if self.format == "parquet":
-            return ds.ParquetFileFormat()
+            # Pre-buffering keeps every column chunk read from a file until the file is done: memory
+            # would grow with the file's size. Row group by row group is what streaming needs.
+            return ds.ParquetFileFormat(
+                default_fragment_scan_options=ds.ParquetFragmentScanOptions(pre_buffer=False)
+            )
         with filesystem.open_input_stream(first, compression="detect") as stream:
             names = pacsv.open_csv(stream).schema.names
         convert = pacsv.ConvertOptions(
@@ -108,9 +158,24 @@ class FileSegment:
         rows = 0
         for fragment in self._dataset.get_fragments():
             # One fragment at a time and no threads: batches must come in row order.
-            for batch in fragment.to_batches(
-                schema=self.schema, columns=cols, batch_size=self.chunk_rows, use_threads=False
-            ):
+            with self._reading(fragment.path):
+                # Read-ahead of one batch: Arrow's default (16 batches, 4 files) holds far more than
+                # a chunk and made memory climb with the segment's size.
+                batches = fragment.to_batches(
+                    schema=self.schema,
+                    columns=cols,
+                    batch_size=self.chunk_rows,
+                    use_threads=False,
+                    batch_readahead=1,
+                    fragment_readahead=1,
+                )
+            in_file = 0
+            while True:
+                with self._reading(fragment.path, in_file):
+                    batch = next(batches, None)
+                if batch is None:
+                    break
+                in_file += batch.num_rows
                 # Small row groups give small batches: gather them so each chunk is worth its overhead.
                 held.append(batch)
                 rows += batch.num_rows

@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _measured import report, run_child
+from _export_child import export_in_child, run_operator
 
 MEMORY_GOAL_MB = 1024
 REPO = Path(__file__).resolve().parents[1]
@@ -55,29 +55,6 @@ def _seed(hook, rows: int) -> None:
         print(f"  seeded {min(rows, start + step):,} Contacts", flush=True)
 
 
-def _child(config_path: str) -> int:
-    """Run only the operator; print its summary and this process's peak RSS as JSON."""
-    config = json.loads(Path(config_path).read_text())
-    from airflow_provider_sfcrm.operators.extract import SalesforceExtractOperator
-
-    op = SalesforceExtractOperator(
-        task_id="bench_extract",
-        sobject="Contact",
-        output_path=config["output"],
-        columns=config["columns"],
-        api="rest",
-        sfcrm_conn_id="sfcrm_bench",
-    )
-    summary = op.execute(
-        {
-            "data_interval_start": dt.datetime.fromisoformat(config["start"]),
-            "data_interval_end": dt.datetime.fromisoformat(config["end"]),
-        }
-    )
-    report(summary)
-    return 0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -85,7 +62,7 @@ def main() -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return _child(args.child)
+        return run_operator(args.child)
 
     work = Path(tempfile.mkdtemp(prefix="sfcrm-bench-extract-"))
     os.environ.setdefault("AIRFLOW_HOME", str(work / "airflow"))
@@ -101,23 +78,26 @@ def main() -> int:
         print(f"Seeding {args.rows:,} Contacts (not measured)...", flush=True)
         _seed(SalesforceCrmHook("sfcrm_bench"), args.rows)
         sandbox.set_clock(START + dt.timedelta(hours=2))
-        config = work / "config.json"
-        config.write_text(
-            json.dumps(
-                {
-                    "output": str(work / "lake" / "Contact" / f"{START:%Y%m%dT%H%M%S}"),
-                    "columns": None if args.columns == "all" else FEW,
-                    "start": START.isoformat(),
-                    "end": (START + dt.timedelta(hours=1)).isoformat(),
-                }
-            )
-        )
         calls_before = sandbox.stats()["api_calls"]
         print(f"Extracting {args.rows:,} Contacts through REST ({args.columns} columns)...", flush=True)
-        result, elapsed = run_child(__file__, config)
+        result = export_in_child(
+            __file__,
+            {
+                "task_id": "bench_extract",
+                "sobject": "Contact",
+                "output_path": str(work / "lake" / "Contact" / f"{START:%Y%m%dT%H%M%S}"),
+                "columns": None if args.columns == "all" else FEW,
+                "api": "rest",
+                "sfcrm_conn_id": "sfcrm_bench",
+            },
+            work / "config.json",
+            operator="airflow_provider_sfcrm.operators.extract.SalesforceExtractOperator",
+            context={"data_interval_start": START, "data_interval_end": START + dt.timedelta(hours=1)},
+        )
         calls = sandbox.stats()["api_calls"] - calls_before
     if result is None:
         return 1
+    elapsed = result["elapsed_s"]
     summary, peak = result["summary"], result["peak_rss_mb"]
     size = sum(Path(f).stat().st_size for f in summary["files"])
     parts = len(summary["files"])

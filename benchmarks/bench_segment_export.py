@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _measured import report, run_child
+from _export_child import export_in_child, run_operator
 
 AUDIENCES = {"aud_1": "crm_1_seg", "aud_2": "crm_2_seg", "aud_3": "crm_3_seg"}
 STATUSES = ["realized", "existing", "exited", None]
@@ -92,28 +92,6 @@ def _write_segment(path: Path, ids: list[str], bad_ratio: float) -> int:
     return len(bad)
 
 
-def _child(config_path: str) -> int:
-    """Run only the operator; print its summary and this process's peak RSS as JSON."""
-    config = json.loads(Path(config_path).read_text())
-    from airflow_provider_sfcrm.operators.segment_export import SalesforceSegmentExportOperator
-
-    op = SalesforceSegmentExportOperator(
-        task_id="bench_export",
-        sobject="Contact",
-        segment_path=config["segment"],
-        field_mapping={"sfid": "Id", "first": "FirstName", "last": "LastName", "email": "Email"},
-        audiences=AUDIENCES,
-        rejected_rows_path=config["rejected"],
-        max_rejected_ratio=0.05,
-        max_workers=config["max_workers"],
-        chunk_rows=config["chunk_rows"],
-        sfcrm_conn_id="sfcrm_bench",
-    )
-    summary = op.execute({})
-    report(summary)
-    return 0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -123,7 +101,7 @@ def main() -> int:
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        return _child(args.child)
+        return run_operator(args.child)
 
     work = Path(tempfile.mkdtemp(prefix="sfcrm-bench-export-"))
     os.environ.setdefault("AIRFLOW_HOME", str(work / "airflow"))
@@ -142,27 +120,32 @@ def main() -> int:
         segment = work / "segment.parquet"
         bad = _write_segment(segment, ids, args.bad_ratio)
         del ids
-        config = work / "config.json"
-        config.write_text(
-            json.dumps(
-                {
-                    "segment": str(segment),
-                    "rejected": str(work / "rejected.parquet"),
-                    "max_workers": args.max_workers,
-                    "chunk_rows": args.chunk_rows,
-                }
-            )
-        )
         calls_before = sandbox.stats()["api_calls"]
         print(
             f"Exporting {args.rows:,} rows ({bad:,} made bad: duplicates, unknown statuses, malformed Ids), "
             f"max_workers={args.max_workers}...",
             flush=True,
         )
-        result, elapsed = run_child(__file__, config)
+        result = export_in_child(
+            __file__,
+            {
+                "task_id": "bench_export",
+                "sobject": "Contact",
+                "segment_path": str(segment),
+                "field_mapping": {"sfid": "Id", "first": "FirstName", "last": "LastName", "email": "Email"},
+                "audiences": AUDIENCES,
+                "rejected_rows_path": str(work / "rejected.parquet"),
+                "max_rejected_ratio": 0.05,
+                "max_workers": args.max_workers,
+                "chunk_rows": args.chunk_rows,
+                "sfcrm_conn_id": "sfcrm_bench",
+            },
+            work / "config.json",
+        )
         calls = sandbox.stats()["api_calls"] - calls_before
     if result is None:
         return 1
+    elapsed = result["elapsed_s"]
     summary, peak = result["summary"], result["peak_rss_mb"]
     sent = summary["written"] + summary["rejected_by_code"].get("ENTITY_IS_DELETED", 0)
     print(f"rows             {summary['total']:>12,}")

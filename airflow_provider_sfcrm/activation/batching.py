@@ -1,15 +1,14 @@
-"""Pure helpers for sObject Collections writes: batch cutting, headers and JSON-safe values."""
+"""Pure helpers for sObject Collections writes: batch cutting, headers and API records."""
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_provider_sfcrm.activation.ids import is_well_formed
+from airflow_provider_sfcrm.activation.json_values import json_value
 
 #: Salesforce's cap on records per sObject Collections request.
 MAX_BATCH_SIZE = 200
@@ -54,40 +53,15 @@ def auto_assign_header(auto_assign: bool | str) -> str:
     )
 
 
-class UnsendableValueError(ValueError):
-    """A record's field holds a value that cannot be encoded for Salesforce; names the field."""
-
-    def __init__(self, field: str, message: str):
-        super().__init__(f"field {field!r}: {message}")
-        self.field = field
-
-
-def json_value(value: Any) -> Any:
-    """Make one field value JSON-serialisable the way Salesforce expects (ISO dates, numbers)."""
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, dt.date):  # datetimes too (a subclass)
-        return value.isoformat()
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if hasattr(value, "item") and callable(value.item):  # numpy scalars (from pandas rows)
-        return json_value(value.item())
-    raise TypeError(f"a value of type {type(value).__name__} cannot be sent to Salesforce")
-
-
 def to_api_record(record: Mapping[str, Any], sobject: str) -> dict[str, Any]:
     """A new dict with ``attributes.type`` set and JSON-safe values; the caller's dict is untouched.
 
-    Raises ``UnsendableValueError`` naming the first field whose value cannot be sent.
+    Raises :class:`~.values.UnsendableValueError` naming the first field whose value cannot be sent.
     """
     api_record: dict[str, Any] = {"attributes": {"type": sobject}}
     for name, value in record.items():
-        if name == "attributes":
-            continue
-        try:
-            api_record[name] = json_value(value)
-        except TypeError as exc:
-            raise UnsendableValueError(name, str(exc)) from None
+        if name != "attributes":
+            api_record[name] = json_value(value, name)
     return api_record
 
 

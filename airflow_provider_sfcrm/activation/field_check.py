@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
+from airflow_provider_sfcrm.activation.wording import plural
+
 #: The reference product allows at most this many audience fields active at once per destination.
 MAX_AUDIENCE_FIELDS = 25
 
@@ -318,10 +320,24 @@ def verdicts_as_dicts(verdicts: Mapping[str, FieldVerdict]) -> dict[str, dict[st
 
 
 def problems_message(sobject: str, verdicts: Mapping[str, FieldVerdict]) -> str:
-    """One header line, then one line per unusable field with its fix (empty problems → a short ok line)."""
+    """A header line, then one line per unusable field with its fix (no problem: :func:`found_message`)."""
     problems = [v for v in verdicts.values() if not v.ok]
     if not problems:
-        return f"all {len(verdicts)} audience field(s) on {sobject} are usable"
-    lines = [f"{len(problems)} of {len(verdicts)} audience field(s) on {sobject} cannot be used:"]
+        return found_message(sobject, verdicts)
+    lines = [f"{len(problems)} of {plural(len(verdicts), 'audience field')} on {sobject} cannot be used:"]
     lines += [f"- {v.mapping_id}: [{v.status.value}] {v.message}; fix: {v.fix}" for v in problems]
     return "\n".join(lines)
+
+
+def found_message(sobject: str, verdicts: Mapping[str, FieldVerdict]) -> str:
+    """What the check found, one clause per field: "2 audience fields on Contact are usable: ..."."""
+    usable = [v for v in verdicts.values() if v.ok]
+    found = "; ".join(
+        f"{v.field_name} ({v.actual_type}" + (f", {v.length:,} characters)" if v.length else ")")
+        for v in usable
+    )
+    verb = "is" if len(usable) == 1 else "are"
+    head = f"{plural(len(usable), 'audience field')} on {sobject} {verb} usable"
+    if len(usable) < len(verdicts):
+        head = f"{len(usable)} of {plural(len(verdicts), 'audience field')} on {sobject} {verb} usable"
+    return f"{head}: {found}" if found else head

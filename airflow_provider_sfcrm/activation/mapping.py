@@ -9,9 +9,6 @@ Airflow, no HTTP.
 
 from __future__ import annotations
 
-import datetime as _dt
-import decimal
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,7 +17,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_provider_sfcrm.activation.field_check import field_api_name
+from airflow_provider_sfcrm.activation.json_values import json_value
 from airflow_provider_sfcrm.activation.names import validate_api_name
+from airflow_provider_sfcrm.activation.values import column_type_problems, text_column_problem
 
 #: Audience membership statuses of the reference product.
 STATUSES: tuple[str, ...] = ("realized", "existing", "exited")
@@ -210,22 +209,37 @@ def check_mapping_against_describe(mapping: ExportMapping, describe: Mapping[str
     )
 
 
-def _json_value(value: Any) -> Any:
-    """A value as it goes into the JSON body; None means "leave the field as it is"."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        # An empty string would blank the field; the reference product leaves it untouched instead.
-        return value if value != "" else None
-    if isinstance(value, float):
-        return None if math.isnan(value) else value
-    if isinstance(value, decimal.Decimal):
-        return float(value)
-    if isinstance(value, (_dt.date, _dt.time)):  # datetime is a date
-        return value.isoformat()
-    if isinstance(value, (bool, int)):
-        return value
-    return str(value)
+def check_columns(mapping: ExportMapping, schema: pa.Schema, describe: Mapping[str, Any]) -> None:
+    """Refuse a segment whose columns are missing, or of a type their fields can never take.
+
+    ``mapping`` should come from :func:`check_mapping_against_describe` (the org's spelling).
+
+    :raises MappingError: listing every problem.
+    """
+    missing = [column for column in mapping.columns if column not in schema.names]
+    if missing:
+        raise MappingError(f"the segment has no column(s) {missing}; it has {schema.names}")
+    types = {
+        str(f.get("name", "")).lower(): str(f.get("type") or "").lower() for f in describe.get("fields") or ()
+    }
+    problems = []
+    if mapping.identity_column:
+        problems.append(
+            text_column_problem(
+                mapping.identity_column, schema.field(mapping.identity_column).type, "identity"
+            )
+        )
+    problems += [
+        text_column_problem(column, schema.field(column).type, "status") for column in mapping.audiences
+    ]
+    for column, name in mapping.attributes.items():
+        where = f"{mapping.sobject}.{name}"
+        problems.append(
+            column_type_problems(column, schema.field(column).type, where, types.get(name.lower(), ""))
+        )
+    found = [problem for problem in problems if problem]
+    if found:
+        raise MappingError("; ".join(found))
 
 
 def _blank_to_null(values: pa.Array) -> pa.Array:
@@ -242,11 +256,15 @@ def _json_ready(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if pa.types.is_string(kind):
         # An empty string would blank the field; the reference product leaves it untouched instead.
         return _blank_to_null(values)
+    if pa.types.is_decimal(kind):
+        values, kind = values.cast(pa.float64()), pa.float64()
     if pa.types.is_floating(kind):
+        # NaN is how pandas writes a missing number: leave the field as it is, like a null.
         return pc.if_else(pc.is_nan(values), pa.scalar(None, kind), values)
     if pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_null(kind):
         return values
-    return pa.array([_json_value(v) for v in values.to_pylist()])
+    # Dates, times: their ISO form. Row validation has already refused what JSON cannot carry.
+    return pa.array([json_value(v) for v in values.to_pylist()], pa.string())
 
 
 def _statuses(values: pa.Array | pa.ChunkedArray, translation: Mapping[str, str]) -> pa.Array:

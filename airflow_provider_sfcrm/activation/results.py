@@ -7,9 +7,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Status codes a write can end with that the caller may act on: replay once the org's daily
-# allowance recovers, or check in Salesforce before replaying (an insert whose answer was lost).
+# allowance recovers, check in Salesforce before replaying (an insert whose answer was lost), or
+# replay what a stopped task (``on_kill``) did not send.
 REQUEST_LIMIT_EXCEEDED = "REQUEST_LIMIT_EXCEEDED"
 UNKNOWN_OUTCOME = "UNKNOWN_OUTCOME"
+TASK_STOPPED = "TASK_STOPPED"
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
 """Per-row checks made before any API call, from the object's describe.
 
 Each rule gives a row the Salesforce status code it would have earned (``MALFORMED_ID``,
-``REQUIRED_FIELD_MISSING``, ``STRING_TOO_LONG``, ``INVALID_EMAIL_ADDRESS``) or one of ours
-(``MISSING_IDENTITY``, ``INVALID_STATUS``), with a message shaped like Salesforce's. The values
-Salesforce's own rules judge (required, length, e-mail) are judged as Salesforce will store them:
-trimmed, and with lengths in UTF-16 code units. Checks run column-wise on a pyarrow chunk; Python
-only touches the rows that fail. Pure: no Airflow, no HTTP.
+``REQUIRED_FIELD_MISSING``, ``STRING_TOO_LONG``, ``INVALID_EMAIL_ADDRESS``,
+``INVALID_TYPE_ON_FIELD_IN_RECORD``) or one of ours (``MISSING_IDENTITY``, ``INVALID_STATUS``,
+``NON_FINITE_NUMBER``), with a message shaped like Salesforce's. The values Salesforce's own rules
+judge (required, length, e-mail) are judged as Salesforce will store them: trimmed, and with lengths
+in UTF-16 code units. Checks run column-wise on a pyarrow chunk; Python only touches the rows that
+fail. Pure: no Airflow, no HTTP.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import pyarrow.compute as pc
 from airflow_provider_sfcrm.activation.ids import KEY_PREFIXES
 from airflow_provider_sfcrm.activation.mapping import STATUSES, ExportMapping, required_on_create
 from airflow_provider_sfcrm.activation.results import RecordError
+from airflow_provider_sfcrm.activation.values import TEXT_TYPES, value_checks
 
 MISSING_IDENTITY = "MISSING_IDENTITY"
 MALFORMED_ID = "MALFORMED_ID"
@@ -30,18 +32,6 @@ INVALID_EMAIL_ADDRESS = "INVALID_EMAIL_ADDRESS"
 INVALID_STATUS = "INVALID_STATUS"
 DUPLICATE_IN_SEGMENT = "DUPLICATE_IN_SEGMENT"
 
-# Describe types whose values are text with a maximum ``length``.
-_TEXT_TYPES = {
-    "string",
-    "textarea",
-    "email",
-    "phone",
-    "url",
-    "picklist",
-    "multipicklist",
-    "combobox",
-    "encryptedstring",
-}
 # local@domain.tld, with the characters RFC 5322 allows unquoted in the local part (RE2 syntax).
 # Salesforce lets dots repeat and end the local part, but not begin it.
 _EMAIL = (
@@ -128,6 +118,8 @@ class RowRules:
     :param max_lengths: ``{column: (field label, max length)}`` for text fields.
     :param email_columns: ``{column: field label}`` for email fields.
     :param required: ``[(column, field)]`` that must be non-empty on rows that may create.
+    :param field_types: ``{column: (field label, describe type)}`` of every mapped attribute, for
+        the type checks of :func:`~.values.value_checks`.
     """
 
     mapping: ExportMapping
@@ -136,6 +128,7 @@ class RowRules:
     max_lengths: dict[str, tuple[str, int]] = field(default_factory=dict)
     email_columns: dict[str, str] = field(default_factory=dict)
     required: list[tuple[str, str]] = field(default_factory=list)
+    field_types: dict[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def rules_from_describe(mapping: ExportMapping, describe: Mapping[str, Any]) -> RowRules:
@@ -151,12 +144,15 @@ def rules_from_describe(mapping: ExportMapping, describe: Mapping[str, Any]) -> 
         columns[mapping.identity_column] = mapping.identity_field
     max_lengths: dict[str, tuple[str, int]] = {}
     emails: dict[str, str] = {}
+    field_types: dict[str, tuple[str, str]] = {}
     for column, name in columns.items():
         described = by_name.get(name.lower()) or {}
         label = str(described.get("label") or name)
         sf_type = str(described.get("type") or "").lower()
+        if column in mapping.attributes:
+            field_types[column] = (label, sf_type)
         length = described.get("length")
-        if sf_type in _TEXT_TYPES and isinstance(length, int) and length > 0:
+        if sf_type in TEXT_TYPES and isinstance(length, int) and length > 0:
             max_lengths[column] = (label, length)
         if sf_type == "email":
             emails[column] = label
@@ -171,6 +167,7 @@ def rules_from_describe(mapping: ExportMapping, describe: Mapping[str, Any]) -> 
         max_lengths=max_lengths,
         email_columns=emails,
         required=required,
+        field_types=field_types,
     )
 
 
@@ -222,6 +219,16 @@ def validate_chunk(table: pa.Table, rules: RowRules) -> dict[int, list[RecordErr
                 INVALID_EMAIL_ADDRESS, f"{label}: invalid email address: {_echo(text[pos].as_py())}", (name,)
             ),
         )
+    for column, (label, sf_type) in rules.field_types.items():
+        values = table.column(column)
+        name = _field_of(mapping, column)
+        for check in value_checks(values, label, sf_type):
+            add(
+                check.mask,
+                lambda pos, values=values, check=check, name=name: RecordError(
+                    check.code, check.message(values[pos].as_py()), (name,)
+                ),
+            )
     allowed = pa.array(STATUSES)
     for column, name in mapping.audiences.items():
         text = as_text(table.column(column))

@@ -3,8 +3,11 @@
 Batches of at most 200 records go out concurrently; every input record comes back as exactly
 one ``RecordResult`` at its input position. Whole-request faults are handled by the transport;
 this module adds the per-record policy: ``UNABLE_TO_LOCK_ROW`` records are re-sent (bounded,
-with backoff), ``REQUEST_LIMIT_EXCEEDED`` stops all further sending, and anything that cannot
-be written becomes a failed result with a status code — never an exception, never a gap.
+with backoff), ``REQUEST_LIMIT_EXCEEDED`` stops all further sending, a caller's ``stop`` event
+lets the requests in flight finish and sends no more (the rest come back ``TASK_STOPPED``), and
+anything that cannot be written becomes a failed result with a status code — never an
+exception, never a gap. An upsert answered only after a resend (the first answer lost) reports
+``created=None``: the second answer says "updated" for a record the first attempt may have created.
 """
 
 from __future__ import annotations
@@ -14,21 +17,28 @@ import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import replace
 from typing import Any
 
 from tenacity import Retrying, retry_if_result, stop_after_attempt
 
 from airflow_provider_sfcrm.activation.batching import (
     MAX_WORKERS,
-    UnsendableValueError,
     auto_assign_header,
     batch_ranges,
     count_by_code,
     to_api_record,
 )
+from airflow_provider_sfcrm.activation.json_values import UnsendableValueError
 from airflow_provider_sfcrm.activation.names import validate_api_name
 from airflow_provider_sfcrm.activation.progress import ProgressReporter
-from airflow_provider_sfcrm.activation.results import REQUEST_LIMIT_EXCEEDED, UNKNOWN_OUTCOME, RecordResult
+from airflow_provider_sfcrm.activation.results import (
+    REQUEST_LIMIT_EXCEEDED,
+    TASK_STOPPED,
+    UNKNOWN_OUTCOME,
+    RecordResult,
+)
+from airflow_provider_sfcrm.activation.wording import plural
 from airflow_provider_sfcrm.exceptions import SfCrmApiError, SfCrmOutcomeUnknownError, SfCrmRequestLimitError
 from airflow_provider_sfcrm.hooks._transport import RestTransport, api_error
 
@@ -67,7 +77,8 @@ class CollectionsWriter:
         # An insert (POST) must never be sent twice; updates and upserts (PATCH) may be resent.
         self.idempotent = self.operation != "insert"
         self.method = "PATCH" if self.idempotent else "POST"
-        self._stop = threading.Event()
+        self._limit_reached = threading.Event()
+        self._stopped = threading.Event()
 
     def write(
         self,
@@ -76,7 +87,10 @@ class CollectionsWriter:
         batch_size: int,
         max_workers: int,
         progress: Callable[[int], None] | None,
+        stop: threading.Event | None = None,
     ) -> list[RecordResult]:
+        if stop is not None:
+            self._stopped = stop
         ranges = batch_ranges(len(records), batch_size)
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
             raise ValueError(f"max_workers must be a positive integer, got {max_workers!r}")
@@ -101,7 +115,7 @@ class CollectionsWriter:
                 future.result()  # a bug or an auth failure: raise, after cancelling the rest
                 progress(len(futures[future]))
         except BaseException:
-            self._stop.set()
+            self._limit_reached.set()  # stop the other workers before their next request
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
@@ -118,7 +132,7 @@ class CollectionsWriter:
     def _write_batch(
         self, number: int, records: Sequence[Mapping[str, Any]], indices: range, results: list
     ) -> None:
-        if self._stop.is_set():
+        if self._halted():
             for index in indices:
                 results[index] = self._not_sent(index)
             return
@@ -127,9 +141,7 @@ class CollectionsWriter:
             try:
                 payload[index] = to_api_record(records[index], self.sobject)
             except UnsendableValueError as exc:
-                results[index] = RecordResult.failure(
-                    index, "INVALID_TYPE_ON_FIELD_IN_RECORD", f"record {index}: {exc}", [exc.field]
-                )
+                results[index] = RecordResult.failure(index, exc.code, f"record {index}: {exc}", [exc.field])
         to_send = list(payload)
         label = f"{self.sobject} batch {number}"
         policy = self.transport.policy
@@ -147,9 +159,9 @@ class CollectionsWriter:
             stop=stop_after_attempt(policy.lock_retry_attempts + 1),
             wait=policy.backoff(),
             before_sleep=lambda state: self.log.info(
-                "%s: %d records locked (UNABLE_TO_LOCK_ROW); re-sending them, retry %d of %d",
+                "%s: %s locked (UNABLE_TO_LOCK_ROW); re-sending, retry %d of %d",
                 label,
-                len(to_send),
+                plural(len(to_send), "record"),
                 state.attempt_number,
                 policy.lock_retry_attempts,
             ),
@@ -158,11 +170,12 @@ class CollectionsWriter:
 
     def _send(self, label: str, indices: list[int], payload: dict[int, dict], results: list) -> list[int]:
         """Send ``indices`` once; fill their results; return those to re-send (locked rows)."""
-        if self._stop.is_set():
+        if self._halted():
             for index in indices:
                 results[index] = self._not_sent(index)
             return []
         body = {"allOrNone": self.all_or_none, "records": [payload[index] for index in indices]}
+        answer_lost = threading.Event()
         try:
             response = self.transport.request(
                 self.method,
@@ -171,9 +184,10 @@ class CollectionsWriter:
                 headers=self.headers,
                 idempotent=self.idempotent,
                 label=label,
+                on_lost_answer=answer_lost.set,
             )
         except SfCrmRequestLimitError:
-            self._stop.set()  # no further batch is sent; those records come back as not sent
+            self._limit_reached.set()  # no further batch is sent; those records come back as not sent
             self.log.warning("%s: REQUEST_LIMIT_EXCEEDED; stopping all further writes", label)
             for index in indices:
                 results[index] = self._not_sent(index)
@@ -207,7 +221,10 @@ class CollectionsWriter:
                     )
                 return []
             for index, item in zip(indices, items, strict=True):
-                results[index] = RecordResult.from_api(index, item)
+                result = RecordResult.from_api(index, item)
+                if answer_lost.is_set() and self.operation == "upsert" and result.success:
+                    result = replace(result, created=None)  # the lost first answer may have said "created"
+                results[index] = result
             return self._to_retry(indices, results)
         code, message = api_error(response)
         if code in _OUR_BUGS or response.status_code == 415:
@@ -227,11 +244,18 @@ class CollectionsWriter:
             return list(indices)
         return []
 
+    def _halted(self) -> bool:
+        return self._limit_reached.is_set() or self._stopped.is_set()
+
     def _not_sent(self, index: int) -> RecordResult:
+        if self._limit_reached.is_set():
+            return RecordResult.failure(
+                index,
+                REQUEST_LIMIT_EXCEEDED,
+                "not written: Salesforce refused further API calls (REQUEST_LIMIT_EXCEEDED); safe to re-send",
+            )
         return RecordResult.failure(
-            index,
-            REQUEST_LIMIT_EXCEEDED,
-            "not written: Salesforce refused further API calls (REQUEST_LIMIT_EXCEEDED); safe to re-send",
+            index, TASK_STOPPED, "not sent: the task was stopped before this record was sent; safe to re-send"
         )
 
     def _log_summary(self, results: list[RecordResult], batches: int, calls: int, elapsed: float) -> None:
@@ -243,17 +267,18 @@ class CollectionsWriter:
             ]
         )
         usage = self.transport.api_usage
+        failed = sum(failures.values())
+        by_code = ", ".join(f"{code} {count:,}" for code, count in failures.items())
         self.log.info(
-            "%s %s: %d records in %d batches, %d succeeded, %d failed %s; %d API calls in %.1fs; "
-            "daily API usage %s",
+            "%s %s: %s in %s: %s succeeded, %s failed%s; %s in %.1fs; daily API usage %s",
             self.sobject,
             self.operation,
-            len(results),
-            batches,
-            len(results) - sum(failures.values()),
-            sum(failures.values()),
-            failures or "",
-            calls,
+            plural(len(results), "record"),
+            plural(batches, "batch"),
+            f"{len(results) - failed:,}",
+            f"{failed:,}",
+            f" ({by_code})" if by_code else "",
+            plural(calls, "API call"),
             elapsed,
-            f"{usage[0]} of {usage[1]}" if usage else "unknown",
+            f"{usage[0]:,} of {usage[1]:,}" if usage else "unknown",
         )

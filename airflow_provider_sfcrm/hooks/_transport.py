@@ -8,7 +8,14 @@ lives in one place and is expressed with tenacity (no hand-written retry loops):
 * a request that must not be sent twice (an insert) is never resent once it may have reached
   Salesforce (connection lost after sending, read timeout, 504): ``SfCrmOutcomeUnknownError``;
 * 401 ``INVALID_SESSION_ID`` → one new login for that failure, then the request is retried;
-* 403 ``REQUEST_LIMIT_EXCEEDED`` → ``SfCrmRequestLimitError`` at once (retrying only burns calls).
+* 403 ``REQUEST_LIMIT_EXCEEDED`` → ``SfCrmRequestLimitError`` at once (retrying only burns calls);
+* 404 / 410 on a versioned path → the org's version list (``GET /services/data/``, no
+  authentication, not counted against the allowance) is read once; a version the org does not
+  serve is a configuration error naming the versions it does serve.
+
+When an idempotent request is sent again after an attempt that may have been processed (its
+answer lost), the caller's ``on_lost_answer`` is told: the answer it finally gets describes the
+second attempt, not the first (an upsert's ``created`` flag, for one, is then unknowable).
 """
 
 from __future__ import annotations
@@ -88,6 +95,10 @@ class RetryPolicy:
         )
 
 
+def _nothing() -> None:
+    """The default ``on_lost_answer``."""
+
+
 class _Retryable(Exception):
     """A fault after which the same request may be sent again."""
 
@@ -161,6 +172,7 @@ class RestTransport:
         self._token: OAuthToken | None = None
         self._token_lock = threading.Lock()
         self._count_lock = threading.Lock()
+        self._served_versions: list[str] | None = None
 
     @property
     def timeout(self) -> tuple[float, float]:
@@ -229,16 +241,21 @@ class RestTransport:
         params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool = True,
+        on_lost_answer: Callable[[], None] | None = None,
     ) -> requests.Response:
         """Send one REST request under the fault policy; returns any response not handled here.
 
         :param label: names the request in logs and errors, e.g. ``"Contact batch 3"``.
         :param idempotent: False for inserts: a request that may have reached Salesforce is
             then never resent and ``SfCrmOutcomeUnknownError`` is raised instead.
+        :param on_lost_answer: called when an attempt may have been processed but its answer was
+            lost, before the request is sent again.
         """
         retrying = self._retrying(retry_if_exception_type(_Retryable), label)
         try:
-            return retrying(self._send_once, method, path, json, params, headers, idempotent)
+            response = retrying(
+                self._send_once, method, path, json, params, headers, idempotent, on_lost_answer or _nothing
+            )
         except _SessionExpired:
             raise SfCrmAuthError(
                 "INVALID_SESSION_ID", f"{label}: the session kept expiring right after each new login"
@@ -250,6 +267,30 @@ class RestTransport:
                 status=exc.status,
                 error_code=exc.error_code,
             ) from None
+        if response.status_code in (404, 410) and not path.startswith(("/", "http")):
+            self._check_api_version()
+        return response
+
+    def _check_api_version(self) -> None:
+        """Raise ``SfCrmConfigError`` when the org does not serve ``api_version`` (read once)."""
+        if self._served_versions is None:
+            try:
+                reply = self.session.get(
+                    f"{self.token().instance_url}/services/data/",
+                    headers={"Accept": "application/json"},
+                    timeout=self.timeout,
+                )
+                self._served_versions = [str(v["version"]) for v in reply.json()]
+            except (requests.RequestException, ValueError, TypeError, KeyError):
+                return  # the version list is a diagnosis, not a requirement: keep the original error
+        if self.api_version in self._served_versions:
+            return
+        served = sorted(self._served_versions, key=lambda v: float(v))
+        span = f"{served[0]} to {served[-1]} (latest {served[-1]})" if served else "none"
+        raise SfCrmConfigError(
+            f"api_version {self.api_version} is not served by {self.token().instance_url}: it serves "
+            f"versions {span}. Set the connection's API Version to one of them"
+        )
 
     def _send_once(
         self,
@@ -259,6 +300,7 @@ class RestTransport:
         params: Mapping[str, Any] | None,
         headers: Mapping[str, str] | None,
         idempotent: bool,
+        on_lost_answer: Callable[[], None],
     ) -> requests.Response:
         token = self.token()
         all_headers = {"Authorization": f"Bearer {token.access_token}", "Accept": "application/json"}
@@ -272,22 +314,29 @@ class RestTransport:
                 headers=all_headers,
                 timeout=self.timeout,
             )
+        except requests.exceptions.InvalidJSONError as exc:
+            # Records are made JSON-safe per record before this point; any other body is ours to fix.
+            raise SfCrmConfigError(
+                f"{method} {path}: the request body cannot be sent as JSON ({exc})"
+            ) from None
         except requests.exceptions.SSLError as exc:
             if _is_tls_verification_failure(exc):
                 raise SfCrmConfigError(
                     f"TLS verification of {token.instance_url} failed; set the connection's ca_bundle"
                 ) from None
-            self._on_connection_lost(exc, idempotent)
+            self._on_connection_lost(exc, idempotent, on_lost_answer)
         except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
-            self._on_connection_lost(exc, idempotent)
+            self._on_connection_lost(exc, idempotent, on_lost_answer)
         self._count(response)
         status = response.status_code
         if status in TRANSIENT_STATUSES:
-            if status == 504 and not idempotent:
-                # A gateway timeout says nothing about whether the instance processed the insert.
-                raise SfCrmOutcomeUnknownError(
-                    "HTTP 504 after the request was sent", status=504, error_code=UNKNOWN_OUTCOME
-                )
+            if status == 504:
+                # A gateway timeout says nothing about whether the instance processed the request.
+                if not idempotent:
+                    raise SfCrmOutcomeUnknownError(
+                        "HTTP 504 after the request was sent", status=504, error_code=UNKNOWN_OUTCOME
+                    )
+                on_lost_answer()
             code, _ = api_error(response)
             raise _Retryable(f"HTTP {status} {code}", code, status)
         if status == 401:
@@ -305,12 +354,15 @@ class RestTransport:
                 )
         return response
 
-    def _on_connection_lost(self, exc: requests.RequestException, idempotent: bool) -> None:
+    def _on_connection_lost(
+        self, exc: requests.RequestException, idempotent: bool, on_lost_answer: Callable[[], None]
+    ) -> None:
         if _never_sent(exc):
             raise _Retryable(f"cannot connect ({exc.__class__.__name__})", "CONNECTION_ERROR") from None
         with self._count_lock:
             self.api_calls += 1  # it may well have reached Salesforce and been counted there
         if idempotent:
+            on_lost_answer()
             raise _Retryable(f"connection lost ({exc.__class__.__name__})", "CONNECTION_ERROR") from None
         raise SfCrmOutcomeUnknownError(
             f"connection lost after the request was sent ({exc.__class__.__name__})",

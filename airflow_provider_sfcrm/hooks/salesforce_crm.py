@@ -11,10 +11,14 @@ the fault policy needs the raw status, headers and connection errors.
 
 from __future__ import annotations
 
+import json
 import re
+import ssl
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import cached_property
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -65,6 +69,26 @@ class _CaBundleAdapter(HTTPAdapter):
         return super().send(request, **kwargs)
 
 
+def _checked_ca_bundle(value: Any) -> str | None:
+    """The ``ca_bundle`` extra when it names a readable PEM file of CAs; else a config error naming it."""
+    if not value:
+        return None
+    path = Path(str(value)).expanduser()
+    if not path.is_file():
+        raise SfCrmConfigError(
+            f"connection extra ca_bundle {str(value)!r} does not exist on this worker (or is not a file); "
+            "give the path of a PEM file of CA certificates present on every worker and triggerer"
+        )
+    try:
+        ssl.create_default_context(cafile=str(path))
+    except (ssl.SSLError, OSError, ValueError) as exc:
+        raise SfCrmConfigError(
+            f"connection extra ca_bundle {str(value)!r} is not a readable PEM file of CA certificates "
+            f"({exc.__class__.__name__})"
+        ) from None
+    return str(path)
+
+
 class SalesforceCrmHook(BaseHook):
     """Talk to one Salesforce org through an ``sfcrm`` connection.
 
@@ -102,8 +126,27 @@ class SalesforceCrmHook(BaseHook):
     def _connection(self) -> Any:
         return self.get_connection(self.sfcrm_conn_id)
 
+    @cached_property
+    def _extras(self) -> dict[str, Any]:
+        """The connection's extra, parsed here rather than with ``extra_dejson``.
+
+        ``extra_dejson`` hands every value to the secrets masker, which warns about "a secret"
+        too short to mask for values such as ``api_version`` "62.0": only the real secrets are
+        masked, by :attr:`_credentials`.
+        """
+        raw = self._connection.extra
+        try:
+            extra = json.loads(raw) if raw else {}
+        except json.JSONDecodeError:
+            raise SfCrmConfigError(
+                f"the extra of connection {self.sfcrm_conn_id!r} is not valid JSON"
+            ) from None
+        if not isinstance(extra, dict):
+            raise SfCrmConfigError(f"the extra of connection {self.sfcrm_conn_id!r} must be a JSON object")
+        return extra
+
     def _extra(self, name: str) -> Any:
-        extra = self._connection.extra_dejson
+        extra = self._extras
         # The Airflow 3 UI stores form fields under their plain names; older forms used a prefix.
         value = extra.get(name, extra.get(f"extra__sfcrm__{name}"))
         return None if value == "" else value
@@ -138,7 +181,7 @@ class SalesforceCrmHook(BaseHook):
     def _transport(self) -> RestTransport:
         credentials = self._credentials
         session = requests.Session()
-        ca_bundle = self._extra("ca_bundle")
+        ca_bundle = _checked_ca_bundle(self._extra("ca_bundle"))
         # Room for every concurrent batch worker, so connections are reused, not discarded.
         pool = {"pool_connections": 4, "pool_maxsize": MAX_WORKERS}
         if ca_bundle:
@@ -146,7 +189,7 @@ class SalesforceCrmHook(BaseHook):
             session.mount("https://", _CaBundleAdapter(str(ca_bundle), **pool))
         else:
             session.mount("https://", HTTPAdapter(**pool))
-        policy = self.retry_policy or RetryPolicy.from_extra(self._connection.extra_dejson)
+        policy = self.retry_policy or RetryPolicy.from_extra(self._extras)
         return RestTransport(
             session, credentials, self.api_version, policy, on_login=self._on_login, log=self.log
         )
@@ -183,6 +226,11 @@ class SalesforceCrmHook(BaseHook):
         """``(used, max)`` daily API requests, from the last ``Sforce-Limit-Info`` seen."""
         transport = self.__dict__.get("_transport")
         return transport.api_usage if transport else None
+
+    @property
+    def instance_url(self) -> str:
+        """The org's instance URL, as the token endpoint gave it (logs in when needed)."""
+        return self._transport.token().instance_url
 
     @property
     def user_id(self) -> str:
@@ -368,6 +416,7 @@ class SalesforceCrmHook(BaseHook):
         max_workers: int = 4,
         auto_assign: bool | str = False,
         progress: Callable[[int], None] | None = None,
+        stop: threading.Event | None = None,
     ) -> list[RecordResult]:
         """Write ``records`` through sObject Collections; one result per record, in input order.
 
@@ -382,6 +431,8 @@ class SalesforceCrmHook(BaseHook):
         :param auto_assign: ``Sforce-Auto-Assign``: False (default, assignment rules do not run),
             True, or an AssignmentRule Id.
         :param progress: called with the number of records just finished after each batch.
+        :param stop: once set, no further batch is sent; requests in flight finish, and the
+            records not sent come back with status code ``TASK_STOPPED`` (safe to re-send).
         """
         if not isinstance(records, Sequence):  # e.g. a generator: batches need len() and indexing
             records = list(records)
@@ -393,4 +444,6 @@ class SalesforceCrmHook(BaseHook):
             auto_assign=auto_assign,
             log=self.log,
         )
-        return writer.write(records, batch_size=batch_size, max_workers=max_workers, progress=progress)
+        return writer.write(
+            records, batch_size=batch_size, max_workers=max_workers, progress=progress, stop=stop
+        )

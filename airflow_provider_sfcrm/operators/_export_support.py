@@ -5,13 +5,15 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import posixpath
 import re
 import tempfile
+import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from airflow_provider_sfcrm.exceptions import SfCrmConfigError
+from airflow_provider_sfcrm.exceptions import SfCrmConfigError, SfCrmError
 from airflow_provider_sfcrm.sources import resolve_filesystem
 
 _TRUE, _FALSE = {"true", "1", "yes", "on"}, {"false", "0", "no", "off", "none", ""}
@@ -25,6 +27,62 @@ def as_bool(value: Any, name: str) -> bool:
     if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
         return value.strip().lower() in _TRUE
     raise SfCrmConfigError(f"{name} must be true or false, not {value!r}")
+
+
+def check_settings(
+    *, batch_size: Any, max_workers: Any, chunk_rows: Any, max_rejected_ratio: Any, auto_assign: Any
+) -> None:
+    """Refuse, before anything is read, the numeric and auto-assign settings that cannot work."""
+    from airflow_provider_sfcrm.activation.batching import auto_assign_header
+
+    check_integer(batch_size, "batch_size", 1, 200)
+    check_integer(max_workers, "max_workers", 1, None)
+    check_integer(chunk_rows, "chunk_rows", 1, None)
+    if not isinstance(max_rejected_ratio, (int, float)) or not 0.0 <= max_rejected_ratio <= 1.0:
+        raise SfCrmConfigError(f"max_rejected_ratio must be within 0..1, not {max_rejected_ratio!r}")
+    try:
+        auto_assign_header(auto_assign)
+    except ValueError as exc:
+        raise SfCrmConfigError(str(exc)) from None
+
+
+def refuse_overlap(segment: Any, rejected_path: str) -> None:
+    """Refuse a ``rejected_rows_path`` that is, or would join, the segment's input (a ``FileSegment``)."""
+    overlap = segment.overlap(rejected_path)
+    if overlap:
+        raise SfCrmConfigError(
+            f"rejected_rows_path {rejected_path!r} {overlap}: writing the rejected rows there would "
+            "overwrite or join the input. Give another path (e.g. next to it, with a new name)"
+        )
+
+
+@contextlib.contextmanager
+def our_errors(segment_path: str | None, rejected_path: str) -> Iterator[None]:
+    """The core's and the reader's errors as ``SfCrm…`` errors naming the setting they concern."""
+    from airflow_provider_sfcrm.activation.report import RejectedRowsError
+    from airflow_provider_sfcrm.activation.segment import SegmentChangedError
+    from airflow_provider_sfcrm.sources import SegmentReadError
+
+    try:
+        yield
+    except SegmentReadError as exc:
+        raise SfCrmConfigError(f"segment_path {segment_path or '(spooled query)'!r}: {exc}") from None
+    except SegmentChangedError as exc:
+        raise SfCrmError(f"segment_path {segment_path!r}: {exc}") from None
+    except RejectedRowsError as exc:
+        raise SfCrmError(f"rejected_rows_path {rejected_path!r}: {exc}") from None
+
+
+def check_integer(value: Any, name: str, low: int, high: int | None) -> None:
+    """Refuse anything but an integer within ``low..high`` (``high`` None: no upper bound)."""
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int)
+        or value < low
+        or (high is not None and value > high)
+    ):
+        span = f"from {low} to {high}" if high is not None else f"of at least {low}"
+        raise SfCrmConfigError(f"{name} must be an integer {span}, not {value!r}")
 
 
 def as_mapping(value: Any, name: str) -> dict[str, str]:
@@ -60,13 +118,39 @@ def default_rejected_rows_path(context: Mapping[str, Any]) -> str:
 
 
 @contextlib.contextmanager
-def open_output(path: str) -> Iterator[str | IO[bytes]]:
-    """A local path (parents created) or, for a URL, a binary file on its object store."""
+def atomic_output(path: str) -> Iterator[str | IO[bytes]]:
+    """Where to write ``path``'s content so that it appears whole or not at all.
+
+    Yields a hidden temporary sibling (``.<name>.<random>.tmp``: directory and glob readers skip
+    it) — a local path, or for a URL a binary file on its object store — and renames it onto
+    ``path`` when the block ends without error. On error the temporary file is removed and
+    ``path`` keeps what it had; a killed process leaves at most the hidden temporary file.
+    """
     if "://" in path and not path.startswith("file://"):
         fs, target = resolve_filesystem(path)
-        with fs.open(target, "wb") as handle:
-            yield handle
+        temporary = posixpath.join(posixpath.dirname(target), f".{posixpath.basename(target)}.{_tag()}.tmp")
+        try:
+            with fs.open(temporary, "wb") as handle:
+                yield handle
+            fs.mv(temporary, target)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                fs.rm(temporary)
+            raise
         return
     local = Path(path[len("file://") :] if path.startswith("file://") else path).expanduser()
-    local.parent.mkdir(parents=True, exist_ok=True)
-    yield str(local)
+    try:
+        local.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SfCrmConfigError(f"rejected_rows_path {path!r}: cannot create its directory ({exc})") from None
+    temporary = local.with_name(f".{local.name}.{_tag()}.tmp")
+    try:
+        yield str(temporary)
+        os.replace(temporary, local)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _tag() -> str:
+    return f"{os.getpid()}-{uuid.uuid4().hex[:8]}"

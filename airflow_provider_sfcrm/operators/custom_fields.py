@@ -12,6 +12,7 @@ from airflow_provider_sfcrm.activation.field_check import (
     MIN_FIELD_LENGTH,
     FieldStatus,
     FieldVerdict,
+    found_message,
     normalise_audience_request,
     problems_message,
     verdicts_as_dicts,
@@ -106,7 +107,7 @@ class SalesforceCustomFieldValidationOperator(BaseOperator):
         report = verdicts_as_dicts(verdicts)
         if any(not v.ok for v in verdicts.values()):
             raise SfCrmFieldValidationError(problems_message(sobject, verdicts), report)
-        self.log.info("All %d audience field(s) on %s are usable", len(verdicts), sobject)
+        self.log.info("Field check: %s", found_message(sobject, verdicts))
         return report
 
     def _create_missing_fields(

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -13,13 +15,17 @@ from airflow.sdk import BaseHook, BaseOperator
 
 from airflow_provider_sfcrm.activation.field_check import (
     check_audience_fields,
+    found_message,
     problems_message,
     verdicts_as_dicts,
 )
+from airflow_provider_sfcrm.activation.wording import plural
 from airflow_provider_sfcrm.exceptions import (
     SfCrmConfigError,
+    SfCrmError,
     SfCrmFieldValidationError,
     SfCrmRejectedRowsError,
+    SfCrmStoppedError,
 )
 from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
 
@@ -27,12 +33,12 @@ from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
 # here: every DAG file that uses this operator imports this module, and parsing must stay fast.
 
 if TYPE_CHECKING:
-    import pyarrow as pa
     from airflow.sdk import Context
 
     from airflow_provider_sfcrm.activation.mapping import ExportMapping
     from airflow_provider_sfcrm.activation.report import ExportSummary
     from airflow_provider_sfcrm.activation.segment import ExportCounts
+    from airflow_provider_sfcrm.operators._export_lineage import ExportLineage
     from airflow_provider_sfcrm.sources import FileSegment
 
 
@@ -140,6 +146,8 @@ class SalesforceSegmentExportOperator(BaseOperator):
         self.validate_fields = validate_fields
         self.sfcrm_conn_id = sfcrm_conn_id
         self.chunk_rows = chunk_rows
+        self._stop = threading.Event()
+        self._lineage: ExportLineage | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
         started = time.monotonic()
@@ -159,12 +167,41 @@ class SalesforceSegmentExportOperator(BaseOperator):
         )
         counts = self._export(hook, describe, mapping, rejected_path, dry_run)
         summary = self._summarise(hook, mapping, counts, rejected_path, dry_run, time.monotonic() - started)
-        self.log.info("Export summary: %s", summary.to_dict())
-        if summary.rejected_ratio > self.max_rejected_ratio:
+        if not dry_run:
+            from airflow_provider_sfcrm.operators._export_lineage import export_lineage
+
+            self._lineage = export_lineage(
+                self.segment_path, hook.instance_url, mapping, describe, summary.written
+            )
+        if summary.stopped:
+            self.log.warning("Export stopped before the end; partial summary: %s", summary.to_dict())
+            error: SfCrmError = SfCrmStoppedError(summary.stopped_message())
+        else:
+            self.log.info("Export summary: %s", summary.to_dict())
+            if summary.rejected_ratio <= self.max_rejected_ratio:
+                return summary.to_dict()
             error = SfCrmRejectedRowsError(summary.rejected_message(self.max_rejected_ratio))
-            error.summary = summary.to_dict()  # for callers that catch it (the task fails either way)
-            raise error
-        return summary.to_dict()
+        error.summary = summary.to_dict()  # for callers that catch it (the task fails either way)
+        raise error
+
+    def on_kill(self) -> None:
+        """Stop sending: requests in flight finish, the rows not sent are saved as rejected.
+
+        Airflow calls this (from a signal handler) when the task is stopped; ``execute`` then
+        finishes quickly, saves the rejected-rows file with every unsent row as ``TASK_STOPPED``
+        (replay it to finish the job), logs the partial summary and fails the task.
+        """
+        self._stop.set()
+        self.log.warning(
+            "Stop requested: no further batch is sent; rows not sent go to the rejected rows as TASK_STOPPED"
+        )
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: the segment as input, ``salesforce://<org>/<object>`` with its fields as output.
+
+        None before a real (not dry) run completed, or without the OpenLineage provider installed.
+        """
+        return self._lineage.operator_lineage() if self._lineage is not None else None
 
     @staticmethod
     def _summarise(
@@ -179,14 +216,9 @@ class SalesforceSegmentExportOperator(BaseOperator):
 
         usage = hook.api_usage
         return ExportSummary(
+            **{**dataclasses.asdict(counts), "rejected_by_code": dict(counts.rejected_by_code)},
             sobject=mapping.sobject,
             operation=mapping.operation,
-            total=counts.total,
-            written=counts.written,
-            created=counts.created,
-            updated=counts.updated,
-            rejected=counts.rejected,
-            rejected_by_code=dict(counts.rejected_by_code),
             api_calls=hook.api_calls,
             api_usage={"used": usage[0], "max": usage[1]} if usage else None,
             duration_s=round(seconds, 3),
@@ -203,15 +235,25 @@ class SalesforceSegmentExportOperator(BaseOperator):
         dry_run: bool,
     ) -> ExportCounts:
         """Stream the segment through the core; rejected rows are saved before anything is judged."""
+        from airflow_provider_sfcrm.activation.mapping import MappingError, check_columns
         from airflow_provider_sfcrm.activation.report import RejectedRowsWriter
         from airflow_provider_sfcrm.activation.row_validation import rules_from_describe
         from airflow_provider_sfcrm.activation.segment import SegmentExport
-        from airflow_provider_sfcrm.operators._export_support import open_output
+        from airflow_provider_sfcrm.operators._export_support import atomic_output, our_errors, refuse_overlap
 
         key = next((f for f in describe.get("fields", ()) if f.get("name") == mapping.identity_field), {})
         with self._segment(mapping) as source:
-            self._check_columns(source.schema, mapping)
-            with open_output(rejected_path) as where, RejectedRowsWriter(where, source.schema) as rejected:
+            try:
+                check_columns(mapping, source.schema, describe)
+            except MappingError as exc:
+                raise SfCrmConfigError(str(exc)) from exc
+            if self.segment_path is not None:
+                refuse_overlap(source, rejected_path)
+            with (
+                our_errors(self.segment_path, rejected_path),
+                atomic_output(rejected_path) as where,
+                RejectedRowsWriter(where, source.schema) as rejected,
+            ):
                 return SegmentExport(
                     source,
                     rules_from_describe(mapping, describe),
@@ -220,21 +262,25 @@ class SalesforceSegmentExportOperator(BaseOperator):
                     batch_size=self.batch_size,
                     key_case_sensitive=bool(key.get("caseSensitive")),
                     log=self.log.info,
+                    stop=self._stop,
                 ).run()
 
     def _checked_arguments(self) -> tuple[ExportMapping, bool]:
         """Validate the rendered arguments (templated values arrive only now)."""
         from airflow_provider_sfcrm.activation.mapping import MappingError, build_mapping
-        from airflow_provider_sfcrm.operators._export_support import as_bool, as_mapping
+        from airflow_provider_sfcrm.operators._export_support import as_bool, as_mapping, check_settings
 
         if (self.segment_path is None) == (self.sql is None):
             raise SfCrmConfigError("give exactly one of segment_path and sql")
         if self.sql is not None and not self.source_conn_id:
             raise SfCrmConfigError("sql needs source_conn_id (an Airflow SQL connection)")
-        if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 200:
-            raise SfCrmConfigError(f"batch_size must be an integer from 1 to 200, not {self.batch_size!r}")
-        if not isinstance(self.max_rejected_ratio, (int, float)) or not 0.0 <= self.max_rejected_ratio <= 1.0:
-            raise SfCrmConfigError(f"max_rejected_ratio must be within 0..1, not {self.max_rejected_ratio!r}")
+        check_settings(
+            batch_size=self.batch_size,
+            max_workers=self.max_workers,
+            chunk_rows=self.chunk_rows,
+            max_rejected_ratio=self.max_rejected_ratio,
+            auto_assign=self.auto_assign,
+        )
         try:
             mapping = build_mapping(
                 sobject=str(self.sobject).strip(),
@@ -262,16 +308,11 @@ class SalesforceSegmentExportOperator(BaseOperator):
                     problems_message(mapping.sobject, verdicts),
                     verdicts_as_dicts(verdicts),
                 )
+            self.log.info("Field check: %s", found_message(mapping.sobject, verdicts))
         try:
             return check_mapping_against_describe(mapping, describe)
         except MappingError as exc:
             raise SfCrmConfigError(str(exc)) from exc
-
-    @staticmethod
-    def _check_columns(schema: pa.Schema, mapping: ExportMapping) -> None:
-        missing = [column for column in mapping.columns if column not in schema.names]
-        if missing:
-            raise SfCrmConfigError(f"the segment has no column(s) {missing}; it has {schema.names}")
 
     @contextlib.contextmanager
     def _segment(self, mapping: ExportMapping) -> Iterator[FileSegment]:
@@ -280,8 +321,8 @@ class SalesforceSegmentExportOperator(BaseOperator):
         if self.segment_path is not None:
             try:
                 segment = FileSegment(str(self.segment_path), chunk_rows=self.chunk_rows)
-            except (FileNotFoundError, ValueError) as exc:
-                raise SfCrmConfigError(str(exc)) from exc
+            except (OSError, ValueError) as exc:
+                raise SfCrmConfigError(f"segment_path: {exc}") from exc
             yield segment
             return
         db_hook = BaseHook.get_connection(self.source_conn_id).get_hook()
@@ -290,7 +331,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
             rows = spool_query(
                 db_hook, self.sql, spooled, chunk_rows=self.chunk_rows, columns=mapping.columns
             )
-            self.log.info("Read %d segment rows from %s", rows, self.source_conn_id)
+            self.log.info("Read %s from %s", plural(rows, "segment row"), self.source_conn_id)
             yield FileSegment(spooled, chunk_rows=self.chunk_rows)
 
     def _writer(self, hook: SalesforceCrmHook, mapping: ExportMapping):
@@ -304,6 +345,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
                 max_workers=self.max_workers,
                 auto_assign=self.auto_assign,
                 progress=progress,
+                stop=self._stop,
             )
 
         return write

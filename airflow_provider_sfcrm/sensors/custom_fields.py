@@ -11,7 +11,12 @@ from typing import TYPE_CHECKING, Any
 from airflow.sdk import BaseSensorOperator, PokeReturnValue, conf
 from airflow.sdk.exceptions import AirflowSensorTimeout
 
-from airflow_provider_sfcrm.activation.field_check import normalise_audience_request, verdicts_as_dicts
+from airflow_provider_sfcrm.activation.field_check import (
+    FieldVerdict,
+    found_message,
+    normalise_audience_request,
+    verdicts_as_dicts,
+)
 from airflow_provider_sfcrm.exceptions import SfCrmConfigError, SfCrmFieldValidationError
 from airflow_provider_sfcrm.triggers.custom_fields import (
     SalesforceCustomFieldTrigger,
@@ -79,6 +84,8 @@ class SalesforceCustomFieldSensor(BaseSensorOperator):
         waiting = [v for v in verdicts.values() if not v.ok]
         for verdict in waiting:
             self.log.info("Waiting for %s: %s", verdict.mapping_id, verdict.message)
+        if not waiting:
+            self.log.info("Field check: %s", found_message(sobject, verdicts))
         report = None if waiting else verdicts_as_dicts(verdicts)
         return PokeReturnValue(is_done=not waiting, xcom_value=report)
 
@@ -110,7 +117,8 @@ class SalesforceCustomFieldSensor(BaseSensorOperator):
         status = event.get("status")
         verdicts = event.get("verdicts") or {}
         if status == "success":
-            self.log.info("All %d audience field(s) on %s are usable", len(verdicts), self.sobject)
+            found = {mid: FieldVerdict.from_dict(v) for mid, v in verdicts.items()}
+            self.log.info("Field check: %s", found_message(str(self.sobject), found))
             return verdicts
         message = event.get("message") or f"trigger ended with status {status!r}"
         if status == "timeout":

@@ -17,6 +17,7 @@ from airflow_provider_sfcrm.activation.field_check import (
     problems_message,
     verdicts_as_dicts,
 )
+from airflow_provider_sfcrm.activation.wording import plural
 from airflow_provider_sfcrm.exceptions import SfCrmFieldValidationError
 
 if TYPE_CHECKING:
@@ -117,8 +118,8 @@ class SalesforceCustomFieldTrigger(BaseTrigger):
                 if not waiting:
                     return {"status": "success", "verdicts": verdicts_as_dicts(verdicts)}
                 self.log.info(
-                    "Still waiting for %d audience field(s) on %s: %s",
-                    len(waiting),
+                    "Still waiting for %s on %s: %s",
+                    plural(len(waiting), "audience field"),
                     self.sobject,
                     ", ".join(f"{v.field_name} ({v.status.value})" for v in waiting),
                 )

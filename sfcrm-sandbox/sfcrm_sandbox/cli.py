@@ -2,13 +2,20 @@
 
 ``sfcrm-sandbox serve [--host H] [--port P|0] [--data-dir D] ...`` writes ``D/ca.pem``, keeps the
 org in ``D/org.sqlite3``, prints ``sfcrm-sandbox ready https://127.0.0.1:<port> ca=<D>/ca.pem``
-once the socket is listening, and serves until SIGTERM / SIGINT.
+once the socket is listening, and serves until SIGTERM / SIGINT. With ``--proxy-port`` it also
+serves its HTTPS proxy for Salesforce's hosts and prints ``sfcrm-sandbox proxy http://<host>:<port>``
+just before the ready line.
+
+``sfcrm-sandbox connection --data-dir D --for salesforce|simple-salesforce|sfcrm`` prints how to
+point that client at the sandbox serving from ``D`` (:mod:`sfcrm_sandbox.recipes`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import os
 import signal
 import socket
 import sys
@@ -17,12 +24,15 @@ from typing import Any
 
 from sfcrm_sandbox.models.clock import Clock, ClockError, parse_moment
 from sfcrm_sandbox.models.faults import FaultSettings
+from sfcrm_sandbox.models.hosts import DEFAULT_MY_DOMAIN, SALESFORCE_NAMES, is_salesforce_host
 from sfcrm_sandbox.models.jwt_bearer import load_certificate
 from sfcrm_sandbox.models.sessions import Credentials
 from sfcrm_sandbox.models.store import OrgStore
-from sfcrm_sandbox.process import DEFAULT_CREDENTIALS, READY_PREFIX
+from sfcrm_sandbox.process import DEFAULT_CREDENTIALS, PROXY_PREFIX, READY_PREFIX
+from sfcrm_sandbox.recipes import AUTH_FLOWS, CLIENTS, STATE_FILE, RecipeError, SandboxState, recipe
 from sfcrm_sandbox.server.app import SandboxApp, SandboxSettings
 from sfcrm_sandbox.server.connections import http_protocol_class
+from sfcrm_sandbox.server.proxy import start_proxy
 from sfcrm_sandbox.server.tls import ensure_certificates
 
 
@@ -96,6 +106,39 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="extra host name or IP the server certificate names (repeatable; e.g. a compose service name)",
     )
+    serve.add_argument(
+        "--proxy-port",
+        type=_non_negative(int),
+        default=None,
+        help="also serve an HTTPS proxy (CONNECT) for Salesforce's hosts on this port (0: a free one); "
+        "the certificate then also names *.salesforce.com and the like",
+    )
+    serve.add_argument(
+        "--my-domain",
+        default=DEFAULT_MY_DOMAIN,
+        help="the org's My Domain name: logins at login/test.salesforce.com land on "
+        "https://<name>.my.salesforce.com",
+    )
+
+    connection = commands.add_parser(
+        "connection", help="print how to point a client at the sandbox serving from --data-dir"
+    )
+    connection.add_argument("--data-dir", type=Path, default=Path(".sfcrm-sandbox"))
+    connection.add_argument("--for", dest="client", choices=CLIENTS, required=True)
+    connection.add_argument(
+        "--auth",
+        choices=AUTH_FLOWS,
+        default="token",
+        help="login flow of salesforce / simple-salesforce: SOAP with the security token (default), "
+        "OAuth username-password, OAuth client credentials",
+    )
+    connection.add_argument("--conn-id", default=None, help="Airflow connection id (default: <type>_default)")
+    connection.add_argument(
+        "--format",
+        choices=("env", "json"),
+        default="env",
+        help="env: shell export lines (Python for simple-salesforce); json: the connection alone",
+    )
     return parser
 
 
@@ -104,18 +147,22 @@ async def _serve(args: argparse.Namespace, faults: FaultSettings, jwt_certificat
 
     data_dir: Path = args.data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    tls = ensure_certificates(data_dir, args.cert_hostname)
+    proxied = args.proxy_port is not None
+    names = [*args.cert_hostname, *(SALESFORCE_NAMES if proxied else ())]
+    tls = ensure_certificates(data_dir, names)
     clock = Clock(args.clock, frozen=args.frozen_clock)
     store = OrgStore(data_dir / "org.sqlite3", args.username, clock)
+    credentials = Credentials(
+        args.username, args.password, args.security_token, args.client_id, args.client_secret
+    )
     settings = SandboxSettings(
-        credentials=Credentials(
-            args.username, args.password, args.security_token, args.client_id, args.client_secret
-        ),
+        credentials=credentials,
         latency_ms=args.latency_ms,
         per_record_latency_ms=args.per_record_latency_ms,
         daily_api_limit=args.daily_api_limit,
         session_ttl_s=args.session_ttl_s,
         faults=faults,
+        my_domain=args.my_domain,
         jwt_certificate=jwt_certificate,
     )
     app = SandboxApp(store, settings)
@@ -148,16 +195,59 @@ async def _serve(args: argparse.Namespace, faults: FaultSettings, jwt_certificat
             raise SystemExit("sfcrm-sandbox: server stopped during startup")
         await asyncio.sleep(0.01)
     host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
-    print(f"{READY_PREFIX}https://{host}:{port} ca={tls.ca_cert}", flush=True)
+    proxy = proxy_url = None
+    if proxied:
+        proxy = await start_proxy(args.host, args.proxy_port, (host, port), is_salesforce_host)
+        proxy_url = f"http://{host}:{proxy.sockets[0].getsockname()[1]}"
+        print(f"{PROXY_PREFIX}{proxy_url}", flush=True)
+    state = SandboxState(
+        base_url=f"https://{host}:{port}",
+        ca_path=str(tls.ca_cert),
+        proxy_url=proxy_url,
+        my_domain=args.my_domain,
+        credentials={name: getattr(args, name) for name in DEFAULT_CREDENTIALS},
+        pid=os.getpid(),
+    )
+    state_path = state.write(data_dir)
+    print(f"{READY_PREFIX}{state.base_url} ca={tls.ca_cert}", flush=True)
     try:
         await serving
     finally:
+        if proxy is not None:
+            proxy.close()
+        with contextlib.suppress(OSError):
+            state_path.unlink()
         store.close()
+
+
+def _connection(args: argparse.Namespace) -> None:
+    data_dir: Path = args.data_dir.resolve()
+    try:
+        state = SandboxState.read(data_dir)
+    except (OSError, ValueError, TypeError):
+        raise SystemExit(
+            f"sfcrm-sandbox: no sandbox serves from {data_dir} ({STATE_FILE} missing or unreadable); "
+            f"start one with: sfcrm-sandbox serve --data-dir {data_dir} --proxy-port 0"
+        ) from None
+    try:
+        os.kill(state.pid, 0)
+    except ProcessLookupError:
+        raise SystemExit(f"sfcrm-sandbox: the sandbox that served from {data_dir} has stopped") from None
+    except PermissionError:
+        pass  # alive, another user's
+    try:
+        text = recipe(state, args.client, auth=args.auth, conn_id=args.conn_id, output=args.format)
+    except RecipeError as exc:
+        raise SystemExit(f"sfcrm-sandbox: {exc}") from None
+    sys.stdout.write(text)
 
 
 def main(argv: list[str] | None = None) -> None:
     """Console script ``sfcrm-sandbox``."""
     args = build_parser().parse_args(argv)
+    if args.command == "connection":
+        _connection(args)
+        return
     try:
         faults = FaultSettings.from_file(args.faults)
     except (OSError, ValueError, TypeError) as exc:

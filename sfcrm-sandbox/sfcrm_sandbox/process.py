@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sfcrm_sandbox.models.hosts import DEFAULT_MY_DOMAIN
+from sfcrm_sandbox.recipes import SandboxState, salesforce_connection, sfcrm_connection
+
 READY_PREFIX = "sfcrm-sandbox ready "
+# Printed just before the ready line when the sandbox serves its HTTPS proxy (--proxy-port).
+PROXY_PREFIX = "sfcrm-sandbox proxy "
 
 # Credentials the sandbox accepts unless told otherwise (they protect nothing: the org is local).
 DEFAULT_CREDENTIALS = {
@@ -28,7 +33,10 @@ DEFAULT_CREDENTIALS = {
 
 @dataclass
 class RunningSandbox:
-    """A sandbox process and what a client needs to reach it."""
+    """A sandbox process and what a client needs to reach it.
+
+    ``proxy_url`` is its HTTPS proxy for Salesforce's hosts (``proxy_port=0``), None without one.
+    """
 
     base_url: str
     ca_path: Path
@@ -38,6 +46,20 @@ class RunningSandbox:
     output: list[str] = field(default_factory=list)
     #: The private key whose certificate the sandbox was started with (``--jwt-cert``), when known.
     jwt_key_path: Path | None = None
+    proxy_url: str | None = None
+    my_domain: str = DEFAULT_MY_DOMAIN
+
+    @property
+    def state(self) -> SandboxState:
+        """What the recipes of :mod:`sfcrm_sandbox.recipes` are built from."""
+        return SandboxState(
+            base_url=self.base_url,
+            ca_path=str(self.ca_path),
+            proxy_url=self.proxy_url,
+            my_domain=self.my_domain,
+            credentials=dict(self.credentials),
+            pid=self.process.pid,
+        )
 
     @property
     def username(self) -> str:
@@ -106,24 +128,19 @@ class RunningSandbox:
 
     def connection_extra(self, **overrides: Any) -> dict[str, Any]:
         """The ``extra`` of an ``sfcrm`` Airflow connection that points at this sandbox."""
-        extra = {
-            "security_token": self.security_token,
-            "custom_domain": self.base_url,
-            "client_id": self.client_id,
-            "client_secret": self.client_secret,
-            "ca_bundle": str(self.ca_path),
-        }
-        extra.update(overrides)
-        return extra
+        return self.connection_dict(**overrides)["extra"]
 
     def connection_dict(self, **extra_overrides: Any) -> dict[str, Any]:
         """An ``sfcrm`` connection as the JSON form Airflow reads from ``AIRFLOW_CONN_<ID>``."""
-        return {
-            "conn_type": "sfcrm",
-            "login": self.username,
-            "password": self.password,
-            "extra": self.connection_extra(**extra_overrides),
-        }
+        return sfcrm_connection(self.state, **extra_overrides)
+
+    def salesforce_connection_dict(self, auth: str = "token") -> dict[str, Any]:
+        """An official ``salesforce`` connection reaching this sandbox through its proxy.
+
+        ``auth``: ``token`` (SOAP login), ``password`` or ``client-credentials`` (OAuth). The
+        process using it also needs ``REQUESTS_CA_BUNDLE`` set to :attr:`ca_path`.
+        """
+        return salesforce_connection(self.state, auth)
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process.poll() is None:
@@ -189,12 +206,15 @@ def start_sandbox(
     )
     output: list[str] = []
     ready: list[str] = []
+    proxy: list[str] = []
     got_ready = threading.Event()
 
     def pump() -> None:
         # Keep reading so the child never blocks on a full pipe; remember the tail for errors.
         assert process.stdout is not None
         for line in process.stdout:
+            if not proxy and line.startswith(PROXY_PREFIX):
+                proxy.append(line[len(PROXY_PREFIX) :].strip())
             if not ready and line.startswith(READY_PREFIX):
                 ready.append(line.strip())
                 got_ready.set()
@@ -214,4 +234,6 @@ def start_sandbox(
         process=process,
         credentials=credentials,
         output=output,
+        proxy_url=proxy[0] if proxy else None,
+        my_domain=str(options.get("my_domain", DEFAULT_MY_DOMAIN)),
     )

@@ -1,8 +1,9 @@
 """pytest fixtures that give a test suite real sandboxes: import them into a ``conftest.py``.
 
-``from sfcrm_sandbox.testing import sandbox, sandbox_factory`` makes ``sandbox`` (one org for the
-session) and ``sandbox_factory`` (orgs with options, stopped after the test) available below that
-conftest. Needs pytest, which sfcrm-sandbox itself does not depend on.
+``pytest_plugins = ["sfcrm_sandbox.testing"]`` makes ``sandbox`` (one org for the session),
+``proxied_sandbox`` (one org for the session behind its HTTPS proxy) and ``sandbox_factory`` (orgs
+with options, stopped after the test) available below that conftest. Needs pytest, which
+sfcrm-sandbox itself does not depend on.
 
 The session org accepts the JWT bearer grant: it is started with ``--jwt-cert`` and the matching
 private key is at ``sandbox.jwt_key_path`` (made by :func:`make_jwt_key_pair`).
@@ -70,6 +71,14 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox
     key_path, cert_path = make_jwt_key_pair(data_dir / "jwt")
     with start_sandbox(data_dir, jwt_cert=cert_path) as running:
         running.jwt_key_path = key_path
+        yield running
+
+
+@pytest.fixture(scope="session")
+def proxied_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
+    """One sandbox for the session that also serves its HTTPS proxy for Salesforce's hosts
+    (``proxy_url``): unmodified clients log in at ``login.salesforce.com`` through it."""
+    with start_sandbox(tmp_path_factory.mktemp("sandbox-proxied"), proxy_port=0) as running:
         yield running
 
 

@@ -14,19 +14,25 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sfcrm_sandbox.models.faults import Faults
+from sfcrm_sandbox.models.hosts import DEFAULT_MY_DOMAIN
 from sfcrm_sandbox.models.sessions import Sessions
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.models.usage import ApiUsage
 from sfcrm_sandbox.models.writes import Writer
 from sfcrm_sandbox.responses.admin import AdminResponses
+from sfcrm_sandbox.responses.apex import APEX_REST_PREFIX, ApexRestResponses
 from sfcrm_sandbox.responses.collections import CollectionResponses
+from sfcrm_sandbox.responses.composite import CompositeResponses
 from sfcrm_sandbox.responses.describe import DescribeResponses
 from sfcrm_sandbox.responses.discovery import DiscoveryResponses
 from sfcrm_sandbox.responses.oauth import OAuthResponses
 from sfcrm_sandbox.responses.query import QueryResponses
 from sfcrm_sandbox.responses.records import RecordResponses
+from sfcrm_sandbox.responses.replication import ReplicationResponses
+from sfcrm_sandbox.responses.search import SearchResponses
+from sfcrm_sandbox.responses.soap import SoapResponses
 from sfcrm_sandbox.responses.tooling import ToolingResponses
-from sfcrm_sandbox.server.routing import Route
+from sfcrm_sandbox.server.routing import Handler, Route
 
 #: The versioned REST API; :func:`data_api_routes` templates follow it.
 DATA_API_PREFIX = "/services/data/v"
@@ -37,27 +43,43 @@ class Responses:
     """The handlers of one org, by API area."""
 
     admin: AdminResponses
+    apex: ApexRestResponses
     oauth: OAuthResponses
+    soap: SoapResponses
     discovery: DiscoveryResponses
     describe: DescribeResponses
     records: RecordResponses
     collections: CollectionResponses
+    composite: CompositeResponses
+    replication: ReplicationResponses
+    search: SearchResponses
     query: QueryResponses
     tooling: ToolingResponses
 
     @classmethod
     def of_org(
-        cls, store: OrgStore, writer: Writer, sessions: Sessions, usage: ApiUsage, faults: Faults
+        cls,
+        store: OrgStore,
+        writer: Writer,
+        sessions: Sessions,
+        usage: ApiUsage,
+        faults: Faults,
+        my_domain: str = DEFAULT_MY_DOMAIN,
     ) -> Responses:
-        """The handlers of the org ``store`` holds."""
+        """The handlers of the org ``store`` holds; logins at login/test land on ``my_domain``."""
         query = QueryResponses(store)
         return cls(
             admin=AdminResponses(store, writer, usage, faults, query.cursors.clear),
-            oauth=OAuthResponses(store, sessions),
+            apex=ApexRestResponses(sessions),
+            oauth=OAuthResponses(store, sessions, my_domain),
+            soap=SoapResponses(store, sessions, my_domain),
             discovery=DiscoveryResponses(usage),
             describe=DescribeResponses(store),
             records=RecordResponses(store, writer),
             collections=CollectionResponses(store, writer),
+            composite=CompositeResponses(store, writer),
+            replication=ReplicationResponses(store),
+            search=SearchResponses(store),
             query=query,
             tooling=ToolingResponses(store),
         )
@@ -73,10 +95,19 @@ def service_routes(responses: Responses) -> list[Route]:
         Route("POST", "/__sandbox/clock", admin.set_clock),
         Route("POST", "/__sandbox/leads/{id}/convert", admin.convert_lead),
         Route("POST", "/services/oauth2/token", oauth.token),
+        Route("GET", "/services/oauth2/userinfo", oauth.userinfo),
+        Route("POST", "/services/oauth2/userinfo", oauth.userinfo),
+        Route("POST", "/services/Soap/u/{version}", responses.soap.login),
         Route("GET", "/id/{org}/{user}", oauth.identity),
         Route("POST", "/id/{org}/{user}", oauth.identity),
         Route("GET", "/services/data", responses.discovery.versions),
     ]
+
+
+def prefix_routes(responses: Responses) -> list[tuple[str, Handler]]:
+    """Whole subtrees answered by one handler, any method: ``(path prefix, handler)``; the handler
+    gets the rest of the path as ``params["path"]``."""
+    return [(APEX_REST_PREFIX, responses.apex.no_class)]
 
 
 def data_api_routes(responses: Responses) -> list[Route]:
@@ -90,6 +121,9 @@ def data_api_routes(responses: Responses) -> list[Route]:
         Route("GET", "/sobjects/{sobject}", describe.sobject_info),
         Route("POST", "/sobjects/{sobject}", records.create_record),
         Route("GET", "/sobjects/{sobject}/describe", describe.describe),
+        # Before sobjects/{sobject}/{id}: these two names are resources, not record Ids.
+        Route("GET", "/sobjects/{sobject}/updated", responses.replication.updated),
+        Route("GET", "/sobjects/{sobject}/deleted", responses.replication.deleted),
         Route("GET", "/sobjects/{sobject}/{id}", records.get_record),
         Route("PATCH", "/sobjects/{sobject}/{id}", records.update_record),
         Route("DELETE", "/sobjects/{sobject}/{id}", records.delete_record),
@@ -102,11 +136,21 @@ def data_api_routes(responses: Responses) -> list[Route]:
         Route("PATCH", "/composite/sobjects/{sobject}/{field}", collections.collection_upsert),
         Route("GET", "/composite/sobjects/{sobject}", collections.collection_retrieve),
         Route("POST", "/composite/sobjects/{sobject}", collections.collection_retrieve),
+        Route("GET", "/composite", discovery.composite_resources),
+        Route("POST", "/composite", responses.composite.composite),
+        Route("POST", "/composite/tree/{sobject}", responses.composite.tree),
         Route("GET", "/query", query.query),
         Route("GET", "/queryAll", query.query_all),
         Route("GET", "/query/{locator}", query.query_more),
         Route("GET", "/queryAll/{locator}", query.query_more),
+        Route("GET", "/tooling", discovery.tooling_resources),
+        Route("GET", "/tooling/sobjects", describe.tooling_global_describe),
+        Route("GET", "/tooling/sobjects/{sobject}", describe.tooling_info),
+        Route("GET", "/tooling/sobjects/{sobject}/describe", describe.tooling_describe),
         Route("POST", "/tooling/sobjects/CustomField", tooling.create_field),
         Route("GET", "/tooling/sobjects/CustomField/{id}", tooling.get_field),
         Route("GET", "/tooling/query", query.tooling_query),
+        Route("GET", "/search", responses.search.search),
+        Route("GET", "/parameterizedSearch", responses.search.parameterized_search),
+        Route("POST", "/parameterizedSearch", responses.search.parameterized_search),
     ]

@@ -151,7 +151,7 @@ def test_acceptance_airflow_dags_test_cli_succeeds_after_fields_appear_10s_in(
     assert creator.created_at - creator.first_poke_at >= 10
     assert finished > creator.created_at  # the run ended only after the fields appeared
     assert "running trigger in line" in output  # it deferred, and the trigger did the waiting
-    assert "Still waiting for 2 audience field(s) on Contact" in output
+    assert "Still waiting for 2 audience fields on Contact" in output
     assert "audience field crm_1_seg: ok (Text Area (Long))" in output
     assert "audience field crm_2_seg: ok (Text Area (Long))" in output
     for secret in (org.password, org.security_token, org.client_secret):

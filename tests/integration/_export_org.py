@@ -37,9 +37,12 @@ class ExportOrg:
         return self.sandbox.calls_to("composite")
 
 
-def start_export_org(tmp: Path, monkeypatch) -> Iterator[ExportOrg]:
-    """Start a sandbox, point ``CONN_ID`` at it, create and grant the audience and external-id fields."""
-    with start_sandbox(tmp) as running:
+def start_export_org(tmp: Path, monkeypatch, **sandbox_options: Any) -> Iterator[ExportOrg]:
+    """Start a sandbox, point ``CONN_ID`` at it, create and grant the audience and external-id fields.
+
+    ``sandbox_options`` go to ``start_sandbox`` (``faults={...}``, ``latency_ms=...``).
+    """
+    with start_sandbox(tmp, **sandbox_options) as running:
         monkeypatch.setenv(f"AIRFLOW_CONN_{CONN_ID.upper()}", json.dumps(running.connection_dict()))
         hook = SalesforceCrmHook(sfcrm_conn_id=CONN_ID)
         permission_set = hook.get_user_permission_set_id()
@@ -119,3 +122,28 @@ def next_good(pos: int, bad: dict[int, str], n: int) -> int:
 
 def lead_prefixed(contact_id: str) -> str:
     return to18(KEY_PREFIXES["Lead"] + contact_id[3:15])
+
+
+def renaming_segment(hook: SalesforceCrmHook, path: Path, n: int) -> str:
+    """Insert ``n`` Contacts, then write a segment that renames them (``New<i>``) by Id."""
+    ids = insert(hook, "Contact", [{"LastName": f"Old{i}"} for i in range(n)])
+    return write_segment(
+        path,
+        [{"sfid": sfid, "last": f"New{i}"} for i, sfid in enumerate(ids)],
+        pa.schema([("sfid", pa.string()), ("last", pa.string())]),
+    )
+
+
+def renaming_export(segment: str, rejected: Path, conn_id: str, **options: Any):
+    """The export of a :func:`renaming_segment` (update by Id)."""
+    from airflow_provider_sfcrm.operators.segment_export import SalesforceSegmentExportOperator
+
+    return SalesforceSegmentExportOperator(
+        task_id="export",
+        sobject="Contact",
+        segment_path=segment,
+        field_mapping={"sfid": "Id", "last": "LastName"},
+        rejected_rows_path=str(rejected),
+        sfcrm_conn_id=conn_id,
+        **options,
+    )

@@ -50,3 +50,12 @@ def test_cli_connection_test(airflow_db, sandbox, wrong):
     else:
         assert tested.returncode == 0, output
         assert "Connection success!" in tested.stdout
+
+
+def test_cli_connection_test_of_an_environment_variable_connection(airflow_db, sandbox, monkeypatch):
+    # What the README recommends: the connection never enters the metadata database or its audit log.
+    monkeypatch.setenv("AIRFLOW_CONN_SFCRM_DEFAULT", json.dumps(sandbox.connection_dict()))
+    tested = _airflow("connections", "test", "sfcrm_default")
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+    assert "Connection success!" in tested.stdout
+    assert sandbox.client_secret not in tested.stdout + tested.stderr

@@ -10,6 +10,7 @@ import time
 import pytest
 from airflow.sdk.exceptions import AirflowSensorTimeout, TaskDeferred
 
+from airflow_provider_sfcrm.activation.field_check import FieldStatus, FieldVerdict
 from airflow_provider_sfcrm.exceptions import SfCrmFieldValidationError
 from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
 from airflow_provider_sfcrm.sensors.custom_fields import SalesforceCustomFieldSensor
@@ -110,11 +111,15 @@ def test_non_deferrable_sensor_times_out(hook):
 # --- deferral ------------------------------------------------------------------------------------
 
 
-def test_deferrable_sensor_returns_at_once_when_all_fields_are_ok(hook):
+def test_deferrable_sensor_returns_at_once_when_all_fields_are_ok(hook, capfd):
     mapping_id = unique_mapping_id("now")
     create_audience_field(hook, "Contact", mapping_id)
+    capfd.readouterr()
     report = _sensor([mapping_id], deferrable=True).execute(context={})
     assert report[mapping_id]["status"] == "ok"
+    # It says what it found, not only when something is wrong.
+    found = f"1 audience field on Contact is usable: {mapping_id}__c (Text Area (Long), 32,768 characters)"
+    assert found in capfd.readouterr().out
 
 
 def test_deferrable_sensor_defers_to_a_serialisable_trigger(hook):
@@ -219,11 +224,15 @@ def test_trigger_error_on_refused_login_carries_no_secret(sandbox, monkeypatch):
 # --- resuming --------------------------------------------------------------------------------------
 
 
-def test_execute_complete_returns_the_report_on_success():
-    verdicts = {"crm_1_seg": {"status": "ok"}}
+def test_execute_complete_returns_the_report_on_success(capfd):
+    verdict = FieldVerdict(
+        "crm_1_seg", "crm_1_seg__c", FieldStatus.OK, "usable", actual_type="Text Area (Long)", length=32768
+    )
+    verdicts = {"crm_1_seg": verdict.to_dict()}
     assert (
         _sensor(["crm_1_seg"]).execute_complete({}, {"status": "success", "verdicts": verdicts}) == verdicts
     )
+    assert "1 audience field on Contact is usable: crm_1_seg__c (Text Area (Long)" in capfd.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -162,3 +162,66 @@ def test_expired_session_is_renewed(monkeypatch, sandbox_factory):
     assert hook._transport.token().access_token != first_token
     # the client handed out earlier follows the renewal
     assert hook.get_conn().session_id == hook._transport.token().access_token
+
+
+@pytest.mark.parametrize(
+    ("version", "verb"),
+    [("99.0", "is not served"), ("25.0", "is not served")],
+    ids=["newer-than-the-org", "retired"],
+)
+def test_an_api_version_the_org_does_not_serve_is_named_with_the_versions_it_does(
+    monkeypatch, sandbox, version, verb
+):
+    hook = hook_for(monkeypatch, sandbox, api_version=version)
+    with pytest.raises(SfCrmConfigError, match=rf"api_version {version} {verb} .* versions 31\.0 to 67\.0"):
+        hook.describe_object("Contact")
+    ok, message = hook_for(monkeypatch, sandbox, api_version=version).test_connection()
+    assert not ok and f"api_version {version}" in message and "latest 67.0" in message
+
+
+def test_an_unknown_object_is_still_salesforces_not_found(monkeypatch, sandbox):
+    with pytest.raises(SfCrmApiError, match="NOT_FOUND"):
+        hook_for(monkeypatch, sandbox).describe_object("Nope__c")
+
+
+@pytest.mark.parametrize("kind", ["missing", "not-pem"])
+def test_a_ca_bundle_that_cannot_be_used_is_a_config_error_naming_it(monkeypatch, sandbox, tmp_path, kind):
+    path = tmp_path / "corp-ca.pem"
+    if kind == "not-pem":
+        path.write_text("this is not a certificate\n")
+    hook = hook_for(monkeypatch, sandbox, ca_bundle=str(path))
+    words = "does not exist on this worker" if kind == "missing" else "is not a readable PEM file"
+    with pytest.raises(SfCrmConfigError, match=f"ca_bundle '{path}' {words}"):
+        hook.get_conn()
+    ok, message = hook_for(monkeypatch, sandbox, ca_bundle=str(path)).test_connection()
+    assert not ok and "ca_bundle" in message and "OSError" not in message
+
+
+def test_the_hook_hands_only_real_secrets_to_the_masker(monkeypatch, sandbox):
+    """``extra_dejson`` would hand every extra value (``api_version`` "62.0"...) to the masker, which
+    then warns about "a secret" too short to mask. Airflow's own connection lookup still does that
+    once per process (a value of 4 characters in any extra triggers it); the hook must not add to it."""
+    import traceback
+
+    from airflow.sdk._shared.secrets_masker.secrets_masker import SecretsMasker
+
+    ours: list[object] = []
+    original = SecretsMasker.add_mask
+
+    def recording(self, secret, name=None):
+        stack = traceback.extract_stack()[:-1]
+        airflows_lookup = any(frame.name == "_get_connection" for frame in stack)
+        if any("airflow_provider_sfcrm" in frame.filename for frame in stack) and not airflows_lookup:
+            ours.append(secret)
+        return original(self, secret, name)
+
+    monkeypatch.setattr(SecretsMasker, "add_mask", recording)
+    hook = hook_for(monkeypatch, sandbox, api_version="62.0", auth_type="password")
+    assert hook.test_connection()[0]
+    hook.describe_object("Contact")
+
+    secrets = {sandbox.password, sandbox.security_token, sandbox.client_secret}
+    secrets.add(sandbox.password + sandbox.security_token)
+    strings = {value for value in ours if isinstance(value, str)}
+    assert strings - secrets and all(len(value) > 20 for value in strings - secrets)  # the access token
+    assert secrets <= strings and not [value for value in ours if not isinstance(value, str)]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
 from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
-from airflow_provider_sfcrm.operators.segment_export import SalesforceSegmentExportOperator
 from tests.conftest import set_connection_env
-from tests.integration._export_org import insert, write_segment
+from tests.integration._export_org import renaming_export, renaming_segment
 
 pytestmark = pytest.mark.integration
 
@@ -21,24 +19,14 @@ LIMIT = SEEDED // 200 + 1 + 5
 def test_rows_not_sent_for_the_daily_limit_are_rejected(sandbox_factory, monkeypatch, tmp_path):
     org = sandbox_factory(daily_api_limit=LIMIT)
     set_connection_env(monkeypatch, "sfcrm_limited", org)
-    ids = insert(
-        SalesforceCrmHook("sfcrm_limited"), "Contact", [{"LastName": f"L{i}"} for i in range(SEEDED)]
-    )
-    segment = write_segment(
-        tmp_path / "segment.parquet",
-        [{"sfid": sfid, "last": f"New{i}"} for i, sfid in enumerate(ids)],
-        pa.schema([("sfid", pa.string()), ("last", pa.string())]),
-    )
-    op = SalesforceSegmentExportOperator(
-        task_id="export",
-        sobject="Contact",
-        segment_path=segment,
-        field_mapping={"sfid": "Id", "last": "LastName"},
-        rejected_rows_path=str(tmp_path / "rejected.parquet"),
+    segment = renaming_segment(SalesforceCrmHook("sfcrm_limited"), tmp_path / "segment.parquet", SEEDED)
+    op = renaming_export(
+        segment,
+        tmp_path / "rejected.parquet",
+        "sfcrm_limited",
         max_rejected_ratio=0.9,
         max_workers=1,
         chunk_rows=500,
-        sfcrm_conn_id="sfcrm_limited",
     )
 
     summary = op.execute({})

@@ -67,6 +67,8 @@ def describe(sobject: str = "Contact") -> dict[str, Any]:
             updateable=False,
             defaultedOnCreate=True,
         ),
+        _field("Score__c", "Score", "double"),
+        _field("Birthdate", "Birthdate", "date"),
         _audience("crm_1_seg__c"),
         _audience("crm_2_seg__c"),
         _field("ReadOnly__c", "Read Only", length=20, updateable=False, createable=False),

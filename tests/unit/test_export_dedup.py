@@ -1,11 +1,11 @@
-"""Duplicates by identity across chunks: the last row wins."""
+"""Duplicates by identity across chunks, found on disk: the last row wins."""
 
 from __future__ import annotations
 
 import pyarrow as pa
 import pytest
 
-from airflow_provider_sfcrm.activation.dedup import find_duplicates, identity_keys
+from airflow_provider_sfcrm.activation.dedup import DuplicateFinder, identity_keys
 from airflow_provider_sfcrm.activation.ids import to18
 
 ID15 = "003ak00000luKU1"
@@ -17,6 +17,18 @@ def _keys(values, **kwargs):
     )
 
 
+def find_duplicates(chunks, ranges=None) -> dict[int, int]:
+    """``{row: winner}`` as the second pass sees it, walking ``ranges`` (default: the whole segment)."""
+    with DuplicateFinder() as finder:
+        for chunk in chunks:
+            finder.add(chunk)
+        found: dict[int, int] = {}
+        for start, end in ranges or [(0, finder.rows)]:
+            rows, winners = finder.within(start, end)
+            found.update(zip(rows.tolist(), winners.tolist(), strict=True))
+        return found
+
+
 def test_last_row_wins_across_chunks():
     chunks = [
         _keys(["003A00000000001", "003A00000000002"]),
@@ -24,6 +36,21 @@ def test_last_row_wins_across_chunks():
         _keys([None, "003A00000000001"]),
     ]
     assert find_duplicates(chunks) == {0: 5, 2: 5}
+
+
+def test_walking_the_segment_range_by_range_finds_each_duplicate_once():
+    keys = [f"003A0000000{i % 1000:04d}" for i in range(5000)]  # each id five times
+    found = find_duplicates([_keys(keys[:2500]), _keys(keys[2500:])], [(0, 7), (7, 1234), (1234, 5000)])
+    assert len(found) == 4000
+    assert all(winner == 4000 + row % 1000 for row, winner in found.items())
+
+
+def test_a_range_with_no_duplicates_gives_empty_arrays():
+    with DuplicateFinder() as finder:
+        finder.add(_keys(["003A00000000001", "003A00000000002", "003A00000000001"]))
+        rows, winners = finder.within(1, 2)
+        assert rows.size == winners.size == 0
+        assert finder.within(2, 3)[0].size == 0
 
 
 def test_fifteen_and_eighteen_character_ids_are_one_person():
@@ -47,3 +74,11 @@ def test_missing_identities_never_match():
 
 def test_no_chunks_no_duplicates():
     assert find_duplicates([]) == {}
+
+
+def test_the_temporary_database_is_removed(tmp_path):
+    with DuplicateFinder(str(tmp_path)) as finder:
+        finder.add(_keys(["003A00000000001", "003A00000000001"]))
+        assert finder.within(0, 2)[0].tolist() == [0]
+        assert list(tmp_path.iterdir())
+    assert list(tmp_path.iterdir()) == []

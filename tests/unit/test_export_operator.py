@@ -12,6 +12,7 @@ import pytest
 from airflow_provider_sfcrm.activation.ids import to18
 from airflow_provider_sfcrm.activation.results import RecordResult
 from airflow_provider_sfcrm.exceptions import (
+    SfCrmApiError,
     SfCrmConfigError,
     SfCrmFieldValidationError,
     SfCrmRejectedRowsError,
@@ -33,6 +34,7 @@ class FakeHook:
         self.writes: list[tuple[str, int, str | None]] = []
         self.api_calls = 1
         self.api_usage = (5, 15000)
+        self.instance_url = "https://acme.my.salesforce.com"
         FakeHook.instances.append(self)
 
     def describe_object(self, sobject, refresh=False):
@@ -217,3 +219,125 @@ def test_segment_and_rejected_rows_on_an_fsspec_url(fake_hook, segment, tmp_path
     assert (summary["written"], summary["rejected"]) == (4, 1)
     with memory.open("/rejected/run-1/export.parquet", "rb") as handle:
         assert pq.read_table(handle).column("sfcrm_row_number").to_pylist() == [4]
+
+
+@pytest.mark.parametrize(
+    ("segment_of", "rejected_of", "words"),
+    [
+        (lambda d: d / "part.parquet", lambda d: d / "part.parquet", "is one of the segment's input files"),
+        (lambda d: d / "part.parquet", lambda d: d / "link.parquet", "is one of the segment's input files"),
+        (lambda d: d, lambda d: d / "rejected.parquet", "is inside the segment's directory"),
+        (lambda d: d, lambda d: d / "sub" / "rejected.parquet", "is inside the segment's directory"),
+        (lambda d: d / "*.parquet", lambda d: d / "rejected.parquet", "matches the segment's pattern"),
+    ],
+    ids=["same-file", "symlink", "in-directory", "in-subdirectory", "matches-glob"],
+)
+def test_rejected_rows_never_overwrite_or_join_the_segment(
+    fake_hook, segment, tmp_path, segment_of, rejected_of, words
+):
+    data = tmp_path / "data"
+    data.mkdir()
+    part = data / "part.parquet"
+    part.write_bytes(open(segment, "rb").read())
+    if rejected_of(data).name == "link.parquet":
+        (data / "link.parquet").symlink_to(part)
+    before = part.read_bytes()
+    op = _operator(str(segment_of(data)), tmp_path, rejected_rows_path=str(rejected_of(data)))
+    with pytest.raises(SfCrmConfigError, match=f"rejected_rows_path .* {words}"):
+        op.execute({})
+    assert part.read_bytes() == before and pq.read_table(part).num_rows == 5
+    assert fake_hook.instances[0].writes == []
+
+
+def test_replaying_a_rejected_file_into_a_new_path_is_fine(fake_hook, segment, tmp_path):
+    first = _operator(segment, tmp_path).execute({})
+    replay = _operator(
+        first["rejected_rows_path"],
+        tmp_path,
+        rejected_rows_path=str(tmp_path / "replay.parquet"),
+        max_rejected_ratio=1.0,
+    )
+    assert replay.execute({})["total"] == 1
+
+
+class FailingHook(FakeHook):
+    """Writes the first batch, then the org goes away: the task fails half-way (not for a row's data)."""
+
+    def upsert_records(self, sobject, records, external_id_field="Id", **kwargs):
+        if self.writes:
+            raise SfCrmApiError("Contact batch 2: gave up after 8 attempts")
+        return super().upsert_records(sobject, records, external_id_field, **kwargs)
+
+
+def test_a_failed_run_leaves_the_previous_rejected_file_whole(monkeypatch, segment, tmp_path):
+    FakeHook.instances.clear()
+    monkeypatch.setattr(segment_export, "SalesforceCrmHook", FailingHook)
+    target = tmp_path / "out" / "rejected.parquet"
+    target.parent.mkdir()
+    pq.write_table(pa.table({"previous": [1, 2, 3]}), target)
+    with pytest.raises(SfCrmApiError):
+        _operator(segment, tmp_path, batch_size=2, chunk_rows=2).execute({})
+    assert pq.read_table(target).column("previous").to_pylist() == [1, 2, 3]
+    assert list(target.parent.iterdir()) == [target]  # the temporary file is gone too
+
+
+@pytest.mark.parametrize(
+    ("column", "words"),
+    [
+        (
+            pa.array([["a"], ["b"]] * 2 + [None]),
+            r"column 'last' holds list<.*> values, which Contact.LastName",
+        ),
+        (pa.array([True] * 5), r"column 'last' holds bool values, which Contact.LastName \(string\)"),
+    ],
+)
+def test_a_column_of_a_type_its_field_cannot_take_fails_before_any_write(fake_hook, tmp_path, column, words):
+    path = tmp_path / "typed.parquet"
+    pq.write_table(pa.table({"sfid": [to18(f"003ak{n:010d}") for n in range(5)], "last": column}), path)
+    with pytest.raises(SfCrmConfigError, match=words):
+        _operator(str(path), tmp_path, audiences={}).execute({})
+    assert fake_hook.instances[0].writes == []
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"max_workers": 0}, "max_workers must be an integer of at least 1"),
+        ({"chunk_rows": "many"}, "chunk_rows must be an integer"),
+        ({"auto_assign": "yes"}, "auto_assign must be True, False or an AssignmentRule Id"),
+    ],
+)
+def test_other_bad_settings_fail_before_reading(fake_hook, segment, tmp_path, overrides, words):
+    with pytest.raises(SfCrmConfigError, match=words):
+        _operator(segment, tmp_path, **overrides).execute({})
+    assert fake_hook.instances == []
+
+
+def test_the_field_check_logs_what_it_found(fake_hook, segment, tmp_path, capfd):
+    _operator(segment, tmp_path).execute({})
+    assert (
+        "Field check: 1 audience field on Contact is usable: crm_1_seg__c (Text Area (Long), 32,768 char"
+        in capfd.readouterr().out
+    )
+
+
+def test_an_unreadable_csv_row_deep_in_the_file_is_our_error_naming_the_file(fake_hook, tmp_path):
+    lines = ["sfid,last,aud"] + [f"{to18(f'003ak{n:010d}')},Name{n},realized" for n in range(100_000)]
+    path = tmp_path / "segment.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode() + b"003ak0000099999,Caf\xe9 Secret,realized\n")
+    with pytest.raises(SfCrmConfigError, match=r"segment_path .*segment\.csv.*invalid UTF8") as info:
+        _operator(str(path), tmp_path).execute({})
+    assert "Secret" not in str(info.value)
+    assert not (tmp_path / "out" / "rejected.parquet").exists()
+
+
+def test_lineage_only_after_a_real_run(fake_hook, segment, tmp_path):
+    dry = _operator(segment, tmp_path, dry_run=True)
+    dry.execute({})
+    assert dry.get_openlineage_facets_on_complete(None) is None
+    op = _operator(segment, tmp_path)
+    assert op.get_openlineage_facets_on_complete(None) is None
+    op.execute({})
+    [output] = op.get_openlineage_facets_on_complete(None).outputs
+    assert (output.namespace, output.name) == ("salesforce://acme.my.salesforce.com", "Contact")
+    assert output.outputFacets["outputStatistics"].rowCount == 4

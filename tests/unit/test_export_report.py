@@ -112,6 +112,8 @@ def test_summary_adds_up_and_has_the_documented_keys():
         "written",
         "created",
         "updated",
+        "created_or_updated",
+        "created_or_updated_rows",
         "rejected",
         "rejected_by_code",
         "api_calls",
@@ -119,6 +121,7 @@ def test_summary_adds_up_and_has_the_documented_keys():
         "duration_s",
         "rejected_rows_path",
         "dry_run",
+        "stopped",
     ]
     assert summary.rejected_ratio == pytest.approx(0.3)
     message = summary.rejected_message(0.1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import threading
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -59,12 +60,15 @@ def contact_id(n: int) -> str:
     return to18(f"003ak{n:010d}")
 
 
-def _export(table, writer, tmp_path, *, operation="update", chunk_rows=7, batch_size=200):
+def _export(
+    table, writer, tmp_path, *, operation="update", chunk_rows=7, batch_size=200, extra=None, stop=None
+):
     field_mapping = (
         {"sfid": "Id", "last": "LastName"}
         if operation == "update"
         else {"ext": "Ext_Id__c", "last": "LastName"}
     )
+    field_mapping.update(extra or {})
     mapping = build_mapping(
         sobject="Contact",
         operation=operation,
@@ -81,6 +85,7 @@ def _export(table, writer, tmp_path, *, operation="update", chunk_rows=7, batch_
             rejected,
             write=writer,
             batch_size=batch_size,
+            stop=stop,
         ).run()
     return counts, pq.read_table(path)
 
@@ -205,3 +210,85 @@ def test_once_the_daily_limit_is_reached_nothing_more_is_sent(tmp_path):
     assert dict(counts.rejected_by_code) == {"REQUEST_LIMIT_EXCEEDED": 700}
     assert rejected.column("sfcrm_row_number").to_pylist() == list(range(300, 1000))
     assert set(rejected.column("sfcrm_source").to_pylist()) == {"salesforce"}
+
+
+@pytest.mark.parametrize("writer", [FakeWriter(), None], ids=["real", "dry-run"])
+def test_values_that_cannot_be_sent_reject_their_rows_and_nothing_else(tmp_path, writer):
+    table = _segment(6).append_column("score", pa.array([1.5, math.inf, math.nan, -math.inf, None, 2.0]))
+    table = table.append_column("born", pa.array(["2001-02-03", "2001-02-30", None, "", "x", "1999-12-31"]))
+    counts, rejected = _export(table, writer, tmp_path, extra={"score": "Score__c", "born": "Birthdate"})
+    by_row = {
+        r["sfcrm_row_number"]: (r["sfcrm_error_codes"], r["sfcrm_error_fields"]) for r in rejected.to_pylist()
+    }
+    assert by_row == {
+        1: (["NON_FINITE_NUMBER", "INVALID_TYPE_ON_FIELD_IN_RECORD"], [["Score__c"], ["Birthdate"]]),
+        3: (["NON_FINITE_NUMBER"], [["Score__c"]]),
+        4: (["INVALID_TYPE_ON_FIELD_IN_RECORD"], [["Birthdate"]]),
+    }
+    assert (counts.total, counts.written, counts.rejected) == (6, 3, 3)
+    if writer is not None:
+        assert [(r.get("Score__c"), r.get("Birthdate")) for r in writer.sent] == [
+            (1.5, "2001-02-03"),
+            (None, None),  # NaN and null leave the fields as they are
+            (2.0, "1999-12-31"),
+        ]
+
+
+class LostAnswerWriter(FakeWriter):
+    """Upserts whose answer for the keys in ``lost`` came from a resend: ``created`` unknown."""
+
+    def __init__(self, lost, created_ids=()):
+        super().__init__(created_ids=created_ids)
+        self.lost = set(lost)
+
+    def __call__(self, records, progress):
+        results = super().__call__(records, progress)
+        return [
+            RecordResult(r.index, True, r.id, created=None)
+            if records[r.index]["Ext_Id__c"] in self.lost
+            else r
+            for r in results
+        ]
+
+
+def test_upsert_rows_whose_split_is_unknown_are_counted_and_listed(tmp_path):
+    table = pa.table({"ext": [f"E{i}" for i in range(10)], "last": ["L"] * 10, "aud": ["existing"] * 10})
+    writer = LostAnswerWriter(lost={"E3", "E4", "E5", "E8"}, created_ids={"E1", "E3"})
+    counts, _ = _export(table, writer, tmp_path, operation="upsert", chunk_rows=4)
+    assert (counts.written, counts.created, counts.updated, counts.created_or_updated) == (10, 1, 5, 4)
+    assert counts.created_or_updated_rows == [[3, 5], [8, 8]]
+
+
+def test_a_stop_before_the_export_sends_nothing_and_rejects_every_row_as_stopped(tmp_path):
+    stop = threading.Event()
+    stop.set()
+    writer = FakeWriter()
+    counts, rejected = _export(_segment(450), writer, tmp_path, stop=stop, chunk_rows=100)
+    assert writer.calls == [] and counts.stopped
+    assert (counts.total, counts.written, counts.rejected_by_code) == (450, 0, {"TASK_STOPPED": 450})
+    assert rejected.column("sfcrm_row_number").to_pylist() == list(range(450))
+    assert rejected.column("sfid").to_pylist() == rejected.column("sfcrm_identity").to_pylist()
+    assert rejected.column("sfcrm_error_fields").to_pylist() == [[[]]] * 450
+
+
+class StoppingWriter(FakeWriter):
+    """Sets ``stop`` while its first call is in flight, as ``on_kill`` would."""
+
+    def __init__(self, stop):
+        super().__init__()
+        self.stop = stop
+
+    def __call__(self, records, progress):
+        self.stop.set()
+        return super().__call__(records, progress)
+
+
+def test_a_stop_mid_export_keeps_what_was_written_and_rejects_the_rest(tmp_path):
+    stop = threading.Event()
+    writer = StoppingWriter(stop)
+    table = _segment(1000).to_pylist()
+    table[900]["sfid"] = None  # never reached: rejected as stopped, not as missing
+    counts, rejected = _export(pa.Table.from_pylist(table), writer, tmp_path, stop=stop, chunk_rows=250)
+    assert writer.calls == [200] and counts.stopped
+    assert (counts.written, counts.rejected_by_code) == (200, {"TASK_STOPPED": 800})
+    assert rejected.column("sfcrm_row_number").to_pylist() == list(range(200, 1000))

@@ -262,7 +262,9 @@ def test_problems_message_has_one_line_per_problem_with_its_fix():
 
 def test_problems_message_when_all_ok():
     verdicts = check_audience_fields(_describe(_field("crm_1_seg__c")), ["crm_1_seg"])
-    assert problems_message("Contact", verdicts) == "all 1 audience field(s) on Contact are usable"
+    assert problems_message("Contact", verdicts) == (
+        "1 audience field on Contact is usable: crm_1_seg__c (Text Area (Long), 32,768 characters)"
+    )
 
 
 def test_verdict_dict_is_json_and_round_trips():

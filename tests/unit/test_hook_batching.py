@@ -8,7 +8,6 @@ import decimal
 import pytest
 
 from airflow_provider_sfcrm.activation.batching import (
-    UnsendableValueError,
     auto_assign_header,
     batch_ranges,
     count_by_code,
@@ -16,6 +15,7 @@ from airflow_provider_sfcrm.activation.batching import (
     to_api_record,
 )
 from airflow_provider_sfcrm.activation.ids import to18
+from airflow_provider_sfcrm.activation.json_values import UnsendableValueError
 
 
 @pytest.mark.parametrize(
@@ -83,10 +83,20 @@ def test_to_api_record_adds_type_and_leaves_the_callers_dict_alone():
     }
 
 
-def test_to_api_record_names_the_unsendable_field():
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [
+        (object(), "INVALID_TYPE_ON_FIELD_IN_RECORD"),
+        (float("inf"), "NON_FINITE_NUMBER"),
+        (float("-inf"), "NON_FINITE_NUMBER"),
+        (float("nan"), "NON_FINITE_NUMBER"),
+        (decimal.Decimal("Infinity"), "NON_FINITE_NUMBER"),
+    ],
+)
+def test_to_api_record_names_the_unsendable_field_and_its_code(value, code):
     with pytest.raises(UnsendableValueError, match="'Blob__c'") as excinfo:
-        to_api_record({"LastName": "Doe", "Blob__c": object()}, "Contact")
-    assert excinfo.value.field == "Blob__c"
+        to_api_record({"LastName": "Doe", "Blob__c": value}, "Contact")
+    assert (excinfo.value.field, excinfo.value.code) == ("Blob__c", code)
 
 
 def test_count_by_code_orders_by_frequency():

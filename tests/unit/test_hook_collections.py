@@ -43,7 +43,9 @@ class ScriptedTransport:
         self.requests: list[dict] = []
         self._lock = threading.Lock()
 
-    def request(self, method, path, *, json=None, headers=None, idempotent=True, label=""):
+    def request(
+        self, method, path, *, json=None, headers=None, idempotent=True, label="", on_lost_answer=None
+    ):
         with self._lock:
             self.api_calls += 1
             number = self.api_calls
@@ -233,14 +235,86 @@ def test_a_bug_in_our_own_request_raises():
         )
 
 
-def test_unsendable_value_fails_only_its_record():
+@pytest.mark.parametrize(
+    ("value", "code"),
+    [(object(), "INVALID_TYPE_ON_FIELD_IN_RECORD"), (float("inf"), "NON_FINITE_NUMBER")],
+)
+def test_unsendable_value_fails_only_its_record(value, code):
     transport = ScriptedTransport(_ok)
     records = _records(3)
-    records[1]["Blob__c"] = object()
+    records[1]["Blob__c"] = value
     results = _writer(transport).write(records, batch_size=200, max_workers=1, progress=None)
     assert [r.success for r in results] == [True, False, True]
-    assert results[1].errors[0].fields == ("Blob__c",)
+    assert (results[1].status_codes, results[1].errors[0].fields) == ((code,), ("Blob__c",))
     assert len(transport.requests[0]["records"]) == 2
+
+
+class LosingTransport(ScriptedTransport):
+    """Like the real transport after a dropped connection: says so, then hands over the resend's answer."""
+
+    def __init__(self, script, lost_calls):
+        super().__init__(script)
+        self.lost_calls = set(lost_calls)
+
+    def request(self, method, path, *, on_lost_answer=None, **kwargs):
+        response = super().request(method, path, **kwargs)
+        if self.api_calls in self.lost_calls:
+            on_lost_answer()
+        return response
+
+
+@pytest.mark.parametrize(("external_id_field", "unknown"), [("Ext__c", None), ("Id", True)])
+def test_an_answer_lost_and_resent_leaves_an_upserts_created_flag_unknown(external_id_field, unknown):
+    transport = LosingTransport(_ok, lost_calls={2})
+    results = _writer(transport, external_id_field).write(
+        _records(30), batch_size=10, max_workers=1, progress=None
+    )
+    assert all(r.success for r in results)
+    assert [r.created for r in results] == [True] * 10 + [unknown] * 10 + [True] * 10
+
+
+def test_a_stop_lets_the_batch_in_flight_finish_and_sends_nothing_more():
+    stop = threading.Event()
+
+    def stop_during_second(number, records):
+        if number == 2:
+            stop.set()
+        return _ok(number, records)
+
+    transport = ScriptedTransport(stop_during_second)
+    results = _writer(transport).write(_records(50), batch_size=10, max_workers=1, progress=None, stop=stop)
+    assert [r.success for r in results] == [True] * 20 + [False] * 30
+    assert {r.status_codes for r in results[20:]} == {("TASK_STOPPED",)}
+    assert len(transport.requests) == 2
+
+
+@pytest.mark.parametrize(
+    ("count", "script", "line"),
+    [
+        (195, _ok, "Contact upsert: 195 records in 1 batch: 195 succeeded, 0 failed; 1 API call in "),
+        (1, _ok, "Contact upsert: 1 record in 1 batch: 1 succeeded, 0 failed; 1 API call in "),
+        (
+            400,
+            lambda number, records: _response(
+                200,
+                [
+                    {"success": False, "errors": [{"statusCode": "ENTITY_IS_DELETED", "message": "deleted"}]}
+                    if i == 0
+                    else {"id": r["Ext__c"], "success": True, "errors": [], "created": True}
+                    for i, r in enumerate(records)
+                ],
+            ),
+            "Contact upsert: 400 records in 2 batches: 398 succeeded, 2 failed (ENTITY_IS_DELETED 2); "
+            "2 API calls in ",
+        ),
+    ],
+)
+def test_the_summary_line_reads_as_english(caplog, count, script, line):
+    with caplog.at_level(logging.INFO, logger=LOG.name):
+        _writer(ScriptedTransport(script)).write(
+            _records(count), batch_size=200, max_workers=1, progress=None
+        )
+    assert line in caplog.text
 
 
 def test_max_workers_capped_at_25_with_a_warning(caplog):

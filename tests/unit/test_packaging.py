@@ -1,19 +1,37 @@
-"""The provider ships no server: sfcrm-sandbox is a distribution of its own that the provider neither
-depends on nor imports (only the tests, the demo and the benchmarks use it)."""
+"""The package's metadata: it ships no server (sfcrm-sandbox is a distribution of its own that the
+provider neither depends on nor imports), and the links Airflow's Providers page and PyPI show lead
+somewhere real."""
 
 from __future__ import annotations
 
 import ast
+from importlib.metadata import metadata
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+HOME = "https://github.com/airflow-provider-sfcrm/airflow-provider-sfcrm"
 
 
 def _project() -> dict:
     tomllib = pytest.importorskip("tomllib", reason="tomllib comes with Python 3.11+")
     return tomllib.loads((REPO / "pyproject.toml").read_text())
+
+
+def test_project_urls_point_at_the_repository_and_files_it_has():
+    urls = _project()["project"]["urls"]
+    assert set(urls) == {"Documentation", "Source", "Issues", "Changelog"}
+    assert urls["Source"] == HOME and urls["Issues"] == f"{HOME}/issues"
+    assert urls["Documentation"] == f"{HOME}#readme"  # the README, rendered on the repository page
+    changelog = urls["Changelog"].removeprefix(f"{HOME}/blob/main/")
+    assert (REPO / changelog).is_file()
+    assert (REPO / changelog).read_text().startswith("# Changelog")
+
+
+def test_installed_metadata_carries_the_urls():
+    listed = dict(entry.split(", ", 1) for entry in metadata("airflow-provider-sfcrm").get_all("Project-URL"))
+    assert listed["Source"] == HOME and listed["Documentation"].startswith(HOME)
 
 
 def test_dependencies_name_no_server_and_no_sandbox():

@@ -13,8 +13,6 @@ from typing import Any
 from sfcrm_sandbox.models.ids import KEY_PREFIXES
 
 _STRING_TYPES = {"string", "textarea", "email", "phone", "url", "picklist", "multipicklist", "combobox"}
-#: Compound fields: read-only views of their component fields (``compoundFieldName`` on each component).
-COMPOUND_TYPES = {"address", "location"}
 
 
 @dataclass(frozen=True)
@@ -87,6 +85,11 @@ class FieldSpec:
     @property
     def sortable(self) -> bool:
         return self.filterable
+
+    @property
+    def groupable(self) -> bool:
+        """Usable in GROUP BY: not long text, and not a number with decimals or a date-time."""
+        return self.filterable and self.type not in ("double", "currency", "percent", "datetime")
 
     @property
     def relationship_name(self) -> str | None:

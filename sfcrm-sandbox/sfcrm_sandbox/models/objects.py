@@ -597,3 +597,40 @@ CUSTOMIZABLE = (
     "Opportunity",
     "OpportunityContactRole",
 )
+
+#: Child relationships: (parent object, relationship name) → (child object, its lookup to the parent),
+#: from the lookups that name one (``child_relationship``). sObject Tree nests children under these
+#: names; describe lists them in ``childRelationships``.
+CHILD_RELATIONSHIPS: dict[tuple[str, str], tuple[str, str]] = {
+    (parent, lookup.child_relationship): (child.name, lookup.name)
+    for child in sorted(OBJECTS.values(), key=lambda spec: spec.name)
+    for lookup in child.fields
+    if lookup.child_relationship
+    for parent in lookup.reference_to
+}
+
+#: Objects a SOSL search looks in when it names none (describe says ``searchable``).
+SEARCHABLE = ("Account", "Campaign", "Contact", "Lead", "User")
+
+# --- the Tooling API's objects ----------------------------------------------------------------
+
+CUSTOM_FIELD = ObjectSpec(
+    "CustomField",
+    "Custom Field Definition",
+    "Custom Field Definitions",
+    (
+        _id("Custom Field Definition ID"),
+        _ro(_text("DeveloperName", "Field Name", 40, nillable=False)),
+        _ro(_text("TableEnumOrId", "Table Enum or ID", 40, nillable=False)),
+        _text("FullName", "Full Name", 255),
+        _ro(_text("NamespacePrefix", "Namespace Prefix", 15)),
+        _ro(_pick("ManageableState", "Manageable State", ("unmanaged", "installed"), wide=False)),
+        FieldSpec("Metadata", "complexvalue", "Metadata", filterable=False),
+        *_system_fields(owner=False, deleted=False),
+    ),
+    updateable=False,
+    deletable=False,
+    data=False,
+)
+#: What ``tooling/sobjects`` lists: the Tooling API objects the sandbox answers.
+TOOLING_OBJECTS = {"CustomField": CUSTOM_FIELD}

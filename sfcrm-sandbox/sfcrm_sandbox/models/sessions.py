@@ -76,18 +76,27 @@ class Sessions:
         self._expiry: dict[str, float] = {}
 
     def grant(
-        self, form: dict[str, str], basic_auth: tuple[str, str] | None, base_url: str
+        self,
+        form: dict[str, str],
+        basic_auth: tuple[str, str] | None,
+        base_url: str,
+        instance: str | None = None,
     ) -> dict[str, Any]:
-        """Answer a token request; raises :class:`TokenError` with Salesforce's error body."""
+        """Answer a token request; raises :class:`TokenError` with Salesforce's error body.
+
+        :param base_url: where the request was sent (the identity URL is on that host).
+        :param instance: the instance URL to answer with (default ``base_url``).
+        """
         grant_type = form.get("grant_type")
         creds = self.credentials
         if grant_type == JWT_BEARER_GRANT:
             try:
+                # The audience is the authorization server the client addressed (login, test, My Domain).
                 self.jwt.verify(form.get("assertion"), base_url)
             except AssertionRefused as refused:
                 raise TokenError(refused.error, refused.description) from None
             # The JWT bearer answer carries no issued_at / signature (Salesforce's documented example).
-            return self._issue(base_url, scope="api", signed=False)
+            return self._token_body(base_url, instance or base_url, scope="api", signed=False)
         if grant_type == "password":
             client_id, client_secret = form.get("client_id"), form.get("client_secret")
         elif grant_type == "client_credentials":
@@ -98,16 +107,32 @@ class Sessions:
             raise TokenError("invalid_client_id", "client identifier invalid")
         if not _same(client_secret, creds.client_secret):
             raise TokenError("invalid_client", "invalid client credentials")
-        if grant_type == "password" and not (
-            _same(form.get("username"), creds.username)
-            and _same(form.get("password"), creds.password + creds.security_token)
-        ):
+        if grant_type == "password" and not self.password_matches(form.get("username"), form.get("password")):
             raise TokenError("invalid_grant", "authentication failure")
-        return self._issue(base_url, scope="api" if grant_type == "client_credentials" else None)
+        return self._token_body(
+            base_url, instance or base_url, scope="api" if grant_type == "client_credentials" else None
+        )
 
-    def _issue(self, base_url: str, scope: str | None, signed: bool = True) -> dict[str, Any]:
+    def password_matches(self, username: str | None, password: str | None) -> bool:
+        """The integration user's username and its password immediately followed by the security token."""
+        creds = self.credentials
+        return _same(username, creds.username) and _same(password, creds.password + creds.security_token)
+
+    def password_without_token(self, username: str | None, password: str | None) -> bool:
+        """The right username and password, but no security token after it."""
+        creds = self.credentials
+        return _same(username, creds.username) and _same(password, creds.password)
+
+    def open(self) -> str:
+        """A new access token (session id) of the integration user."""
         token = f"{self.org_id[:15]}!{secrets.token_urlsafe(72)}"
         self._expiry[token] = time.monotonic() + self.ttl_s
+        return token
+
+    def _token_body(
+        self, base_url: str, instance: str, scope: str | None, signed: bool = True
+    ) -> dict[str, Any]:
+        token = self.open()
         identity = f"{base_url}/id/{self.org_id}/{self.user_id}"
         issued_at = str(int(time.time() * 1000))
         # Salesforce signs id + issued_at with the consumer secret (HMAC-SHA256, base64).
@@ -118,7 +143,7 @@ class Sessions:
         ).decode()
         body: dict[str, Any] = {
             "access_token": token,
-            "instance_url": base_url,
+            "instance_url": instance,
             "id": identity,
             "token_type": "Bearer",
         }

@@ -1,7 +1,8 @@
 """The SOQL subset the sandbox answers: parse a query once, then stream an object's rows through it.
 
-Supported: ``SELECT f1, f2 | COUNT() FROM Obj [WHERE ...] [ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...]
-[LIMIT n] [OFFSET n]``. ``WHERE`` takes ``AND`` / ``OR`` / ``NOT`` and parentheses, ``= != <> < > <= >=``,
+Supported: ``SELECT f1, f2 | COUNT() | aggregates FROM Obj [WHERE ...] [GROUP BY f, ...] [HAVING ...]
+[ORDER BY f [ASC|DESC] [NULLS FIRST|LAST], ...] [LIMIT n] [OFFSET n]`` (aggregates: :mod:`.soql_aggregate`).
+``WHERE`` takes ``AND`` / ``OR`` / ``NOT`` and parentheses, ``= != <> < > <= >=``,
 ``[NOT] IN (...)``, ``LIKE``, ``null``, strings, numbers, booleans, date and dateTime literals and the
 relative date literals (``TODAY``, ``LAST_N_DAYS:n``, ...). A field may be a child-to-parent path
 through lookups' relationship names (``Account.Name``, ``Account.Owner.Username``, up to five deep) in
@@ -13,8 +14,8 @@ cannot be mixed without parentheses, nulls sort first ascending and last descend
 the wrong kind for its field is refused instead of coerced. Errors carry Salesforce's error codes
 (``MALFORMED_QUERY``, ``INVALID_FIELD``, ``INVALID_QUERY_FILTER_OPERATOR``,
 ``NUMBER_OUTSIDE_VALID_RANGE``) and message shapes. Anything outside the subset (subqueries and
-parent-to-child relationship queries, GROUP BY, aggregates other than ``COUNT()``, TYPEOF, ...) is
-refused with ``MALFORMED_QUERY`` saying the sandbox does not support it, never silently ignored.
+parent-to-child relationship queries, parent paths in aggregate queries, TYPEOF, ...) is refused with
+``MALFORMED_QUERY`` saying the sandbox does not support it, never silently ignored.
 
 Pure Python: no HTTP, no storage. The caller (the sandbox's query route) owns the rows.
 """
@@ -30,6 +31,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any, Protocol
 
+from sfcrm_sandbox.models.soql_aggregate import execute_aggregate
 from sfcrm_sandbox.models.soql_syntax import (
     INVALID_FIELD,
     INVALID_QUERY_FILTER_OPERATOR,
@@ -72,12 +74,14 @@ class FieldInfo:
     :param type: describe ``type`` (``id``, ``string``, ``textarea``, ``boolean``, ``double``, ``date``, ...).
     :param filterable: False for long / rich text areas: they cannot appear in WHERE.
     :param sortable: False for long / rich text areas: they cannot appear in ORDER BY.
+    :param groupable: False for long text, decimals and date-times: they cannot appear in GROUP BY.
     """
 
     name: str
     type: str
     filterable: bool = True
     sortable: bool = True
+    groupable: bool = True
     relationship: str | None = None
     reference_to: tuple[str, ...] = ()
 
@@ -525,6 +529,19 @@ def _projector(paths: list[_Path], relationships: Relationships | None) -> Calla
     return project
 
 
+def _refuse_paths_in_aggregates(query: Query) -> None:
+    """Grouping and aggregating read the object's own fields only here: a parent path is refused."""
+    named = [
+        *zip(query.fields, query.field_positions, strict=True),
+        *((a.field, a.pos) for a in query.aggregates),
+        *query.group_by,
+        *((item.field, item.pos) for item in query.order_by),
+    ]
+    for name, pos in named:
+        if "." in name:
+            raise unsupported(query.soql, pos, "relationship paths in aggregate queries")
+
+
 def execute(
     query: Query,
     rows: Iterable[Row],
@@ -539,19 +556,30 @@ def execute(
     :param fields: the object's visible fields keyed by lower-case API name.
     :param today: the day relative date literals count from (default: today in UTC).
     :param relationships: follows parent paths (``Account.Name``); without it such paths are unknown.
-    :return: the selected fields of the matching rows (canonical names, in SELECT order), or the
-        number of matching rows for ``SELECT COUNT()``. A parent path's values are nested under the
-        relationship name, as ``{"attributes": {"type": <object>, "id": <Id>}, <field>: <value>}``, or
-        null when the lookup is empty.
+    :return: the selected fields of the matching rows (canonical names, in SELECT order), the
+        ``AggregateResult`` rows of an aggregate query, or the number of matching rows for
+        ``SELECT COUNT()``. A parent path's values are nested under the relationship name, as
+        ``{"attributes": {"type": <object>, "id": <Id>}, <field>: <value>}``, or null when the lookup
+        is empty.
     """
     if today is None:
         today = datetime.now(timezone.utc).date()
     elif isinstance(today, datetime):
         today = today.date()
     compiler = _Compiler(query, fields, today, relationships)
+    predicate = compiler.predicate(query.where) if query.where is not None else None
+    if query.is_aggregate:
+        _refuse_paths_in_aggregates(query)
+        matching: Iterable[Row] = rows if predicate is None else filter(predicate, rows)
+        return execute_aggregate(
+            query,
+            matching,
+            fields,
+            lambda q, f: _Compiler(q, f, today),
+            lambda info: _normalizer(_kind_of(info)),
+        )
     # Every field is resolved before the first row is read, so a bad query fails fast and whole.
     selected = [] if query.is_count else compiler.select()
-    predicate = compiler.predicate(query.where) if query.where is not None else None
     key = compiler.order_key() if query.order_by else None
     matches: Iterable[Row] = rows if predicate is None else filter(predicate, rows)
     offset = query.offset or 0

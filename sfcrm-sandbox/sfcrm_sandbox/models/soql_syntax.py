@@ -23,8 +23,8 @@ MAX_QUERY_LENGTH = 100_000  # characters of one SOQL statement
 _MAX_INT = 2**31 - 1
 
 _SUPPORTED = (
-    "SELECT a field list (with parent paths such as Account.Name) or COUNT() FROM one object, "
-    "WHERE, ORDER BY, LIMIT and OFFSET"
+    "SELECT fields (with parent paths such as Account.Name), COUNT() or aggregate functions FROM one "
+    "object, WHERE, GROUP BY, HAVING, ORDER BY, LIMIT and OFFSET"
 )
 
 
@@ -58,6 +58,7 @@ class Comparison:
     pos: int
     op: str  # = != < <= > >= IN NOTIN LIKE
     values: tuple[Literal, ...]
+    function: str | None = None  # an aggregate function of ``field`` (HAVING)
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,22 @@ class OrderItem:
     pos: int
     descending: bool = False
     nulls_first: bool | None = None  # None: Salesforce's default (first when ascending, last when descending)
+    function: str | None = None  # an aggregate function of ``field`` (aggregate queries)
+
+
+#: The aggregate functions of SOQL; ``COUNT()`` without a field is :attr:`Query.is_count`.
+AGGREGATE_FUNCTIONS = frozenset({"COUNT", "COUNT_DISTINCT", "SUM", "AVG", "MIN", "MAX"})
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """``FUNCTION(field) [alias]`` in a SELECT list; ``index`` is its place in the list."""
+
+    function: str
+    field: str
+    pos: int
+    alias: str | None
+    index: int
 
 
 @dataclass(frozen=True)
@@ -95,6 +112,14 @@ class Query:
     order_by: tuple[OrderItem, ...] = ()
     limit: int | None = None
     offset: int | None = None
+    aggregates: tuple[Aggregate, ...] = ()
+    group_by: tuple[tuple[str, int], ...] = ()
+    having: Condition | None = None
+
+    @property
+    def is_aggregate(self) -> bool:
+        """Aggregate functions or GROUP BY: answered as ``AggregateResult`` rows."""
+        return bool(self.aggregates or self.group_by)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -237,6 +262,8 @@ class _Parser:
         self.soql = soql
         self.tokens = _tokenize(soql)
         self.i = 0
+        # In HAVING and in the ORDER BY of an aggregate query, aggregate functions may be used.
+        self.aggregated = False
 
     # -- token helpers --------------------------------------------------------------------------
     def peek(self, ahead: int = 0) -> _Token:
@@ -275,20 +302,22 @@ class _Parser:
         is_count = False
         fields: list[str] = []
         positions: list[int] = []
-        if self.at_word("COUNT") and self.at_punct("(", 1):
-            count_tok = self.next()
-            self.next()
-            if not self.at_punct(")"):
-                raise unsupported(self.soql, count_tok.pos, "COUNT(field) aggregate queries")
-            self.next()
+        aggregates: list[Aggregate] = []
+        if self.at_word("COUNT") and self.at_punct("(", 1) and self.at_punct(")", 2):
+            self.i += 3
             is_count = True
             if self.at_punct(","):
                 raise unsupported(self.soql, self.peek().pos, "fields selected together with COUNT()")
         else:
+            index = 0
             while True:
-                tok = self.field_name("SELECT")
-                fields.append(tok.text)
-                positions.append(tok.pos)
+                if self.peek().upper in AGGREGATE_FUNCTIONS and self.at_punct("(", 1):
+                    aggregates.append(self.aggregate(index))
+                else:
+                    tok = self.field_name("SELECT")
+                    fields.append(tok.text)
+                    positions.append(tok.pos)
+                index += 1
                 if not self.at_punct(","):
                     break
                 self.next()
@@ -305,9 +334,33 @@ class _Parser:
         if self.at_word("WHERE"):
             self.next()
             where = self.condition()
-        for clause in ("WITH", "GROUP", "HAVING"):
-            if self.at_word(clause):
-                raise unsupported(self.soql, self.peek().pos, f"{clause} clauses")
+        if self.at_word("WITH"):
+            raise unsupported(self.soql, self.peek().pos, "WITH clauses")
+        group_by: list[tuple[str, int]] = []
+        if self.at_word("GROUP"):
+            group_tok = self.next()
+            self.expect_word("BY")
+            if self.at_word("ROLLUP", "CUBE"):
+                raise unsupported(self.soql, self.peek().pos, f"GROUP BY {self.peek().upper}")
+            if is_count:
+                raise unsupported(self.soql, group_tok.pos, "COUNT() with GROUP BY")
+            while True:
+                tok = self.field_name("GROUP BY")
+                group_by.append((tok.text, tok.pos))
+                if not self.at_punct(","):
+                    break
+                self.next()
+        aggregate = bool(aggregates or group_by)
+        having = None
+        if self.at_word("HAVING"):
+            if not aggregate:
+                raise located(
+                    MALFORMED_QUERY, self.soql, self.peek().pos, "HAVING requires GROUP BY or an aggregate"
+                )
+            self.next()
+            self.aggregated = True
+            having = self.condition()
+        self.aggregated = aggregate
         order_by: list[OrderItem] = []
         if self.at_word("ORDER"):
             self.next()
@@ -334,7 +387,29 @@ class _Parser:
             order_by=tuple(order_by),
             limit=limit,
             offset=offset,
+            aggregates=tuple(aggregates),
+            group_by=tuple(group_by),
+            having=having,
         )
+
+    def function_call(self) -> tuple[str, _Token]:
+        """``FUNCTION(field)`` of an aggregate function: its name and the field's token."""
+        name = self.next().upper
+        self.expect_punct("(")
+        if self.at_punct(")"):
+            raise self.unexpected()
+        field = self.field_name(name)
+        self.expect_punct(")")
+        return name, field
+
+    def aggregate(self, index: int) -> Aggregate:
+        pos = self.peek().pos
+        function, field = self.function_call()
+        alias = None
+        tok = self.peek()
+        if tok.kind == "ident" and tok.upper not in _RESERVED:
+            alias = self.next().text
+        return Aggregate(function, field.text, pos, alias, index)
 
     def field_name(self, clause: str) -> _Token:
         """A plain field name; everything richer gets a clear "not supported" error."""
@@ -396,15 +471,19 @@ class _Parser:
         return self.comparison()
 
     def comparison(self) -> Comparison:
-        field = self.field_name("WHERE")
+        function = None
+        if self.aggregated and self.peek().upper in AGGREGATE_FUNCTIONS and self.at_punct("(", 1):
+            function, field = self.function_call()
+        else:
+            field = self.field_name("HAVING" if self.aggregated else "WHERE")
         tok = self.peek()
         if tok.kind == "op":
             self.next()
             op = "!=" if tok.text == "<>" else tok.text
-            return Comparison(field.text, field.pos, op, (self.value(),))
+            return Comparison(field.text, field.pos, op, (self.value(),), function)
         if tok.upper == "LIKE":
             self.next()
-            return Comparison(field.text, field.pos, "LIKE", (self.value(like=True),))
+            return Comparison(field.text, field.pos, "LIKE", (self.value(like=True),), function)
         if tok.upper in ("INCLUDES", "EXCLUDES"):
             raise unsupported(self.soql, tok.pos, f"{tok.upper} (multi-select picklists)")
         negated = False
@@ -421,7 +500,7 @@ class _Parser:
                 self.next()
                 values.append(self.value())
             self.expect_punct(")")
-            return Comparison(field.text, field.pos, "NOTIN" if negated else "IN", tuple(values))
+            return Comparison(field.text, field.pos, "NOTIN" if negated else "IN", tuple(values), function)
         raise self.unexpected()
 
     def value(self, like: bool = False) -> Literal:
@@ -472,7 +551,11 @@ class _Parser:
             raise located(MALFORMED_QUERY, self.soql, tok.pos, f"invalid dateTime: {tok.text}") from None
 
     def order_item(self) -> OrderItem:
-        field = self.field_name("ORDER BY")
+        function = None
+        if self.aggregated and self.peek().upper in AGGREGATE_FUNCTIONS and self.at_punct("(", 1):
+            function, field = self.function_call()
+        else:
+            field = self.field_name("ORDER BY")
         descending = False
         if self.at_word("ASC", "DESC"):
             descending = self.next().upper == "DESC"
@@ -482,7 +565,7 @@ class _Parser:
             if not self.at_word("FIRST", "LAST"):
                 raise self.unexpected()
             nulls_first = self.next().upper == "FIRST"
-        return OrderItem(field.text, field.pos, descending, nulls_first)
+        return OrderItem(field.text, field.pos, descending, nulls_first, function)
 
     def integer_clause(self, word: str) -> int | None:
         if not self.at_word(word):

@@ -74,11 +74,9 @@ class OrgStore:
         for sobject, spec_json in self.db.execute("SELECT sobject, spec FROM custom_field"):
             spec = field_spec_from_json(json.loads(spec_json))
             self._custom[sobject][spec.name.lower()] = spec
-        self.counts: dict[str, int] = dict.fromkeys(OBJECTS, 0)
-        for sobject, count in self.db.execute(
-            "SELECT sobject, COUNT(*) FROM record WHERE deleted = 0 GROUP BY sobject"
-        ):
-            self.counts[sobject] = count
+        self._depth = 0
+        self.counts: dict[str, int] = {}
+        self._count_records()
         self._seed(username)
         self.schema_changed = float(self.meta("schema_changed") or 0)
         # Per-object {lower name: (spec, editable)}; rebuilt when fields or grants change.
@@ -94,14 +92,45 @@ class OrgStore:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One SQLite transaction: committed when the block ends, rolled back when it raises."""
-        self.db.execute("BEGIN")
+        """One transaction: committed when the block ends, rolled back when it raises.
+
+        A savepoint, so transactions nest: one opened inside :meth:`all_or_nothing` commits only with it.
+        """
+        self._depth += 1
+        name = f"write{self._depth}"
+        self.db.execute(f"SAVEPOINT {name}")
         try:
             yield self.db
-            self.db.execute("COMMIT")
+            self.db.execute(f"RELEASE {name}")
         except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute(f"ROLLBACK TO {name}")
+            self.db.execute(f"RELEASE {name}")
             raise
+        finally:
+            self._depth -= 1
+
+    @contextmanager
+    def all_or_nothing(self) -> Iterator[None]:
+        """Writes made in the block commit together, or not at all when it raises (Composite, Tree).
+
+        On rollback the in-memory views of the data (record counts, field-level security) are read
+        again from the database.
+        """
+        with self._lock:
+            try:
+                with self.transaction():
+                    yield
+            except BaseException:
+                self._count_records()
+                self.refresh_grants()
+                raise
+
+    def _count_records(self) -> None:
+        self.counts = dict.fromkeys(OBJECTS, 0)
+        for sobject, count in self.db.execute(
+            "SELECT sobject, COUNT(*) FROM record WHERE deleted = 0 GROUP BY sobject"
+        ):
+            self.counts[sobject] = count
 
     def meta(self, key: str) -> str | None:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()

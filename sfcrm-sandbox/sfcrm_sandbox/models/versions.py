@@ -10,6 +10,8 @@ import re
 
 OLDEST_VERSION, LATEST_VERSION = 31, 67
 FIRST_RETIRED_VERSION = 21
+#: SOAP ``login()`` is not available from API v65.0 on (it is retired in Summer '27 altogether).
+LAST_SOAP_LOGIN_VERSION = 64
 _SEASONS = ("Winter", "Spring", "Summer")
 _VERSION = re.compile(r"(\d+)\.0")
 

@@ -39,7 +39,8 @@ class Call:
 
     :param method: HTTP method.
     :param params: values of the route template's ``{placeholders}``.
-    :param query: query-string parameters.
+    :param query: query-string parameters (the last value of a repeated one).
+    :param query_lists: every value of each query-string parameter, in order.
     :param headers: request headers, names in lower case.
     :param raw: the request body as sent.
     :param body: the parsed JSON body (REST data API routes only; None otherwise).
@@ -50,6 +51,7 @@ class Call:
     method: str
     params: dict[str, str] = field(default_factory=dict)
     query: dict[str, str] = field(default_factory=dict)
+    query_lists: dict[str, list[str]] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     raw: bytes = b""
     body: Any = None

@@ -8,11 +8,12 @@ the schema has not changed since.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
 from sfcrm_sandbox.models.fields import FieldSpec, ObjectSpec
-from sfcrm_sandbox.models.objects import OBJECTS
+from sfcrm_sandbox.models.objects import CHILD_RELATIONSHIPS, OBJECTS, SEARCHABLE, TOOLING_OBJECTS
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.responses.call import Call, Reply, not_found
 
@@ -26,6 +27,7 @@ _SOAP_TYPES = {
     "currency": "xsd:double",
     "percent": "xsd:double",
     "int": "xsd:int",
+    "complexvalue": "xsd:anyType",
     "address": "urn:address",
     "location": "urn:location",
 }
@@ -66,7 +68,7 @@ def field_describe(spec: FieldSpec, *, readable_only: bool = False) -> dict[str,
         "filterable": spec.filterable,
         "filteredLookupInfo": None,
         "formulaTreatNullNumberAsZero": False,
-        "groupable": spec.filterable and spec.type not in ("double", "currency", "percent", "datetime"),
+        "groupable": spec.groupable,
         "highScaleNumber": False,
         "htmlFormatted": spec.html,
         "idLookup": spec.id_lookup or spec.external_id,
@@ -110,8 +112,8 @@ def field_describe(spec: FieldSpec, *, readable_only: bool = False) -> dict[str,
     }
 
 
-def object_urls(version: str, name: str) -> dict[str, str]:
-    base = f"/services/data/v{version}/sobjects/{name}"
+def object_urls(version: str, name: str, tooling: bool = False) -> dict[str, str]:
+    base = f"/services/data/v{version}/{'tooling/' if tooling else ''}sobjects/{name}"
     return {
         "compactLayouts": f"{base}/describe/compactLayouts",
         "rowTemplate": f"{base}/{{ID}}",
@@ -125,7 +127,7 @@ def object_urls(version: str, name: str) -> dict[str, str]:
     }
 
 
-def object_summary(spec: ObjectSpec, version: str) -> dict[str, Any]:
+def object_summary(spec: ObjectSpec, version: str, tooling: bool = False) -> dict[str, Any]:
     """The object's entry in the global describe (and ``objectDescribe`` of basic info)."""
     return {
         "activateable": False,
@@ -151,36 +153,37 @@ def object_summary(spec: ObjectSpec, version: str) -> dict[str, Any]:
         "queryable": True,
         "replicateable": True,
         "retrieveable": True,
-        "searchable": spec.data,
+        "searchable": spec.name in SEARCHABLE,
         "triggerable": spec.data,
         "undeletable": spec.data,
         "updateable": spec.updateable,
-        "urls": object_urls(version, spec.name),
+        "urls": object_urls(version, spec.name, tooling),
     }
 
 
-def child_relationships(name: str) -> list[dict[str, Any]]:
-    """The lookups of other objects that point at ``name`` and carry a relationship name for it."""
+def child_relationships(parent: str) -> list[dict[str, Any]]:
+    """The ``childRelationships`` of ``parent``'s describe."""
     return [
         {
             "cascadeDelete": False,
-            "childSObject": child.name,
+            "childSObject": child,
             "deprecatedAndHidden": False,
-            "field": field.name,
+            "field": lookup,
             "junctionIdListNames": [],
             "junctionReferenceTo": [],
-            "relationshipName": field.child_relationship,
+            "relationshipName": name,
             "restrictedDelete": False,
         }
-        for child in sorted(OBJECTS.values(), key=lambda s: s.name)
-        for field in child.fields
-        if field.child_relationship and name in field.reference_to
+        for (owner, name), (child, lookup) in CHILD_RELATIONSHIPS.items()
+        if owner == parent
     ]
 
 
-def object_describe(spec: ObjectSpec, version: str, fields: list[dict[str, Any]]) -> dict[str, Any]:
+def object_describe(
+    spec: ObjectSpec, version: str, fields: list[dict[str, Any]], tooling: bool = False
+) -> dict[str, Any]:
     """The full ``sobjects/{name}/describe`` body, ``fields`` already filtered by field-level security."""
-    body = object_summary(spec, version)
+    body = object_summary(spec, version, tooling)
     body.update(
         {
             "actionOverrides": [],
@@ -205,6 +208,19 @@ def object_describe(spec: ObjectSpec, version: str, fields: list[dict[str, Any]]
     return dict(sorted(body.items()))
 
 
+def _global(call: Call, specs: Iterable[ObjectSpec], tooling: bool = False) -> Reply:
+    return Reply(
+        200,
+        {
+            "encoding": "UTF-8",
+            "maxBatchSize": 200,
+            "sobjects": [
+                object_summary(spec, call.version, tooling) for spec in sorted(specs, key=lambda s: s.name)
+            ],
+        },
+    )
+
+
 class DescribeResponses:
     """``sobjects``, ``sobjects/{sobject}`` and ``sobjects/{sobject}/describe``.
 
@@ -215,17 +231,25 @@ class DescribeResponses:
         self.store = store
 
     def global_describe(self, call: Call) -> Reply:
-        return Reply(
-            200,
-            {
-                "encoding": "UTF-8",
-                "maxBatchSize": 200,
-                "sobjects": [
-                    object_summary(spec, call.version)
-                    for spec in sorted(OBJECTS.values(), key=lambda s: s.name)
-                ],
-            },
-        )
+        return _global(call, OBJECTS.values())
+
+    def tooling_global_describe(self, call: Call) -> Reply:
+        """``tooling/sobjects``: the Tooling API objects the sandbox answers."""
+        return _global(call, TOOLING_OBJECTS.values(), tooling=True)
+
+    def tooling_describe(self, call: Call) -> Reply:
+        """``tooling/sobjects/{sobject}/describe``."""
+        spec = TOOLING_OBJECTS.get(call.params["sobject"])
+        if spec is None:
+            return not_found()
+        fields = [field_describe(f) for f in spec.fields]
+        return Reply(200, object_describe(spec, call.version, fields, tooling=True))
+
+    def tooling_info(self, call: Call) -> Reply:
+        spec = TOOLING_OBJECTS.get(call.params["sobject"])
+        if spec is None:
+            return not_found()
+        return Reply(200, {"objectDescribe": object_summary(spec, call.version, True), "recentItems": []})
 
     def sobject_info(self, call: Call) -> Reply:
         spec = self.store.object_spec(call.params["sobject"])

@@ -6,7 +6,24 @@ from sfcrm_sandbox.models.usage import ApiUsage
 from sfcrm_sandbox.models.versions import LATEST_VERSION, OLDEST_VERSION, version_label
 from sfcrm_sandbox.responses.call import Call, Reply
 
-_RESOURCES = ("sobjects", "query", "queryAll", "limits", "composite", "tooling", "jobs", "search", "recent")
+# The resource directory lists exactly the resources the sandbox answers (Salesforce's lists more).
+_RESOURCES = (
+    "sobjects",
+    "query",
+    "queryAll",
+    "limits",
+    "composite",
+    "tooling",
+    "search",
+    "parameterizedSearch",
+)
+_COMPOSITE_RESOURCES = ("tree", "sobjects")
+_TOOLING_RESOURCES = ("sobjects", "query")
+
+
+def _directory(call: Call, prefix: str, names: tuple[str, ...]) -> Reply:
+    base = f"/services/data/v{call.version}{prefix}"
+    return Reply(200, {name: f"{base}/{name}" for name in names})
 
 
 class DiscoveryResponses:
@@ -29,8 +46,14 @@ class DiscoveryResponses:
         )
 
     def resources(self, call: Call) -> Reply:
-        base = f"/services/data/v{call.version}"
-        return Reply(200, {name: f"{base}/{name}" for name in _RESOURCES})
+        return _directory(call, "", _RESOURCES)
+
+    def composite_resources(self, call: Call) -> Reply:
+        """``GET composite``: the composite resources (``POST composite`` runs subrequests)."""
+        return _directory(call, "/composite", _COMPOSITE_RESOURCES)
+
+    def tooling_resources(self, call: Call) -> Reply:
+        return _directory(call, "/tooling", _TOOLING_RESOURCES)
 
     def limits(self, call: Call) -> Reply:
         return Reply(

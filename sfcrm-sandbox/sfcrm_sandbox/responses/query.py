@@ -12,35 +12,27 @@ from functools import lru_cache
 from typing import Any
 
 from sfcrm_sandbox.models.compound import compound_fields, with_compound_values
-from sfcrm_sandbox.models.cursors import Cursor, QueryCursors
-from sfcrm_sandbox.models.soql import FieldInfo, SoqlError, execute, parse
+from sfcrm_sandbox.models.cursors import Cursor, QueryCursors, batch_size
+from sfcrm_sandbox.models.objects import CUSTOM_FIELD
+from sfcrm_sandbox.models.soql import FieldInfo, Query, SoqlError, execute, parse
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.responses.call import Call, Reply, api_error, record_url
 
-QUERY_PAGE = 2000
-# Tooling ``CustomField`` columns the sandbox can answer, with their describe types.
-_CUSTOM_FIELD_COLUMNS = {
-    "Id": "id",
-    "DeveloperName": "string",
-    "TableEnumOrId": "string",
-    "FullName": "string",
-    "NamespacePrefix": "string",
-    "ManageableState": "string",
-    "CreatedDate": "datetime",
-    "CreatedById": "reference",
-    "LastModifiedDate": "datetime",
-    "LastModifiedById": "reference",
-}
 
-
-def _parent(call: Call, value: Any) -> Any:
-    """A parent record the engine nested (``{"attributes": {"type", "id"}, ...}``) as Salesforce shows it:
-    its attributes carry the record's url; other values pass through."""
-    if not isinstance(value, dict) or "attributes" not in value:
-        return value
-    kind, parent_id = value["attributes"]["type"], value["attributes"]["id"]
-    nested = {k: _parent(call, v) for k, v in value.items() if k != "attributes"}
-    return {"attributes": {"type": kind, "url": record_url(call.version, kind, parent_id)}, **nested}
+def field_infos(store: OrgStore, sobject: str) -> dict[str, FieldInfo]:
+    """What the SOQL engine needs of the fields of ``sobject`` the integration user can see."""
+    return {
+        lower: FieldInfo(
+            f.name,
+            f.type,
+            f.filterable,
+            f.sortable,
+            f.groupable,
+            relationship=f.relationship_name,
+            reference_to=f.reference_to,
+        )
+        for lower, (f, _) in store.visible_fields(sobject).items()
+    }
 
 
 class StoreRelationships:
@@ -57,23 +49,54 @@ class StoreRelationships:
 
     def fields_of(self, sobject: str) -> dict[str, FieldInfo] | None:
         spec = self.store.object_spec(sobject)
-        if spec is None:
-            return None
-        return {
-            lower: FieldInfo(
-                f.name,
-                f.type,
-                filterable=f.filterable,
-                sortable=f.sortable,
-                relationship=f.relationship_name,
-                reference_to=f.reference_to,
-            )
-            for lower, (f, _) in self.store.visible_fields(spec.name).items()
-        }
+        return None if spec is None else field_infos(self.store, spec.name)
 
     def _record(self, record_id: str) -> tuple[str, dict[str, Any]] | None:
         found = self.store.get(record_id)
         return (found[0], found[2]) if found else None
+
+
+def _parent(version: str, value: Any) -> Any:
+    """A parent record the engine nested (``{"attributes": {"type", "id"}, ...}``) as Salesforce shows it:
+    its attributes carry the record's url; other values pass through."""
+    if not isinstance(value, dict) or "attributes" not in value:
+        return value
+    kind, parent_id = value["attributes"]["type"], value["attributes"]["id"]
+    nested = {k: _parent(version, v) for k, v in value.items() if k != "attributes"}
+    return {"attributes": {"type": kind, "url": record_url(version, kind, parent_id)}, **nested}
+
+
+def with_record_ids(parsed: Query) -> tuple[Query, bool]:
+    """``parsed`` selecting ``Id`` too, and whether it was added (then it is left out of the results).
+
+    Salesforce puts every record's url in its attributes, Id selected or not.
+    """
+    if parsed.is_count or parsed.is_aggregate or "id" in {name.lower() for name in parsed.fields}:
+        return parsed, False
+    return replace(parsed, fields=(*parsed.fields, "Id"), field_positions=(*parsed.field_positions, 0)), True
+
+
+def record_attributes(
+    version: str,
+    sobject: str,
+    row: dict[str, Any],
+    hidden_id: bool,
+    tooling: bool = False,
+    nested: bool = False,
+) -> dict[str, Any]:
+    """A result row with Salesforce's ``attributes`` (type and url) in front.
+
+    :param nested: the row holds parent records (paths such as ``Account.Name`` were selected).
+    """
+    attributes = {"type": sobject}
+    if row.get("Id"):
+        attributes["url"] = record_url(version, sobject, row["Id"], tooling)
+    record = {"attributes": attributes, **row}
+    if nested:
+        record.update((k, _parent(version, v)) for k, v in row.items())
+    if hidden_id:
+        del record["Id"]
+    return record
 
 
 class QueryResponses:
@@ -108,7 +131,10 @@ class QueryResponses:
             if parsed.sobject.lower() != "customfield":
                 return api_error(400, "INVALID_TYPE", f"sObject type '{parsed.sobject}' is not supported.")
             sobject = "CustomField"
-            infos = {name.lower(): FieldInfo(name, kind) for name, kind in _CUSTOM_FIELD_COLUMNS.items()}
+            infos = {
+                f.name.lower(): FieldInfo(f.name, f.type, f.filterable, f.sortable, f.groupable)
+                for f in CUSTOM_FIELD.fields
+            }
             rows: Any = self.store.custom_field_rows()
         else:
             spec = self.store.object_spec(parsed.sobject)
@@ -121,19 +147,13 @@ class QueryResponses:
                 )
             sobject = spec.name
             relationships = StoreRelationships(self.store)
-            infos = relationships.fields_of(sobject) or {}
+            infos = field_infos(self.store, sobject)
             # The engine reads fields with .get(): a field the stored record leaves unset reads as null.
             rows = self.store.stream(sobject, include_deleted=include_deleted)
             compound = compound_fields(self.store.visible_fields(sobject), parsed.fields)
             if compound:
                 rows = with_compound_values(rows, compound)
-        hidden_id = not parsed.is_count and "id" not in {name.lower() for name in parsed.fields}
-        if hidden_id:
-            # Salesforce puts every record's url in its attributes, Id selected or not: select it
-            # quietly and take it out again when building the page.
-            parsed = replace(
-                parsed, fields=(*parsed.fields, "Id"), field_positions=(*parsed.field_positions, 0)
-            )
+        parsed, hidden_id = with_record_ids(parsed)
         try:
             # Synchronous on the event loop: the row stream cannot interleave with a write.
             result = execute(parsed, rows, infos, today=self.store.clock.today(), relationships=relationships)
@@ -142,8 +162,19 @@ class QueryResponses:
         if isinstance(result, int):
             return Reply(200, self._body(call, Cursor([], sobject, "", tooling), result, [], None))
         resource = "tooling/query" if tooling else ("queryAll" if include_deleted else "query")
+        long_texts = 0 if tooling else self._long_text_fields(sobject, parsed)
+        if parsed.is_aggregate:
+            sobject = "AggregateResult"
+        batch = batch_size(call.headers.get("sforce-query-options"), long_texts)
         nested = any("." in name for name in parsed.fields)
-        return self._page(call, Cursor(result, sobject, resource, tooling, hidden_id, nested), 0, None)
+        cursor = Cursor(result, sobject, resource, tooling, hidden_id, batch, nested=nested)
+        return self._page(call, cursor, 0, None)
+
+    def _long_text_fields(self, sobject: str, parsed: Query) -> int:
+        """How many custom long text areas the query selects (they cap its page size)."""
+        visible = self.store.visible_fields(sobject)
+        specs = [visible[name.lower()][0] for name in parsed.fields if name.lower() in visible]
+        return sum(1 for spec in specs if spec.custom and spec.type == "textarea" and spec.length > 255)
 
     def query_more(self, call: Call) -> Reply:
         locator, _, start = call.params["locator"].partition("-")
@@ -153,7 +184,7 @@ class QueryResponses:
         return self._page(call, cursor, int(start), locator)
 
     def _page(self, call: Call, cursor: Cursor, start: int, locator: str | None) -> Reply:
-        end = start + QUERY_PAGE
+        end = start + cursor.batch
         page = [self._with_attributes(call, cursor, row) for row in cursor.rows[start:end]]
         next_url = None
         if end < len(cursor.rows):
@@ -166,15 +197,9 @@ class QueryResponses:
 
     @staticmethod
     def _with_attributes(call: Call, cursor: Cursor, row: dict[str, Any]) -> dict[str, Any]:
-        attributes = {"type": cursor.sobject}
-        if row.get("Id"):
-            attributes["url"] = record_url(call.version, cursor.sobject, row["Id"], cursor.tooling)
-        record = {"attributes": attributes, **row}
-        if cursor.nested:
-            record.update((k, _parent(call, v)) for k, v in row.items())
-        if cursor.hidden_id:
-            del record["Id"]
-        return record
+        return record_attributes(
+            call.version, cursor.sobject, row, cursor.hidden_id, cursor.tooling, cursor.nested
+        )
 
     @staticmethod
     def _body(

@@ -23,6 +23,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from sfcrm_sandbox.models.faults import Faults, FaultSettings
+from sfcrm_sandbox.models.hosts import DEFAULT_MY_DOMAIN
 from sfcrm_sandbox.models.sessions import Credentials, Sessions
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.models.usage import ApiUsage
@@ -31,7 +32,7 @@ from sfcrm_sandbox.models.writes import Writer
 from sfcrm_sandbox.responses.call import Call, Reply, api_error, not_found
 from sfcrm_sandbox.server.connections import abort_connection
 from sfcrm_sandbox.server.routing import Route, Router
-from sfcrm_sandbox.urls import DATA_API_PREFIX, Responses, data_api_routes, service_routes
+from sfcrm_sandbox.urls import DATA_API_PREFIX, Responses, data_api_routes, prefix_routes, service_routes
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -54,6 +55,8 @@ class SandboxSettings:
     :param daily_api_limit: REST requests allowed before 403 REQUEST_LIMIT_EXCEEDED.
     :param session_ttl_s: access token lifetime.
     :param faults: injected faults.
+    :param my_domain: the org's My Domain name; logins at ``login``/``test.salesforce.com`` (through
+        the proxy) answer with ``https://<my_domain>.my.salesforce.com`` as the instance.
     :param jwt_certificate: the connected app's certificate for the JWT bearer grant (``--jwt-cert``).
     """
 
@@ -63,6 +66,7 @@ class SandboxSettings:
     daily_api_limit: int = 1_000_000
     session_ttl_s: float = 7200
     faults: FaultSettings = FaultSettings()
+    my_domain: str = DEFAULT_MY_DOMAIN
     jwt_certificate: x509.Certificate | None = None
 
 
@@ -105,10 +109,17 @@ class SandboxApp:
             jwt_certificate=settings.jwt_certificate,
         )
         self.responses = Responses.of_org(
-            store, Writer(store, self.faults.record_lock), self.sessions, self.usage, self.faults
+            store,
+            Writer(store, self.faults.record_lock),
+            self.sessions,
+            self.usage,
+            self.faults,
+            settings.my_domain,
         )
         self.service = Router(service_routes(self.responses))
+        self.prefixes = prefix_routes(self.responses)
         self.data_api = Router(data_api_routes(self.responses))
+        self.responses.composite.bind(self.data_api.match)
 
     # --- ASGI entry ---------------------------------------------------------------------------
 
@@ -138,6 +149,9 @@ class SandboxApp:
             return to_response(route.handler(await self._call(request, params))), False
         if routed:
             return to_response(method_not_allowed(method, routed)), False
+        for prefix, handler in self.prefixes:
+            if path == prefix or path.startswith(prefix + "/"):
+                return to_response(handler(await self._call(request, {"path": path[len(prefix) :]}))), False
         if path.startswith(DATA_API_PREFIX):
             version, _, rest = path[len(DATA_API_PREFIX) :].partition("/")
             return await self.rest_request(request, version, "/" + rest if rest else "")
@@ -148,6 +162,7 @@ class SandboxApp:
             method=request.method,
             params=params,
             query=dict(request.query_params),
+            query_lists={key: request.query_params.getlist(key) for key in request.query_params},
             headers={k.lower(): v for k, v in request.headers.items()},
             raw=await request.body(),
             version=version,

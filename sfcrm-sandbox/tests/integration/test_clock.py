@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from tests.integration._clients import http, unique
@@ -62,3 +64,21 @@ def test_the_clock_endpoint_reports_resets_and_refuses(frozen):
 def test_the_clock_can_start_frozen_from_the_command_line(sandbox_factory):
     org = sandbox_factory(clock="2030-06-01T00:00:00Z", frozen_clock=True)
     assert org.clock() == {"now": "2030-06-01T00:00:00.000Z", "frozen": True}
+
+
+def test_get_updated_and_deleted_count_from_the_orgs_clock(frozen, sf):
+    frozen.set_clock("2024-02-01T10:00:00Z", frozen=True)
+    kept = sf.Contact.create({"LastName": unique()})["id"]
+    record_id = sf.Contact.create({"LastName": unique()})["id"]
+    frozen.set_clock("2024-02-01T10:05:00Z")
+    sf.Contact.delete(record_id)
+    frozen.set_clock("2024-02-01T11:00:00Z")
+    # The window ends in the org's future: what is covered ends at the org's now.
+    start, end = (
+        dt.datetime(2024, 2, 1, 9, tzinfo=dt.timezone.utc),
+        dt.datetime(2024, 2, 1, 12, tzinfo=dt.timezone.utc),
+    )
+    updated = sf.Contact.updated(start, end)
+    assert kept in updated["ids"] and updated["latestDateCovered"] == "2024-02-01T11:00:00.000+0000"
+    deleted = sf.Contact.deleted(start, end)
+    assert {"id": record_id, "deletedDate": "2024-02-01T10:05:00.000+0000"} in deleted["deletedRecords"]

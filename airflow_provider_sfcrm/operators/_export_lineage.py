@@ -1,0 +1,106 @@
+"""OpenLineage facets of an export: the segment it read, the Salesforce object and fields it wrote.
+
+The OpenLineage provider is optional (``pip install "airflow-provider-sfcrm[openlineage]"``):
+without it :meth:`ExportLineage.operator_lineage` returns None and nothing else changes.
+
+Datasets follow OpenLineage's naming: a local file is namespace ``file``, name its absolute
+path; ``s3://bucket/key`` is namespace ``s3://bucket``, name ``key`` (likewise for every URL
+scheme); the Salesforce object is namespace ``salesforce://<instance host>``, name the object
+(``salesforce://acme.my.salesforce.com/Contact``), with a schema facet listing the fields written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+
+def dataset_of_path(path: str) -> tuple[str, str]:
+    """``(namespace, name)`` of a local path or URL."""
+    if "://" in path and not path.startswith("file://"):
+        parts = urlsplit(path)
+        return f"{parts.scheme}://{parts.netloc}", parts.path.lstrip("/")
+    local = path[len("file://") :] if path.startswith("file://") else path
+    return "file", str(Path(local).expanduser().resolve())
+
+
+@dataclass(frozen=True)
+class ExportLineage:
+    """What an export read and wrote, gathered while it ran.
+
+    :param inputs: ``(namespace, name)`` of each input dataset.
+    :param instance_url: the org's instance URL (its host names the output's namespace).
+    :param sobject: the object written.
+    :param fields: ``(API name, describe type, label)`` of every field written, identity first.
+    :param written: rows written (the output's row count).
+    """
+
+    inputs: Sequence[tuple[str, str]]
+    instance_url: str
+    sobject: str
+    fields: Sequence[tuple[str, str, str]] = field(default_factory=list)
+    written: int = 0
+
+    @property
+    def output(self) -> tuple[str, str]:
+        return f"salesforce://{urlsplit(self.instance_url).netloc}", self.sobject
+
+    def operator_lineage(self) -> Any:
+        """An ``OperatorLineage``, or None when the OpenLineage provider is not installed."""
+        try:
+            from airflow.providers.common.compat.openlineage.facet import (
+                InputDataset,
+                OutputDataset,
+                OutputStatisticsOutputDatasetFacet,
+                SchemaDatasetFacet,
+                SchemaDatasetFacetFields,
+            )
+            from airflow.providers.openlineage.extractors import OperatorLineage
+        except ImportError:
+            return None
+        schema = SchemaDatasetFacet(
+            fields=[
+                SchemaDatasetFacetFields(name=name, type=sf_type, description=label)
+                for name, sf_type, label in self.fields
+            ]
+        )
+        namespace, name = self.output
+        output = OutputDataset(
+            namespace=namespace,
+            name=name,
+            facets={"schema": schema},
+            outputFacets={"outputStatistics": OutputStatisticsOutputDatasetFacet(rowCount=self.written)},
+        )
+        inputs = [InputDataset(namespace=ns, name=input_name) for ns, input_name in self.inputs]
+        return OperatorLineage(inputs=inputs, outputs=[output])
+
+
+def fields_written(names: Sequence[str], describe: Mapping[str, Any]) -> list[tuple[str, str, str]]:
+    """``(name, type, label)`` of ``names`` as the describe has them (unique, in order)."""
+    by_name = {str(f.get("name", "")).lower(): f for f in describe.get("fields") or ()}
+    found: list[tuple[str, str, str]] = []
+    for name in dict.fromkeys(names):
+        described = by_name.get(name.lower()) or {}
+        found.append((name, str(described.get("type") or ""), str(described.get("label") or name)))
+    return found
+
+
+def export_lineage(
+    segment_path: str | None,
+    instance_url: str,
+    mapping: Any,
+    describe: Mapping[str, Any],
+    written: int,
+) -> ExportLineage:
+    """The lineage of one export of ``mapping`` (an ``ExportMapping``); a SQL segment has no input here."""
+    names = [mapping.identity_field or "", *mapping.attributes.values(), *mapping.audiences.values()]
+    return ExportLineage(
+        inputs=[dataset_of_path(str(segment_path))] if segment_path is not None else [],
+        instance_url=instance_url,
+        sobject=mapping.sobject,
+        fields=fields_written([name for name in names if name], describe),
+        written=written,
+    )
