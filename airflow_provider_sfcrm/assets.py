@@ -3,7 +3,9 @@
 An object of an org is the Asset ``salesforce://<org id>/<object>``, e.g.
 ``salesforce://00Dak00000A1b2CEAR/Contact``: the 18-character Organization Id (Setup → Company
 Information, or the ``organization_id`` of ``GET /services/oauth2/userinfo``) and the object's API
-name. The same URI names the object in the export's OpenLineage facets.
+name: an org's Id never changes, where its host names can (My Domain renames, instance moves).
+OpenLineage, whose datasets are named by where they live, names the same object by its instance host
+(``salesforce://acme.my.salesforce.com/Contact``), in the extract's facets as in the export's.
 
 ``SalesforceExtractOperator`` declares, unless given other ``outlets``, the alias
 ``sfcrm-extract:<conn id>:<object>`` (:func:`extract_alias`), and attaches each run's event to the

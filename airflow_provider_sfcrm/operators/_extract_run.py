@@ -21,6 +21,7 @@ from airflow_provider_sfcrm.extraction.where import WhereError, validate_where
 from airflow_provider_sfcrm.extraction.window import ExtractWindow
 from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
 from airflow_provider_sfcrm.operators import _extract_readers
+from airflow_provider_sfcrm.operators._export_lineage import fields_written
 from airflow_provider_sfcrm.sources import resolve_filesystem
 
 #: Identifies the layout of a file set in its manifest.
@@ -35,6 +36,8 @@ class ExtractResult:
     files: list[str]
     api: str
     output_path: str
+    #: ``(name, type, label)`` of the fields read, for lineage.
+    fields: list[tuple[str, str, str]]
 
 
 class ExtractRun:
@@ -145,6 +148,7 @@ class ExtractRun:
             files=files,
             api=api,
             output_path=self.output_path,
+            fields=fields_written([c.name for c in columns], describe),
         )
 
     def _check_quota(self, done: str) -> None:

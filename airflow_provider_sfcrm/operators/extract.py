@@ -100,6 +100,7 @@ class SalesforceExtractOperator(BaseOperator):
         self.rows_per_file = rows_per_file
         self.deferrable = deferrable
         self.sfcrm_conn_id = sfcrm_conn_id
+        self._lineage: tuple[Any, Any] | None = None
 
     # -- Airflow entry points -------------------------------------------------------------------
 
@@ -206,8 +207,28 @@ class SalesforceExtractOperator(BaseOperator):
             "duration_s": round(time.monotonic() - started, 3),
         }
         self._announce(context, asset, summary)
+        self._lineage = self._lineage_of(hook.instance_url, sobject, result)
         self.log.info("Extract summary: %s", summary)
         return summary
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage: ``salesforce://<instance host>/<object>`` with the fields read as input (the
+        dataset the export writes), the file set as output. None before a run completed, or without
+        the OpenLineage provider installed."""
+        from airflow_provider_sfcrm.operators._export_lineage import operator_lineage
+
+        return operator_lineage(*self._lineage) if self._lineage is not None else None
+
+    @staticmethod
+    def _lineage_of(instance_url: str, sobject: str, result: Any) -> tuple[Any, Any]:
+        from airflow_provider_sfcrm.operators._export_lineage import (
+            Dataset,
+            dataset_of_path,
+            salesforce_dataset,
+        )
+
+        read = Dataset(*salesforce_dataset(instance_url, sobject), fields=result.fields)
+        return [read], [Dataset(*dataset_of_path(result.output_path), rows=result.rows)]
 
     def _announce(self, context: Mapping[str, Any], asset: Asset, summary: Mapping[str, Any]) -> None:
         """Attach this run's Asset event (with where its file set is) to the task's outlets."""

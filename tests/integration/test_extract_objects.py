@@ -265,3 +265,32 @@ def test_bad_settings_fail_before_anything_is_written(conn, tmp_path, options, c
         extract(tmp_path, "Contact", START, END, **options)
     assert complaint in str(refused.value)
     assert not (tmp_path / "Contact").exists() or not any((tmp_path / "Contact").iterdir())
+
+
+def test_lineage_reads_the_object_the_export_writes_and_writes_the_file_set(
+    conn, tmp_path, sandbox, monkeypatch
+):
+    import sys
+
+    from airflow_provider_sfcrm.operators.extract import SalesforceExtractOperator
+
+    operator = SalesforceExtractOperator(
+        task_id="extract", sobject="Lead", columns=["Email", "Company"], output_path=str(tmp_path / "Lead")
+    )
+    assert operator.get_openlineage_facets_on_complete(None) is None  # nothing ran yet
+    operator.execute({"data_interval_start": START, "data_interval_end": END})
+    lineage = operator.get_openlineage_facets_on_complete(None)
+    [read], [written] = lineage.inputs, lineage.outputs
+    host = sandbox.base_url.split("://", 1)[1]
+    assert (read.namespace, read.name) == (f"salesforce://{host}", "Lead")
+    assert [(f.name, f.type) for f in read.facets["schema"].fields] == [
+        ("Id", "id"),
+        ("Email", "email"),
+        ("Company", "string"),
+        ("SystemModstamp", "datetime"),
+        ("IsDeleted", "boolean"),
+    ]
+    assert (written.namespace, written.name) == ("file", str(tmp_path / "Lead"))
+    assert written.outputFacets["outputStatistics"].rowCount == 1
+    monkeypatch.setitem(sys.modules, "airflow.providers.openlineage.extractors", None)
+    assert operator.get_openlineage_facets_on_complete(None) is None
