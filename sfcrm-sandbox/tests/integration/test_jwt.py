@@ -78,3 +78,36 @@ def test_a_bad_certificate_file_stops_the_sandbox_with_a_clear_message(sandbox_f
     bad.write_text("hello")
     with pytest.raises(RuntimeError, match="bad --jwt-cert file: .* is not a PEM X.509 certificate"):
         sandbox_factory(jwt_cert=bad)
+
+
+def test_an_unmodified_simple_salesforce_logs_in_with_its_own_jwt_flow(sandbox_factory, tmp_path):
+    """simple-salesforce signs its own assertion (aud https://login.salesforce.com) and posts it to
+    login.salesforce.com, which the sandbox's proxy brings to it."""
+    import requests
+    from simple_salesforce import Salesforce
+
+    from sfcrm_sandbox.testing import make_jwt_key_pair
+
+    key, certificate = make_jwt_key_pair(tmp_path)
+    running = sandbox_factory(proxy_port=0, jwt_cert=certificate)
+    session = requests.Session()
+    session.proxies = {"https": running.proxy_url}
+    session.verify = str(running.ca_path)
+    session.trust_env = False
+    sf = Salesforce(
+        username=running.username,
+        consumer_key=running.client_id,
+        privatekey_file=str(key),
+        domain="login",
+        session=session,
+    )
+    assert sf.sf_instance == "sfcrm-sandbox.my.salesforce.com"
+    assert sf.query("SELECT Id FROM Organization")["totalSize"] == 1
+    with pytest.raises(Exception, match="user hasn't approved this consumer"):
+        Salesforce(
+            username="nobody@example.com",
+            consumer_key=running.client_id,
+            privatekey_file=str(key),
+            domain="login",
+            session=session,
+        )
