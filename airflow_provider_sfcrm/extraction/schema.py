@@ -21,29 +21,14 @@ from typing import Any
 import pyarrow as pa
 
 from airflow_provider_sfcrm.activation.names import validate_api_name
+from airflow_provider_sfcrm.activation.values import TEXT_TYPES
 
 #: Always read: the record's identity, the stamp that places it in an interval, and its deletion.
 REQUIRED_COLUMNS = ("Id", "SystemModstamp", "IsDeleted")
 COMPOUND_TYPES = frozenset({"address", "location"})
-_TEXT_TYPES = frozenset(
-    {
-        "id",
-        "reference",
-        "string",
-        "textarea",
-        "email",
-        "phone",
-        "url",
-        "picklist",
-        "multipicklist",
-        "combobox",
-        "encryptedstring",
-        "anyType",
-        "complexvalue",
-        "json",
-        "base64",
-    }
-)
+# Read as strings: text (as the activation knows it), Ids and lookups, and values with no Arrow type
+# of their own (anyType, JSON, base64 bodies).
+_TEXT_TYPES = TEXT_TYPES | {"id", "reference", "anyType", "complexvalue", "json", "base64"}
 _MAX_DECIMAL_PRECISION = 38
 
 
