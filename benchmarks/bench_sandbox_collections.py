@@ -15,16 +15,8 @@ import statistics
 import tempfile
 import time
 
-import requests
+from _sandbox_client import authed_session
 from sfcrm_sandbox.process import start_sandbox
-
-
-def _session(running) -> requests.Session:
-    session = requests.Session()
-    session.verify = str(running.ca_path)
-    # REQUESTS_CA_BUNDLE in the environment would otherwise override session.verify.
-    session.trust_env = False
-    return session
 
 
 def main() -> None:
@@ -34,18 +26,7 @@ def main() -> None:
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as data_dir, start_sandbox(data_dir) as running:
-        session = _session(running)
-        token = session.post(
-            f"{running.base_url}/services/oauth2/token",
-            data={
-                "grant_type": "password",
-                "client_id": running.client_id,
-                "client_secret": running.client_secret,
-                "username": running.username,
-                "password": running.password + running.security_token,
-            },
-        ).json()["access_token"]
-        session.headers["Authorization"] = f"Bearer {token}"
+        session = authed_session(running)
         api = f"{running.base_url}/services/data/v62.0"
         ids: list[str] = []
         create_ms: list[float] = []

@@ -22,6 +22,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from sfcrm_sandbox.models.bulk_engine import BulkSettings
+from sfcrm_sandbox.models.bulk_limits import BulkLimits
 from sfcrm_sandbox.models.clock import Clock, ClockError, parse_moment
 from sfcrm_sandbox.models.faults import FaultSettings
 from sfcrm_sandbox.models.hosts import DEFAULT_MY_DOMAIN, SALESFORCE_NAMES, is_salesforce_host
@@ -45,6 +47,25 @@ def _non_negative(kind: type) -> object:
 
     parse.__name__ = kind.__name__
     return parse
+
+
+_BULK_OPTIONS = (
+    (
+        "--bulk-records-per-s",
+        float,
+        BulkSettings.records_per_s,
+        "records per second the org writes over all Bulk jobs; 0 = as fast as possible",
+    ),
+    ("--bulk-job-latency-ms", float, BulkSettings.job_latency_ms, "queueing delay before Bulk work starts"),
+    (
+        "--bulk-upload-limit-mb",
+        float,
+        BulkSettings.upload_limit_mb,
+        "largest Bulk API 2.0 upload, in MB after base64 encoding",
+    ),
+    ("--bulk-daily-batches", int, BulkLimits.daily_batches, "Bulk batches per rolling 24 h (both APIs)"),
+    ("--bulk-daily-records", int, BulkLimits.daily_records, "records ingested by Bulk jobs per rolling 24 h"),
+)
 
 
 def _moment(text: str) -> object:
@@ -83,6 +104,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--faults", type=Path, default=None, help="faults JSON file (README: Faults and latency)"
     )
+    bulk = serve.add_argument_group("Bulk APIs (README: Bulk processing model)")
+    for flag, kind, default, text in _BULK_OPTIONS:
+        bulk.add_argument(flag, type=_non_negative(kind), default=default, help=text)
     serve.add_argument(
         "--jwt-cert",
         type=Path,
@@ -163,6 +187,12 @@ async def _serve(args: argparse.Namespace, faults: FaultSettings, jwt_certificat
         session_ttl_s=args.session_ttl_s,
         faults=faults,
         my_domain=args.my_domain,
+        bulk=BulkSettings(
+            records_per_s=args.bulk_records_per_s,
+            job_latency_ms=args.bulk_job_latency_ms,
+            upload_limit_mb=args.bulk_upload_limit_mb,
+            limits=BulkLimits(daily_batches=args.bulk_daily_batches, daily_records=args.bulk_daily_records),
+        ),
         jwt_certificate=jwt_certificate,
     )
     app = SandboxApp(store, settings)

@@ -62,14 +62,15 @@ def make_jwt_key_pair(directory: str | Path) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
-    """One sandbox for the whole session, on a free port, with no latency and no faults.
+    """One sandbox for the whole session, on a free port, with no latency and no faults; Bulk jobs
+    are processed as fast as possible (``--bulk-records-per-s 0 --bulk-job-latency-ms 0``).
 
     Tests that need a clean org call ``sandbox.reset()``; tests that need faults, latency or
     limits start their own with ``sandbox_factory``.
     """
     data_dir = tmp_path_factory.mktemp("sandbox")
     key_path, cert_path = make_jwt_key_pair(data_dir / "jwt")
-    with start_sandbox(data_dir, jwt_cert=cert_path) as running:
+    with start_sandbox(data_dir, jwt_cert=cert_path, bulk_records_per_s=0, bulk_job_latency_ms=0) as running:
         running.jwt_key_path = key_path
         yield running
 
@@ -77,8 +78,11 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox
 @pytest.fixture(scope="session")
 def proxied_sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSandbox]:
     """One sandbox for the session that also serves its HTTPS proxy for Salesforce's hosts
-    (``proxy_url``): unmodified clients log in at ``login.salesforce.com`` through it."""
-    with start_sandbox(tmp_path_factory.mktemp("sandbox-proxied"), proxy_port=0) as running:
+    (``proxy_url``): unmodified clients log in at ``login.salesforce.com`` through it. Bulk jobs are
+    processed as fast as possible, as in ``sandbox``."""
+    with start_sandbox(
+        tmp_path_factory.mktemp("sandbox-proxied"), proxy_port=0, bulk_records_per_s=0, bulk_job_latency_ms=0
+    ) as running:
         yield running
 
 

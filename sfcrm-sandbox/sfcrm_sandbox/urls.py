@@ -1,9 +1,12 @@
 """Every URL the sandbox answers, in one place: method, path template, handler.
 
-Two tables. :func:`service_routes` are answered as they are: OAuth, the identity URL, the list of
-API versions and the sandbox's own ``/__sandbox`` endpoints. :func:`data_api_routes` are relative
-to ``/services/data/vXX.X`` and go through the REST pipeline of :mod:`sfcrm_sandbox.server.app`
-(version check, session, daily API limit, injected faults and latency, ``Sforce-Limit-Info``).
+Four tables. :func:`service_routes` are answered as they are: OAuth, SOAP login, the identity URL,
+the list of API versions and the sandbox's own ``/__sandbox`` endpoints; :func:`prefix_routes` are
+whole subtrees answered by one handler (Apex REST). :func:`data_api_routes` are relative
+to ``/services/data/vXX.X`` (the REST API, Bulk API 2.0's ``jobs`` included) and
+:func:`async_api_routes` to ``/services/async/XX.X`` (Bulk API 1.0); both go through the pipeline
+of :mod:`sfcrm_sandbox.server.app` (version check, session, daily API limit, injected faults and
+latency, ``Sforce-Limit-Info``).
 
 To add an API area: write its handlers in a module under :mod:`sfcrm_sandbox.responses`, add them
 to :class:`Responses` (and to :meth:`Responses.of_org`), and list their routes here.
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sfcrm_sandbox.models.bulk_jobs import BulkOrg
 from sfcrm_sandbox.models.faults import Faults
 from sfcrm_sandbox.models.hosts import DEFAULT_MY_DOMAIN
 from sfcrm_sandbox.models.sessions import Sessions
@@ -21,6 +25,9 @@ from sfcrm_sandbox.models.usage import ApiUsage
 from sfcrm_sandbox.models.writes import Writer
 from sfcrm_sandbox.responses.admin import AdminResponses
 from sfcrm_sandbox.responses.apex import APEX_REST_PREFIX, ApexRestResponses
+from sfcrm_sandbox.responses.bulk1 import AsyncResponses
+from sfcrm_sandbox.responses.bulk2_ingest import IngestResponses
+from sfcrm_sandbox.responses.bulk2_query import QueryJobResponses
 from sfcrm_sandbox.responses.collections import CollectionResponses
 from sfcrm_sandbox.responses.composite import CompositeResponses
 from sfcrm_sandbox.responses.describe import DescribeResponses
@@ -36,6 +43,8 @@ from sfcrm_sandbox.server.routing import Handler, Route
 
 #: The versioned REST API; :func:`data_api_routes` templates follow it.
 DATA_API_PREFIX = "/services/data/v"
+#: Bulk API 1.0; :func:`async_api_routes` templates follow it.
+ASYNC_API_PREFIX = "/services/async/"
 
 
 @dataclass(frozen=True)
@@ -55,6 +64,9 @@ class Responses:
     search: SearchResponses
     query: QueryResponses
     tooling: ToolingResponses
+    bulk_ingest: IngestResponses
+    bulk_query: QueryJobResponses
+    bulk_async: AsyncResponses
 
     @classmethod
     def of_org(
@@ -64,16 +76,17 @@ class Responses:
         sessions: Sessions,
         usage: ApiUsage,
         faults: Faults,
+        bulk: BulkOrg,
         my_domain: str = DEFAULT_MY_DOMAIN,
     ) -> Responses:
         """The handlers of the org ``store`` holds; logins at login/test land on ``my_domain``."""
         query = QueryResponses(store)
         return cls(
-            admin=AdminResponses(store, writer, usage, faults, query.cursors.clear),
+            admin=AdminResponses(store, writer, usage, faults, query.cursors.clear, bulk),
             apex=ApexRestResponses(sessions),
             oauth=OAuthResponses(store, sessions, my_domain),
             soap=SoapResponses(store, sessions, my_domain),
-            discovery=DiscoveryResponses(usage),
+            discovery=DiscoveryResponses(usage, bulk.allocations),
             describe=DescribeResponses(store),
             records=RecordResponses(store, writer),
             collections=CollectionResponses(store, writer),
@@ -82,6 +95,9 @@ class Responses:
             search=SearchResponses(store),
             query=query,
             tooling=ToolingResponses(store),
+            bulk_ingest=IngestResponses(bulk),
+            bulk_query=QueryJobResponses(bulk),
+            bulk_async=AsyncResponses(bulk),
         )
 
 
@@ -144,6 +160,7 @@ def data_api_routes(responses: Responses) -> list[Route]:
         Route("GET", "/query/{locator}", query.query_more),
         Route("GET", "/queryAll/{locator}", query.query_more),
         Route("GET", "/tooling", discovery.tooling_resources),
+        Route("GET", "/jobs", discovery.jobs_resources),
         Route("GET", "/tooling/sobjects", describe.tooling_global_describe),
         Route("GET", "/tooling/sobjects/{sobject}", describe.tooling_info),
         Route("GET", "/tooling/sobjects/{sobject}/describe", describe.tooling_describe),
@@ -153,4 +170,47 @@ def data_api_routes(responses: Responses) -> list[Route]:
         Route("GET", "/search", responses.search.search),
         Route("GET", "/parameterizedSearch", responses.search.parameterized_search),
         Route("POST", "/parameterizedSearch", responses.search.parameterized_search),
+        *bulk2_routes(responses),
+    ]
+
+
+def bulk2_routes(responses: Responses) -> list[Route]:
+    """Bulk API 2.0 (``jobs/ingest`` from API 41.0, ``jobs/query`` from 47.0), under the REST API.
+    Their handlers read bodies themselves (CSV, multipart)."""
+    ingest, query = responses.bulk_ingest, responses.bulk_query
+    routes = [
+        ("POST", "/jobs/ingest", ingest.create_job),
+        ("GET", "/jobs/ingest", ingest.list_jobs),
+        ("GET", "/jobs/ingest/{job}", ingest.job_info),
+        ("PATCH", "/jobs/ingest/{job}", ingest.change_state),
+        ("DELETE", "/jobs/ingest/{job}", ingest.delete_job),
+        ("PUT", "/jobs/ingest/{job}/batches", ingest.upload),
+        ("GET", "/jobs/ingest/{job}/successfulResults", ingest.successful_results),
+        ("GET", "/jobs/ingest/{job}/failedResults", ingest.failed_results),
+        ("GET", "/jobs/ingest/{job}/unprocessedrecords", ingest.unprocessed_records),
+        # simple-salesforce asks for this spelling; Salesforce answers both.
+        ("GET", "/jobs/ingest/{job}/unprocessedRecords", ingest.unprocessed_records),
+        ("POST", "/jobs/query", query.create_job),
+        ("GET", "/jobs/query", query.list_jobs),
+        ("GET", "/jobs/query/{job}", query.job_info),
+        ("PATCH", "/jobs/query/{job}", query.abort),
+        ("DELETE", "/jobs/query/{job}", query.delete_job),
+        ("GET", "/jobs/query/{job}/results", query.results),
+    ]
+    return [Route(method, template, handler, raw_body=True) for method, template, handler in routes]
+
+
+def async_api_routes(responses: Responses) -> list[Route]:
+    """Routes under ``/services/async/XX.X`` (Bulk API 1.0)."""
+    bulk = responses.bulk_async
+    return [
+        Route("POST", "/job", bulk.create_job),
+        Route("GET", "/job/{job}", bulk.job_info),
+        Route("POST", "/job/{job}", bulk.update_job),
+        Route("POST", "/job/{job}/batch", bulk.add_batch),
+        Route("GET", "/job/{job}/batch", bulk.list_batches),
+        Route("GET", "/job/{job}/batch/{batch}", bulk.batch_info),
+        Route("GET", "/job/{job}/batch/{batch}/request", bulk.batch_request),
+        Route("GET", "/job/{job}/batch/{batch}/result", bulk.batch_results),
+        Route("GET", "/job/{job}/batch/{batch}/result/{result}", bulk.query_result),
     ]

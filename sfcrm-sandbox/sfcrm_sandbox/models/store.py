@@ -61,6 +61,7 @@ class OrgStore:
 
     def __init__(self, path: Path, username: str, clock: Clock | None = None) -> None:
         self._lock = threading.RLock()
+        self.path = path
         self.clock = clock or Clock()
         self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")

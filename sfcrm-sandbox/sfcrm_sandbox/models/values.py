@@ -51,6 +51,12 @@ def format_datetime(moment: dt.datetime) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}+0000"
 
 
+def now_datetime() -> str:
+    """The wall clock's now in Salesforce's form, whole seconds (Bulk jobs' own dates). Records are
+    stamped by the org's settable clock instead (:mod:`.clock`)."""
+    return format_datetime(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
+
+
 def salesforce_text(value: str) -> str | None:
     """A text as Salesforce keeps it: trimmed at both ends, and null when nothing is left."""
     return value.strip(TRIMMED_CHARACTERS) or None

@@ -94,8 +94,14 @@ class Writer:
             self.rules.check_special(plans)
             return self._finish(plans, mode, all_or_none, lambda ok: self._commit(ok, auto_assign))
 
-    def delete(self, ids: list[Any], *, all_or_none: bool = False) -> tuple[list[dict[str, Any]], int]:
-        """Delete records by Id (they stay as ``IsDeleted = true``, visible to queryAll)."""
+    def delete(
+        self, ids: list[Any], *, all_or_none: bool = False, sobject: str | None = None, hard: bool = False
+    ) -> tuple[list[dict[str, Any]], int]:
+        """Delete records by Id (they stay as ``IsDeleted = true``, visible to queryAll).
+
+        :param sobject: the object every Id must be of (a Bulk job's object); None takes any object.
+        :param hard: erase the records instead (Bulk ``hardDelete``: no recycle bin, gone from queryAll).
+        """
         with self.store.lock:
             # Each Id checked and normalised once; None marks one that names no record of a known object.
             wanted = [
@@ -110,6 +116,9 @@ class Writer:
                 plans.append(plan)
                 if record_id is None:
                     plan.fail(error("MALFORMED_ID", f"malformed id {raw}"))
+                    continue
+                if sobject is not None and object_of_id(record_id) != sobject:
+                    plan.fail(_wrong_type_id(OBJECTS[sobject], raw))
                     continue
                 plan.record_id = record_id
                 found = existing.get(record_id)
@@ -128,7 +137,7 @@ class Writer:
                     )
                     continue
                 plan.sobject, plan.existing, plan.shown_id = found[0], found[2], record_id
-            return self._finish(plans, "delete", all_or_none, self._commit_deletes)
+            return self._finish(plans, "delete", all_or_none, lambda ok: self._commit_deletes(ok, hard))
 
     def _finish(
         self, plans: list[Plan], mode: str, all_or_none: bool, commit: Callable[[list[Plan]], int]
@@ -352,7 +361,7 @@ class Writer:
             indexed=self.rules.indexed_fields(sobject),
         )
 
-    def _commit_deletes(self, plans: list[Plan]) -> int:
+    def _commit_deletes(self, plans: list[Plan], hard: bool) -> int:
         if not plans:
             return 0
         now = self.store.clock.stamp()
@@ -365,7 +374,10 @@ class Writer:
                     data[name] = now
             rows.append((json.dumps(data, separators=(",", ":")), plan.record_id))
         with self.store.transaction() as db:
-            db.executemany("UPDATE record SET deleted = 1, data = ? WHERE id = ?", rows)
+            if hard:
+                db.executemany("DELETE FROM record WHERE id = ?", [(plan.record_id,) for plan in plans])
+            else:
+                db.executemany("UPDATE record SET deleted = 1, data = ? WHERE id = ?", rows)
             db.executemany("DELETE FROM keyval WHERE id = ?", [(plan.record_id,) for plan in plans])
         for plan in plans:
             assert plan.sobject is not None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 
+from sfcrm_sandbox.models.bulk_jobs import BulkOrg
 from sfcrm_sandbox.models.faults import Faults
 from sfcrm_sandbox.models.ids import canonical_id
 from sfcrm_sandbox.models.store import OrgStore
@@ -22,6 +23,7 @@ class AdminResponses:
     :param usage: the org's API usage and the sandbox's counters.
     :param faults: the injected faults (their counts go into the stats).
     :param forget_queries: drops every query result waiting for its next page (on reset).
+    :param bulk: the org's Bulk jobs (their counts go into the stats; reset forgets them).
     """
 
     def __init__(
@@ -31,12 +33,14 @@ class AdminResponses:
         usage: ApiUsage,
         faults: Faults,
         forget_queries: Callable[[], None],
+        bulk: BulkOrg,
     ) -> None:
         self.store = store
         self.writer = writer
         self.usage = usage
         self.faults = faults
         self.forget_queries = forget_queries
+        self.bulk = bulk
 
     def stats(self, call: Call) -> Reply:
         usage = self.usage
@@ -50,13 +54,16 @@ class AdminResponses:
                 "api_usage": {"used": usage.used, "max": usage.daily_limit},
                 "faults": self.faults.summary()["injected"],
                 "max_in_flight": usage.max_in_flight,
+                "bulk": self.bulk.stats(),
             },
         )
 
     def reset(self, call: Call) -> Reply:
-        """Empty the org's business records (schema, custom fields, users and permissions stay)."""
+        """Empty the org's business records and forget its Bulk jobs (schema, custom fields, users,
+        permissions and the daily allocations stay)."""
         self.store.reset()
         self.forget_queries()
+        self.bulk.clear()
         return Reply(200, {"reset": True, "records": dict(self.store.counts)})
 
     def convert_lead(self, call: Call) -> Reply:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sfcrm_sandbox.models.bulk_limits import BulkAllocations
 from sfcrm_sandbox.models.usage import ApiUsage
 from sfcrm_sandbox.models.versions import LATEST_VERSION, OLDEST_VERSION, version_label
 from sfcrm_sandbox.responses.call import Call, Reply
@@ -16,8 +17,12 @@ _RESOURCES = (
     "tooling",
     "search",
     "parameterizedSearch",
+    "jobs",
 )
 _COMPOSITE_RESOURCES = ("tree", "sobjects")
+# Bulk API 2.0. UNVERIFIED: what Salesforce answers to GET jobs itself; the sandbox lists its two
+# job kinds, as it does for composite and tooling.
+_JOBS_RESOURCES = ("ingest", "query")
 _TOOLING_RESOURCES = ("sobjects", "query")
 
 
@@ -30,10 +35,12 @@ class DiscoveryResponses:
     """``GET /services/data/``, ``GET /services/data/vXX.X/`` and ``limits``.
 
     :param usage: the org's API usage (for ``limits``).
+    :param bulk: what the org's Bulk work has spent of its daily allocations (for ``limits``).
     """
 
-    def __init__(self, usage: ApiUsage) -> None:
+    def __init__(self, usage: ApiUsage, bulk: BulkAllocations) -> None:
         self.usage = usage
+        self.bulk = bulk
 
     def versions(self, call: Call) -> Reply:
         """Every supported version; needs no session and carries no ``Sforce-Limit-Info``."""
@@ -52,6 +59,10 @@ class DiscoveryResponses:
         """``GET composite``: the composite resources (``POST composite`` runs subrequests)."""
         return _directory(call, "/composite", _COMPOSITE_RESOURCES)
 
+    def jobs_resources(self, call: Call) -> Reply:
+        """``GET jobs``: the Bulk API 2.0 job kinds."""
+        return _directory(call, "/jobs", _JOBS_RESOURCES)
+
     def tooling_resources(self, call: Call) -> Reply:
         return _directory(call, "/tooling", _TOOLING_RESOURCES)
 
@@ -60,8 +71,7 @@ class DiscoveryResponses:
             200,
             {
                 "DailyApiRequests": {"Max": self.usage.daily_limit, "Remaining": self.usage.remaining},
-                "DailyBulkApiBatches": {"Max": 15000, "Remaining": 15000},
-                "DailyBulkV2QueryJobs": {"Max": 10000, "Remaining": 10000},
+                **self.bulk.limits_entries(),
                 "ConcurrentAsyncGetReportInstances": {"Max": 200, "Remaining": 200},
                 "DataStorageMB": {"Max": 1024, "Remaining": 1024},
             },

@@ -1,59 +1,20 @@
 """SOQL endpoints: ``query``, ``queryAll``, ``tooling/query`` and ``nextRecordsUrl`` paging.
 
-Parsing and evaluation live in :mod:`~sfcrm_sandbox.models.soql`; this module feeds it the org's
-rows (streamed from SQLite, unset fields read as null), adds the ``attributes`` Salesforce puts on
-every record, and pages results 2,000 rows at a time.
+Parsing and evaluation live in :mod:`~sfcrm_sandbox.models.soql`, running them against the org in
+:mod:`~sfcrm_sandbox.models.queries`; this module adds the ``attributes`` Salesforce puts on every
+record, and pages results (2,000 rows, or ``Sforce-Query-Options: batchSize``).
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
-from functools import lru_cache
 from typing import Any
 
-from sfcrm_sandbox.models.compound import compound_fields, with_compound_values
 from sfcrm_sandbox.models.cursors import Cursor, QueryCursors, batch_size
 from sfcrm_sandbox.models.objects import CUSTOM_FIELD
+from sfcrm_sandbox.models.queries import object_query, with_id
 from sfcrm_sandbox.models.soql import FieldInfo, Query, SoqlError, execute, parse
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.responses.call import Call, Reply, api_error, record_url
-
-
-def field_infos(store: OrgStore, sobject: str) -> dict[str, FieldInfo]:
-    """What the SOQL engine needs of the fields of ``sobject`` the integration user can see."""
-    return {
-        lower: FieldInfo(
-            f.name,
-            f.type,
-            f.filterable,
-            f.sortable,
-            f.groupable,
-            relationship=f.relationship_name,
-            reference_to=f.reference_to,
-        )
-        for lower, (f, _) in store.visible_fields(sobject).items()
-    }
-
-
-class StoreRelationships:
-    """Follows parent paths (``Account.Name``) through the org's records, as the user sees them.
-
-    :param store: the org.
-    """
-
-    def __init__(self, store: OrgStore) -> None:
-        self.store = store
-        # One query reads the same parents again and again (every contact of one account); a new
-        # instance per query, so it never serves a parent as it was before a later write.
-        self.record = lru_cache(maxsize=20_000)(self._record)
-
-    def fields_of(self, sobject: str) -> dict[str, FieldInfo] | None:
-        spec = self.store.object_spec(sobject)
-        return None if spec is None else field_infos(self.store, spec.name)
-
-    def _record(self, record_id: str) -> tuple[str, dict[str, Any]] | None:
-        found = self.store.get(record_id)
-        return (found[0], found[2]) if found else None
 
 
 def _parent(version: str, value: Any) -> Any:
@@ -64,16 +25,6 @@ def _parent(version: str, value: Any) -> Any:
     kind, parent_id = value["attributes"]["type"], value["attributes"]["id"]
     nested = {k: _parent(version, v) for k, v in value.items() if k != "attributes"}
     return {"attributes": {"type": kind, "url": record_url(version, kind, parent_id)}, **nested}
-
-
-def with_record_ids(parsed: Query) -> tuple[Query, bool]:
-    """``parsed`` selecting ``Id`` too, and whether it was added (then it is left out of the results).
-
-    Salesforce puts every record's url in its attributes, Id selected or not.
-    """
-    if parsed.is_count or parsed.is_aggregate or "id" in {name.lower() for name in parsed.fields}:
-        return parsed, False
-    return replace(parsed, fields=(*parsed.fields, "Id"), field_positions=(*parsed.field_positions, 0)), True
 
 
 def record_attributes(
@@ -123,40 +74,23 @@ class QueryResponses:
         if not soql:
             return api_error(400, "MALFORMED_QUERY", "A query string (q) is required")
         try:
-            parsed = parse(soql)
-        except SoqlError as exc:
-            return api_error(400, exc.error_code, exc.message)
-        relationships: StoreRelationships | None = None
-        if tooling:
-            if parsed.sobject.lower() != "customfield":
-                return api_error(400, "INVALID_TYPE", f"sObject type '{parsed.sobject}' is not supported.")
-            sobject = "CustomField"
-            infos = {
-                f.name.lower(): FieldInfo(f.name, f.type, f.filterable, f.sortable, f.groupable)
-                for f in CUSTOM_FIELD.fields
-            }
-            rows: Any = self.store.custom_field_rows()
-        else:
-            spec = self.store.object_spec(parsed.sobject)
-            if spec is None:
-                return api_error(
-                    400,
-                    "INVALID_TYPE",
-                    f"sObject type '{parsed.sobject}' is not supported. If you are attempting to use a "
-                    "custom object, be sure to append the '__c' after the entity name.",
-                )
-            sobject = spec.name
-            relationships = StoreRelationships(self.store)
-            infos = field_infos(self.store, sobject)
-            # The engine reads fields with .get(): a field the stored record leaves unset reads as null.
-            rows = self.store.stream(sobject, include_deleted=include_deleted)
-            compound = compound_fields(self.store.visible_fields(sobject), parsed.fields)
-            if compound:
-                rows = with_compound_values(rows, compound)
-        parsed, hidden_id = with_record_ids(parsed)
-        try:
-            # Synchronous on the event loop: the row stream cannot interleave with a write.
-            result = execute(parsed, rows, infos, today=self.store.clock.today(), relationships=relationships)
+            if tooling:
+                parsed = parse(soql)
+                if parsed.sobject.lower() != "customfield":
+                    raise SoqlError("INVALID_TYPE", f"sObject type '{parsed.sobject}' is not supported.")
+                sobject = "CustomField"
+                parsed, hidden_id = with_id(parsed)
+                infos = {
+                    f.name.lower(): FieldInfo(f.name, f.type, f.filterable, f.sortable, f.groupable)
+                    for f in CUSTOM_FIELD.fields
+                }
+                result = execute(parsed, self.store.custom_field_rows(), infos)
+                nested = False
+            else:
+                prepared = object_query(self.store, soql)
+                parsed, sobject, hidden_id = prepared.query, prepared.sobject, prepared.hidden_id
+                result = prepared.run(self.store, include_deleted=include_deleted)
+                nested = prepared.nested
         except SoqlError as exc:
             return api_error(400, exc.error_code, exc.message)
         if isinstance(result, int):
@@ -166,7 +100,6 @@ class QueryResponses:
         if parsed.is_aggregate:
             sobject = "AggregateResult"
         batch = batch_size(call.headers.get("sforce-query-options"), long_texts)
-        nested = any("." in name for name in parsed.fields)
         cursor = Cursor(result, sobject, resource, tooling, hidden_id, batch, nested=nested)
         return self._page(call, cursor, 0, None)
 

@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from sfcrm_sandbox.models.objects import SEARCHABLE
+from sfcrm_sandbox.models.queries import field_infos, with_id
 from sfcrm_sandbox.models.soql import SoqlError, execute
 from sfcrm_sandbox.models.soql import parse as parse_soql
 from sfcrm_sandbox.models.sosl import (
@@ -25,7 +26,7 @@ from sfcrm_sandbox.models.sosl import (
 )
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.responses.call import Call, Reply, api_error
-from sfcrm_sandbox.responses.query import field_infos, record_attributes, with_record_ids
+from sfcrm_sandbox.responses.query import record_attributes
 
 _CLAUSE = re.compile(r"\b(WHERE|ORDER\s+BY|LIMIT|OFFSET)\b", re.IGNORECASE)
 
@@ -124,9 +125,7 @@ class SearchResponses:
         fields, clauses = (tail[: clause.start()], tail[clause.start() :]) if clause else (tail, "")
         if target.limit is not None and not re.search(r"\bLIMIT\b", clauses, re.IGNORECASE):
             clauses += f" LIMIT {target.limit}"
-        parsed, hidden_id = with_record_ids(
-            parse_soql(f"SELECT {fields.strip() or 'Id'} FROM {sobject} {clauses}")
-        )
+        parsed, hidden_id = with_id(parse_soql(f"SELECT {fields.strip() or 'Id'} FROM {sobject} {clauses}"))
         candidates = (
             row
             for row in self.store.stream(sobject)

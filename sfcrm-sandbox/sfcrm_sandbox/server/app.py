@@ -1,13 +1,17 @@
 """The sandbox's ASGI application: builds one org's models and handlers, routes requests to them.
 
-Service routes (:func:`sfcrm_sandbox.urls.service_routes`) are answered as they are. A REST request
-(``/services/data/vXX.X/...``) goes through the pipeline Salesforce puts in front of its data:
-version check (410 for retired versions) → bearer token (401 ``INVALID_SESSION_ID`` array) →
-counted in the stats → fault ``expire_session_every`` → daily API limit (403
-``REQUEST_LIMIT_EXCEEDED``) → faults 503/502 → ``--latency-ms`` → the handler →
+Service routes (:func:`sfcrm_sandbox.urls.service_routes`) are answered as they are. A request to
+an API behind the org's sessions — the REST API (``/services/data/vXX.X/...``, Bulk API 2.0
+included) or Bulk API 1.0 (``/services/async/XX.X/...``) — goes through the pipeline Salesforce
+puts in front of its data: version check (REST: 410 for retired versions; Bulk 1.0: 400
+``InvalidVersion``) → session (REST: bearer token, else 401 ``INVALID_SESSION_ID`` array; Bulk
+1.0: ``X-SFDC-Session``, else 400 ``InvalidSessionId``) → counted in the stats → fault
+``expire_session_every`` → daily API limit (REST: 403 ``REQUEST_LIMIT_EXCEEDED``), the request
+counted against it → faults 503/502 → ``--latency-ms`` → the handler →
 ``--per-record-latency-ms`` × records written → slow-response fault → response, or a dropped
-connection. Every REST response carries ``Sforce-Limit-Info``. Latencies are ``asyncio.sleep``:
-concurrent requests overlap, the sandbox never serialises them.
+connection. Every response carries ``Sforce-Limit-Info``. Latencies are ``asyncio.sleep``:
+concurrent requests overlap, the sandbox never serialises them. Each API's error shapes are its
+:class:`SurfaceErrors`.
 """
 
 from __future__ import annotations
@@ -15,13 +19,16 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from sfcrm_sandbox.models.bulk_engine import BulkSettings
+from sfcrm_sandbox.models.bulk_jobs import BulkOrg
 from sfcrm_sandbox.models.faults import Faults, FaultSettings
 from sfcrm_sandbox.models.hosts import DEFAULT_MY_DOMAIN
 from sfcrm_sandbox.models.sessions import Credentials, Sessions
@@ -29,10 +36,19 @@ from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.models.usage import ApiUsage
 from sfcrm_sandbox.models.versions import is_retired, is_supported, major_of
 from sfcrm_sandbox.models.writes import Writer
+from sfcrm_sandbox.responses.bulk1 import AsyncErrors
 from sfcrm_sandbox.responses.call import Call, Reply, api_error, not_found
 from sfcrm_sandbox.server.connections import abort_connection
 from sfcrm_sandbox.server.routing import Route, Router
-from sfcrm_sandbox.urls import DATA_API_PREFIX, Responses, data_api_routes, prefix_routes, service_routes
+from sfcrm_sandbox.urls import (
+    ASYNC_API_PREFIX,
+    DATA_API_PREFIX,
+    Responses,
+    async_api_routes,
+    data_api_routes,
+    prefix_routes,
+    service_routes,
+)
 
 if TYPE_CHECKING:
     from cryptography import x509
@@ -57,6 +73,7 @@ class SandboxSettings:
     :param faults: injected faults.
     :param my_domain: the org's My Domain name; logins at ``login``/``test.salesforce.com`` (through
         the proxy) answer with ``https://<my_domain>.my.salesforce.com`` as the instance.
+    :param bulk: the Bulk APIs' processing model and limits.
     :param jwt_certificate: the connected app's certificate for the JWT bearer grant (``--jwt-cert``).
     """
 
@@ -67,6 +84,7 @@ class SandboxSettings:
     session_ttl_s: float = 7200
     faults: FaultSettings = FaultSettings()
     my_domain: str = DEFAULT_MY_DOMAIN
+    bulk: BulkSettings = field(default_factory=BulkSettings)
     jwt_certificate: x509.Certificate | None = None
 
 
@@ -86,6 +104,60 @@ def method_not_allowed(method: str, allowed: list[str]) -> Reply:
         "METHOD_NOT_ALLOWED",
         f"HTTP Method '{method}' not allowed. Allowed are {','.join(sorted(set(allowed)))}",
     )
+
+
+class SurfaceErrors(Protocol):
+    """The whole-request errors of one API, in its shapes."""
+
+    def retired(self, version: str) -> Reply: ...
+    def unknown_version(self, version: str) -> Reply: ...
+    def session_invalid(self) -> Reply: ...
+    def limit_exceeded(self) -> Reply: ...
+    def not_found(self) -> Reply: ...
+    def method_not_allowed(self, method: str, allowed: list[str]) -> Reply: ...
+
+
+class RestErrors:
+    """The REST API's (and Bulk API 2.0's): JSON arrays of ``{"message", "errorCode"}``."""
+
+    def retired(self, version: str) -> Reply:
+        # Retired in Summer '25: REST answers 410 GONE. UNVERIFIED body wording.
+        return api_error(410, "API_VERSION_RETIRED", f"API version {version} has been retired.")
+
+    def unknown_version(self, version: str) -> Reply:
+        return not_found()
+
+    def session_invalid(self) -> Reply:
+        return Reply(401, _SESSION_INVALID)
+
+    def limit_exceeded(self) -> Reply:
+        return api_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
+
+    def not_found(self) -> Reply:
+        return not_found()
+
+    def method_not_allowed(self, method: str, allowed: list[str]) -> Reply:
+        return method_not_allowed(method, allowed)
+
+
+@dataclass(frozen=True)
+class Surface:
+    """An API the org serves behind its sessions and its daily API limit.
+
+    :param prefix: the path before the version (``/services/data/v``).
+    :param router: its routes, relative to ``prefix`` + version.
+    :param token: the session id a request carries.
+    :param errors: its error shapes.
+    :param stats_prefix: put before route templates in ``api_calls_by_route``.
+    :param json_bodies: the pipeline parses JSON bodies for routes that are not ``raw_body``.
+    """
+
+    prefix: str
+    router: Router
+    token: Callable[[Call], str | None]
+    errors: SurfaceErrors
+    stats_prefix: str = ""
+    json_bodies: bool = True
 
 
 class SandboxApp:
@@ -108,18 +180,32 @@ class SandboxApp:
             settings.session_ttl_s,
             jwt_certificate=settings.jwt_certificate,
         )
+        writer = Writer(store, self.faults.record_lock)
+        self.bulk = BulkOrg(store, writer, self.usage, settings.bulk)
         self.responses = Responses.of_org(
-            store,
-            Writer(store, self.faults.record_lock),
-            self.sessions,
-            self.usage,
-            self.faults,
-            settings.my_domain,
+            store, writer, self.sessions, self.usage, self.faults, self.bulk, settings.my_domain
         )
         self.service = Router(service_routes(self.responses))
         self.prefixes = prefix_routes(self.responses)
-        self.data_api = Router(data_api_routes(self.responses))
-        self.responses.composite.bind(self.data_api.match)
+        data_api = Router(data_api_routes(self.responses))
+        # Composite subrequests are dispatched through the same REST routes.
+        self.responses.composite.bind(data_api.match)
+        self.surfaces = (
+            Surface(
+                DATA_API_PREFIX,
+                data_api,
+                lambda c: c.bearer_token,
+                RestErrors(),
+            ),
+            Surface(
+                ASYNC_API_PREFIX,
+                Router(async_api_routes(self.responses)),
+                lambda c: c.headers.get("x-sfdc-session") or None,
+                AsyncErrors(),
+                stats_prefix="/async",
+                json_bodies=False,
+            ),
+        )
 
     # --- ASGI entry ---------------------------------------------------------------------------
 
@@ -152,9 +238,10 @@ class SandboxApp:
         for prefix, handler in self.prefixes:
             if path == prefix or path.startswith(prefix + "/"):
                 return to_response(handler(await self._call(request, {"path": path[len(prefix) :]}))), False
-        if path.startswith(DATA_API_PREFIX):
-            version, _, rest = path[len(DATA_API_PREFIX) :].partition("/")
-            return await self.rest_request(request, version, "/" + rest if rest else "")
+        for surface in self.surfaces:
+            if path.startswith(surface.prefix):
+                version, _, rest = path[len(surface.prefix) :].partition("/")
+                return await self.api_request(surface, request, version, "/" + rest if rest else "")
         return to_response(not_found()), False
 
     async def _call(self, request: Request, params: dict[str, str], version: str = "") -> Call:
@@ -169,35 +256,38 @@ class SandboxApp:
             base_url=f"{request.url.scheme}://{request.url.netloc}",
         )
 
-    # --- the REST pipeline --------------------------------------------------------------------
+    # --- the API pipeline ---------------------------------------------------------------------
 
     def _reply(self, reply: Reply) -> Response:
         return to_response(reply, {"Sforce-Limit-Info": self.usage.limit_info()})
 
-    async def rest_request(self, request: Request, version: str, rest: str) -> tuple[Response, bool]:
+    async def api_request(
+        self, surface: Surface, request: Request, version: str, rest: str
+    ) -> tuple[Response, bool]:
+        errors = surface.errors
         major = major_of(version)
         if major is not None and is_retired(major):
-            # Retired in Summer '25: REST answers 410 GONE. UNVERIFIED body wording.
-            return self._reply(
-                api_error(410, "API_VERSION_RETIRED", f"API version {version} has been retired.")
-            ), False
+            return self._reply(errors.retired(version)), False
         if major is None or not is_supported(major):
-            return self._reply(not_found()), False
+            return self._reply(errors.unknown_version(version)), False
 
         call = await self._call(request, {}, version)
-        token = call.bearer_token
+        token = surface.token(call)
         if not self.sessions.valid(token):
-            return self._reply(Reply(401, _SESSION_INVALID)), False
+            return self._reply(errors.session_invalid()), False
         assert token is not None
-        routed = self.data_api.match(call.method, rest)
-        self.usage.count_call(routed[0].key if isinstance(routed, tuple) else f"{call.method} (unmatched)")
+        routed = surface.router.match(call.method, rest)
+        where = (
+            surface.stats_prefix + routed[0].template
+            if isinstance(routed, tuple)
+            else " ".join(filter(None, (surface.stats_prefix, "(unmatched)")))
+        )
+        self.usage.count_call(f"{call.method} {where}")
         if self.faults.expire_session_now():
             self.sessions.invalidate(token)
-            return self._reply(Reply(401, _SESSION_INVALID)), False
+            return self._reply(errors.session_invalid()), False
         if self.usage.exhausted:
-            return self._reply(
-                api_error(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
-            ), False
+            return self._reply(errors.limit_exceeded()), False
         self.usage.used += 1
         faults = self.faults.for_request()
         if faults.status == 503:
@@ -208,11 +298,11 @@ class SandboxApp:
             await asyncio.sleep(self.settings.latency_ms / 1000)
 
         if isinstance(routed, list):
-            reply = method_not_allowed(call.method, routed) if routed else not_found()
+            reply = errors.method_not_allowed(call.method, routed) if routed else errors.not_found()
         else:
             route, call.params = routed
             began = time.perf_counter()
-            reply = self._dispatch(route, call)
+            reply = self._dispatch(route, call, surface.json_bodies and not route.raw_body)
             # Server-Timing: what the org itself spent (no injected latency), for benchmarks.
             reply.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - began) * 1000:.1f}"
         self.usage.records_written += reply.written
@@ -223,9 +313,9 @@ class SandboxApp:
         return self._reply(reply), faults.drop_connection
 
     @staticmethod
-    def _dispatch(route: Route, call: Call) -> Reply:
-        """Parse the JSON body a data API request carries, then run its handler."""
-        if call.raw.strip():
+    def _dispatch(route: Route, call: Call, parse_json: bool) -> Reply:
+        """Parse the JSON body a REST request carries (when the route wants it), then run its handler."""
+        if parse_json and call.raw.strip():
             content_type = call.headers.get("content-type", "application/json")
             if "json" not in content_type:
                 return api_error(

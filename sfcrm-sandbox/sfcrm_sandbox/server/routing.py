@@ -13,11 +13,16 @@ Handler = Callable[[Call], Reply]
 
 @dataclass(frozen=True)
 class Route:
-    """One method on one path template; ``{name}`` matches one path segment, passed as ``params[name]``."""
+    """One method on one path template; ``{name}`` matches one path segment, passed as ``params[name]``.
+
+    ``raw_body``: the handler reads the request body itself (CSV, multipart) instead of the JSON
+    the REST pipeline parses for it.
+    """
 
     method: str
     template: str
     handler: Handler
+    raw_body: bool = False
 
     @property
     def key(self) -> str:

@@ -10,6 +10,7 @@ from sfcrm_sandbox.models.custom_fields import custom_field_spec
 from sfcrm_sandbox.models.ids import canonical_id
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.models.writes import Writer
+from tests.unit.models._org import grant
 
 
 @pytest.fixture
@@ -17,23 +18,6 @@ def store(tmp_path):
     org = OrgStore(tmp_path / "org.sqlite3", "user@example.com")
     yield org
     org.close()
-
-
-def grant(store, writer, sobject, name):
-    results, _ = writer.save(
-        [
-            {
-                "attributes": {"type": "FieldPermissions"},
-                "ParentId": store.permission_set_id,
-                "SobjectType": sobject,
-                "Field": f"{sobject}.{name}",
-                "PermissionsRead": True,
-                "PermissionsEdit": True,
-            }
-        ],
-        mode="insert",
-    )
-    assert results[0]["success"], results
 
 
 def contacts(count, **fields):

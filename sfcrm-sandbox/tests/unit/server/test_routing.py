@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 from sfcrm_sandbox.responses.call import Reply
 from sfcrm_sandbox.server.routing import Route, Router
-from sfcrm_sandbox.urls import Responses, data_api_routes, service_routes
+from sfcrm_sandbox.urls import Responses, async_api_routes, data_api_routes, service_routes
 
 
 def _handler(name: str):
@@ -36,6 +36,6 @@ class _AnyHandlers:
 
 def test_route_tables_name_each_method_and_path_once():
     areas = SimpleNamespace(**{area.name: _AnyHandlers() for area in dataclasses.fields(Responses)})
-    for table in (service_routes(areas), data_api_routes(areas)):
+    for table in (service_routes(areas), data_api_routes(areas), async_api_routes(areas)):
         keys = Counter(route.key for route in table)
         assert not [key for key, count in keys.items() if count > 1]
