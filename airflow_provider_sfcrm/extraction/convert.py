@@ -108,6 +108,8 @@ def csv_to_batches(
     reader = pacsv.open_csv(
         source,
         read_options=pacsv.ReadOptions(block_size=block_size),
+        # Text areas hold line breaks, inside quoted values.
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
         convert_options=pacsv.ConvertOptions(
             column_types={name: pa.string() for name in names},
             # Salesforce stores no empty text: an empty cell, quoted or not, is null.

@@ -21,8 +21,8 @@ REST_PAGE_ROWS = 2000
 OVERHEAD_CALLS = 3
 #: Calls of one Bulk API 2.0 query job besides its result pages: create, a few polls, delete.
 BULK_JOB_CALLS = 6
-#: Rows per Bulk API 2.0 result page the reader asks for (its maxRecords).
-BULK_PAGE_ROWS = 200_000
+#: Rows per Bulk API 2.0 result page the reader asks for (its ``maxRecords``): a page is held in memory.
+BULK_PAGE_ROWS = 50_000
 DEFAULT_BULK_THRESHOLD = 100_000
 
 
@@ -30,15 +30,13 @@ class QuotaExceeded(RuntimeError):
     """Reading on would take the org's daily API usage past the share the task may use."""
 
 
-def choose_api(api: str, rows: int | None, *, bulk_threshold: int, bulk_available: bool) -> str:
+def choose_api(api: str, rows: int | None, *, bulk_threshold: int) -> str:
     """``"rest"`` or ``"bulk"``: ``api`` itself, or for ``"auto"`` the one the row count calls for."""
     if api not in APIS:
         raise ValueError(f"api must be one of {', '.join(APIS)}, not {api!r}")
     if api != "auto":
         return api
-    if rows is not None and rows >= bulk_threshold and bulk_available:
-        return "bulk"
-    return "rest"
+    return "bulk" if rows is not None and rows >= bulk_threshold else "rest"
 
 
 def planned_calls(rows: int, api: str) -> int:

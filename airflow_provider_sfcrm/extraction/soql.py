@@ -36,6 +36,14 @@ def build_count(sobject: str, window: ExtractWindow, where: str | None = None) -
     return f"SELECT COUNT() FROM {sobject} WHERE {_condition(window, where)}"
 
 
+def unordered(query: str) -> str:
+    """``query`` (from :func:`build_query`) without its ``ORDER BY Id``: Bulk queries take no ORDER BY."""
+    head, ordered, tail = query.rpartition(" ORDER BY Id")
+    if not ordered or tail:
+        raise ValueError("not a query that ends with ORDER BY Id")
+    return head
+
+
 def resume_query(query: str, after_id: str) -> str:
     """``query`` (from :func:`build_query`) restricted to the rows after ``after_id`` in Id order."""
     if not is_well_formed(after_id):

@@ -38,6 +38,7 @@ from airflow_provider_sfcrm.exceptions import (
     SfCrmOutcomeUnknownError,
 )
 from airflow_provider_sfcrm.hooks._auth import AUTH_TYPES, Credentials, OAuthToken, resolve_base_url
+from airflow_provider_sfcrm.hooks._bulk2_query import Bulk2QueryJobs
 from airflow_provider_sfcrm.hooks._collections import CollectionsWriter
 from airflow_provider_sfcrm.hooks._jwt import JwtKey
 from airflow_provider_sfcrm.hooks._transport import RestTransport, RetryPolicy, api_error
@@ -319,6 +320,10 @@ class SalesforceCrmHook(BaseHook):
         resource = "queryAll/" if include_deleted else "query/"
         page = self._json("GET", resource, params={"q": soql}, label=f"GET {resource.rstrip('/')} (count)")
         return int(page.get("totalSize", 0))
+
+    def bulk2_query_jobs(self) -> Bulk2QueryJobs:
+        """Bulk API 2.0 query jobs through this hook's session (create, wait, read results, delete)."""
+        return Bulk2QueryJobs(self._transport)
 
     def daily_api_usage(self) -> tuple[int, int]:
         """``(used, max)`` of the org's daily API requests, from the ``limits`` resource."""

@@ -1,26 +1,31 @@
-"""How an extract reads its rows: through REST query pages, or (later) a Bulk API 2.0 query job.
+"""How an extract reads its rows: through REST query pages, or a Bulk API 2.0 query job.
 
 A reader turns the extract's SOQL into typed Arrow batches of the extract's schema, in Id order. The
-operator does not know which API it talks to: it plans, guards the quota between batches, dedups and
-writes. :func:`reader_for` picks the reader; ``BULK_READER`` is None until the Bulk API 2.0 query
-reader exists, so ``api="bulk"`` is refused and ``api="auto"`` reads through REST.
+operator does not know which API it talks to: it plans, dedups and writes, and gives the reader a
+``checkpoint`` to call after each API request (the quota guard). :func:`reader_for` picks the reader.
 """
 
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 import pyarrow as pa
 
 from airflow_provider_sfcrm.exceptions import SfCrmApiError, SfCrmConfigError
-from airflow_provider_sfcrm.extraction.convert import records_to_batch
+from airflow_provider_sfcrm.extraction.convert import csv_to_batches, records_to_batch
+from airflow_provider_sfcrm.extraction.plan import BULK_PAGE_ROWS, QuotaExceeded
 from airflow_provider_sfcrm.extraction.schema import Column
-from airflow_provider_sfcrm.extraction.soql import resume_query
+from airflow_provider_sfcrm.extraction.soql import resume_query, unordered
+from airflow_provider_sfcrm.extraction.spool import IdOrderedSpool
 from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
 
 log = logging.getLogger(__name__)
+
+
+Checkpoint = Callable[[], None]
 
 
 class RecordReader(Protocol):
@@ -45,11 +50,18 @@ class RestRecordReader:
     api = "rest"
 
     def __init__(
-        self, hook: SalesforceCrmHook, columns: Sequence[Column], schema: pa.Schema, *, max_resumes: int = 5
+        self,
+        hook: SalesforceCrmHook,
+        columns: Sequence[Column],
+        schema: pa.Schema,
+        checkpoint: Checkpoint = lambda: None,
+        *,
+        max_resumes: int = 5,
     ) -> None:
         self.hook = hook
         self.columns = columns
         self.schema = schema
+        self.checkpoint = checkpoint  # each page is one request: the operator checks between batches
         self.max_resumes = max_resumes
         self.resumes = 0
 
@@ -75,19 +87,77 @@ class RestRecordReader:
                 current = resume_query(query, last_id)
 
 
-#: The Bulk API 2.0 query reader: not there yet (the sandbox's Bulk 2.0 query is being built).
-BULK_READER: Callable[[SalesforceCrmHook, Sequence[Column], pa.Schema], RecordReader] | None = None
+class Bulk2RecordReader:
+    """Reads through a Bulk API 2.0 query job (``queryAll`` with deletions): create it, wait for it,
+    read its CSV result pages (:data:`~..extraction.plan.BULK_PAGE_ROWS` rows each), delete it.
+
+    Bulk queries take no ``ORDER BY``: the rows are spooled to disk and given back in Id order
+    (:class:`~..extraction.spool.IdOrderedSpool`), so the files are the same as through REST.
+    ``checkpoint`` runs after every request of the job, polls included; when it stops the read (the
+    quota guard), the job is left for Salesforce to purge rather than spend one more call on it.
+    """
+
+    api = "bulk"
+
+    def __init__(
+        self,
+        hook: SalesforceCrmHook,
+        columns: Sequence[Column],
+        schema: pa.Schema,
+        checkpoint: Checkpoint = lambda: None,
+        *,
+        page_rows: int = BULK_PAGE_ROWS,
+    ) -> None:
+        self.hook = hook
+        self.columns = columns
+        self.schema = schema
+        self.checkpoint = checkpoint
+        self.page_rows = page_rows
+        self.job_id: str | None = None
+
+    def batches(self, query: str, *, include_deleted: bool) -> Iterator[pa.RecordBatch]:
+        jobs = self.hook.bulk2_query_jobs()
+        job = jobs.create(unordered(query), include_deleted=include_deleted)
+        self.job_id = str(job["id"])
+        log.info("Bulk API 2.0 query job %s created", self.job_id)
+        try:
+            self.checkpoint()
+            done = jobs.wait(self.job_id, on_poll=lambda info: self.checkpoint())
+            log.info("Bulk query job %s complete: %s rows", self.job_id, done.get("numberRecordsProcessed"))
+            with tempfile.TemporaryDirectory(prefix="sfcrm-bulk-") as spool_dir:
+                spool = IdOrderedSpool(spool_dir, self.schema)
+                with spool:
+                    for page in jobs.results(self.job_id, max_records=self.page_rows):
+                        for batch in csv_to_batches(page, self.columns, self.schema):
+                            spool.write(batch)
+                        self.checkpoint()
+                jobs.delete(self.job_id)
+                self.job_id = None
+                if not spool.in_order:
+                    log.info("Sorting the %d rows of the Bulk results by Id", spool.rows)
+                yield from spool.batches()
+        except QuotaExceeded:
+            raise  # not one more call: Salesforce purges the job and its results
+        except BaseException:
+            if self.job_id is not None:
+                try:
+                    jobs.delete(self.job_id)
+                except Exception:  # the original error is the one worth reporting
+                    log.warning("Could not delete Bulk query job %s", self.job_id)
+            raise
+
+
+_READERS: dict[str, Callable[..., RecordReader]] = {"rest": RestRecordReader, "bulk": Bulk2RecordReader}
 
 
 def reader_for(
-    api: str, hook: SalesforceCrmHook, columns: Sequence[Column], schema: pa.Schema
+    api: str,
+    hook: SalesforceCrmHook,
+    columns: Sequence[Column],
+    schema: pa.Schema,
+    checkpoint: Checkpoint = lambda: None,
 ) -> RecordReader:
     """The reader of ``api`` (``"rest"`` or ``"bulk"``, as :func:`~..extraction.plan.choose_api` chose)."""
-    if api == "rest":
-        return RestRecordReader(hook, columns, schema)
-    if BULK_READER is None:
-        raise SfCrmConfigError(
-            "api='bulk': this version cannot read through Bulk API 2.0 query jobs yet; "
-            "use api='rest' or api='auto'"
-        )
-    return BULK_READER(hook, columns, schema)
+    if api not in _READERS:
+        raise SfCrmConfigError(f"api must be 'rest' or 'bulk' here, not {api!r}")
+    return _READERS[api](hook, columns, schema, checkpoint)

@@ -87,12 +87,7 @@ class ExtractRun:
         expected = self.hook.count_records(
             build_count(self.sobject, self.window, where), include_deleted=include_deleted
         )
-        api = choose_api(
-            self.api,
-            expected,
-            bulk_threshold=self.bulk_threshold,
-            bulk_available=_extract_readers.BULK_READER is not None,
-        )
+        api = choose_api(self.api, expected, bulk_threshold=self.bulk_threshold)
         if self.guard.max_share is not None:
             used, allocation = self.hook.daily_api_usage()
             self.guard.check_before(used, allocation, planned_calls(expected, api), self.what)
@@ -109,9 +104,11 @@ class ExtractRun:
         )
         schema = arrow_schema(columns, {"sfcrm.sobject": self.sobject, "sfcrm.format": FORMAT})
         fs, target = resolve_filesystem(self.output_path)
-        reader = _extract_readers.reader_for(api, self.hook, columns, schema)
-        unique = UniqueRows()
         progress = ProgressReporter(expected, self.log.info)
+        reader = _extract_readers.reader_for(
+            api, self.hook, columns, schema, lambda: self._check_quota(f"{progress.done} of {expected} rows")
+        )
+        unique = UniqueRows()
         deleted = 0
         try:
             writer = FileSetWriter(fs, target, schema, rows_per_file=self.rows_per_file)

@@ -97,23 +97,24 @@ def writes_of(org: Org, n: int) -> None:
         org.at(t + dt.timedelta(minutes=3)).update("C5", "second change in I3")
 
 
-def test_four_intervals_union_to_the_org_and_rerun_and_backfill_agree(org, tmp_path):
+@pytest.mark.parametrize("api", ["rest", "bulk"])
+def test_four_intervals_union_to_the_org_and_rerun_and_backfill_agree(org, tmp_path, api):
     org.at(T0 - 5 * HOUR).create("A", "B")  # before the first interval: only the full refresh has them
-    full = extract(tmp_path / "live", "Contact", None, T0, full_refresh=True, columns=COLUMNS)
+    full = extract(tmp_path / "live", "Contact", None, T0, full_refresh=True, columns=COLUMNS, api=api)
     assert (full["rows"], full["deleted"], full["interval"]["start"]) == (2, 0, None)
 
     increments = []
     for n, (start, end) in enumerate(intervals()):
         writes_of(org, n)
         org.at(end + dt.timedelta(minutes=20))  # the run comes after the interval has ended
-        summary = extract(tmp_path / "live", "Contact", start, end, columns=COLUMNS)
+        summary = extract(tmp_path / "live", "Contact", start, end, columns=COLUMNS, api=api)
         increments.append(summary)
         # Re-running an interval nothing changed since rewrites exactly the same bytes.
         before = {
             p.name: p.read_bytes()
             for p in (tmp_path / "live" / "Contact" / f"{start:%Y%m%dT%H%M%S}").iterdir()
         }
-        again = extract(tmp_path / "live", "Contact", start, end, columns=COLUMNS)
+        again = extract(tmp_path / "live", "Contact", start, end, columns=COLUMNS, api=api)
         after = {
             p.name: p.read_bytes()
             for p in (tmp_path / "live" / "Contact" / f"{start:%Y%m%dT%H%M%S}").iterdir()
@@ -131,6 +132,7 @@ def test_four_intervals_union_to_the_org_and_rerun_and_backfill_agree(org, tmp_p
     assert set(by_interval[3]) == {"C4", "C9", "C5"}
     assert by_interval[3]["C4"]["IsDeleted"] and by_interval[3]["C5"]["Title"] == "second change in I3"
     assert [s["deleted"] for s in increments] == [0, 1, 2, 1]
+    assert {s["api"] for s in [full, *increments]} == {api}
     assert [s["rows"] for s in increments] == [len(i) for i in by_interval]
     # Each Id at most once per interval, in Id order.
     for summary in increments:
@@ -147,9 +149,12 @@ def test_four_intervals_union_to_the_org_and_rerun_and_backfill_agree(org, tmp_p
     random.Random(13).shuffle(order)
     assert order != list(intervals())
     backfill = [
-        extract(tmp_path / "backfill", "Contact", s, e, columns=COLUMNS)["output_path"] for s, e in order
+        extract(tmp_path / "backfill", "Contact", s, e, columns=COLUMNS, api=api)["output_path"]
+        for s, e in order
     ]
-    refreshed = extract(tmp_path / "backfill", "Contact", None, T0, full_refresh=True, columns=COLUMNS)
+    refreshed = extract(
+        tmp_path / "backfill", "Contact", None, T0, full_refresh=True, columns=COLUMNS, api=api
+    )
     again = union([refreshed["output_path"], *backfill])
     assert {i: as_soql(r) for i, r in again.items()} == state
     # No record lands in two file sets: each interval holds exactly the versions stamped in it.

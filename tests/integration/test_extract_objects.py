@@ -87,7 +87,15 @@ def org(sandbox):
                 LeadSource="Web",
                 HasOptedOutOfEmail=True,
             )
-            _create(hook, "Contact", LastName="Hopper", Email="grace@example.com", LeadSource="Phone Inquiry")
+            _create(
+                hook,
+                "Contact",
+                LastName="Hopper",
+                Email="grace@example.com",
+                LeadSource="Phone Inquiry",
+                # What CSV must quote: a line break, quotes, commas; and text beyond the BMP.
+                Description='line one\nline "two", three 🚀',
+            )
             lead = _create(
                 hook,
                 "Lead",
@@ -256,7 +264,6 @@ def test_columns_and_where_are_honoured(conn, tmp_path):
         ({"columns": ["Email", "Emial"]}, "Contact has no field(s) Emial"),
         ({"where": "LeadSource = 'Web' LIMIT 1"}, "starts another SOQL clause"),
         ({"where": "Description = 'x'"}, "cannot be filtered"),
-        ({"api": "bulk"}, "cannot read through Bulk API 2.0 query jobs yet"),
         ({"api": "soap"}, "api must be one of auto, rest, bulk"),
     ],
 )
@@ -294,3 +301,28 @@ def test_lineage_reads_the_object_the_export_writes_and_writes_the_file_set(
     assert written.outputFacets["outputStatistics"].rowCount == 1
     monkeypatch.setitem(sys.modules, "airflow.providers.openlineage.extractors", None)
     assert operator.get_openlineage_facets_on_complete(None) is None
+
+
+@pytest.mark.parametrize("sobject", OBJECTS)
+def test_rest_and_bulk_write_the_same_bytes(conn, tmp_path, sobject):
+    through_rest = extract(tmp_path / "rest", sobject, START, END, api="rest")
+    through_bulk = extract(tmp_path / "bulk", sobject, START, END, api="bulk")
+    assert (through_rest["api"], through_bulk["api"]) == ("rest", "bulk")
+    for name in ("part-00000.parquet", "_manifest.json"):
+        rest_file = tmp_path / "rest" / sobject / f"{START:%Y%m%dT%H%M%S}" / name
+        bulk_file = tmp_path / "bulk" / sobject / f"{START:%Y%m%dT%H%M%S}" / name
+        assert rest_file.read_bytes() == bulk_file.read_bytes(), name
+    if sobject == "Contact":
+        described = [r for r in rows(through_bulk["output_path"]) if r["LastName"] == "Hopper"]
+        assert described[0]["Description"] == 'line one\nline "two", three 🚀'
+
+
+def test_auto_counts_first_and_reads_large_intervals_through_bulk(conn, tmp_path, sandbox):
+    jobs, deletions = sandbox.calls_to("POST /jobs/query"), sandbox.calls_to("DELETE /jobs/query")
+    small = extract(tmp_path / "a", "Contact", START, END, api="auto", bulk_threshold=3)
+    assert small["api"] == "rest" and sandbox.calls_to("POST /jobs/query") == jobs  # 2 Contacts < 3
+    large = extract(tmp_path / "b", "Contact", START, END, api="auto", bulk_threshold=2)
+    assert large["api"] == "bulk" and large["rows"] == 2
+    # One job, created, polled, read and deleted: nothing left behind.
+    assert sandbox.calls_to("POST /jobs/query") == jobs + 1
+    assert sandbox.calls_to("DELETE /jobs/query") == deletions + 1

@@ -88,3 +88,26 @@ def test_a_spent_allocation_stops_the_read_and_writes_nothing(org, tmp_path):
     with pytest.raises(SfCrmRequestLimitError, match="TotalRequests Limit exceeded"):
         extract(tmp_path, "Contact", START, END)
     assert not (tmp_path / "Contact").exists() or not any((tmp_path / "Contact").iterdir())
+
+
+def test_a_bulk_read_stops_while_its_job_runs_and_spends_no_more(org, tmp_path, monkeypatch):
+    from airflow_provider_sfcrm.hooks._bulk2_query import Bulk2QueryJobs
+
+    other = SalesforceCrmHook("sfcrm_default")
+    info = Bulk2QueryJobs.info
+    polls = []
+
+    def busy_org(self, job_id):
+        if not polls:
+            for _ in range(20):  # another integration, while the job runs
+                other.daily_api_usage()
+        polls.append(job_id)
+        return info(self, job_id)
+
+    monkeypatch.setattr(Bulk2QueryJobs, "info", busy_org)
+    share = (used(org) + 3 + 10 + 2) / 200  # describe, COUNT(), limits; 10 planned for the job
+    with pytest.raises(SfCrmQuotaError, match="stopped the Contact extract after 0 of 4500 rows"):
+        extract(tmp_path, "Contact", START, END, api="bulk", max_api_share=share)
+    assert len(polls) == 1  # it stopped at the first poll that showed the usage
+    assert org.calls_to("DELETE /jobs/query") == 0  # and spent nothing more on the job
+    assert not (tmp_path / "Contact").exists() or not any((tmp_path / "Contact").iterdir())

@@ -216,3 +216,80 @@ def test_other_errors_and_endless_expiry_are_raised():
 
     with pytest.raises(SfCrmApiError, match="boom"):
         read(Broken(ids))
+
+
+class FakeJobs:
+    """A Bulk API 2.0 query job service: pages of CSV given in the order asked, calls recorded."""
+
+    def __init__(self, pages, fail_at=None):
+        self.pages, self.fail_at, self.calls = pages, fail_at, []
+
+    def create(self, soql, include_deleted):
+        self.calls.append(("create", soql, include_deleted))
+        return {"id": "750ak0000000001AAA"}
+
+    def wait(self, job_id, on_poll):
+        self.calls.append(("wait", job_id))
+        on_poll({"state": "InProgress"})
+        if self.fail_at == "wait":
+            raise SfCrmApiError("Bulk query job ended Failed: boom", error_code="JOB_Failed")
+        return {"state": "JobComplete", "numberRecordsProcessed": 3}
+
+    def results(self, job_id, max_records):
+        self.calls.append(("results", job_id, max_records))
+        yield from self.pages
+
+    def delete(self, job_id):
+        self.calls.append(("delete", job_id))
+
+
+def bulk_read(pages, fail_at=None, checkpoint=lambda: None):
+    from airflow_provider_sfcrm.operators._extract_readers import Bulk2RecordReader
+
+    jobs = FakeJobs(pages, fail_at)
+    hook = type("Hook", (), {"bulk2_query_jobs": lambda self: jobs})()
+    columns = select_columns(describe(), ["Id"])
+    reader = Bulk2RecordReader(hook, columns, arrow_schema(columns), checkpoint, page_rows=2)
+    query = "SELECT Id, SystemModstamp, IsDeleted FROM Contact WHERE (x) ORDER BY Id"
+    return [r["Id"] for b in reader.batches(query, include_deleted=True) for r in b.to_pylist()], jobs
+
+
+def csv_page(*ids):
+    return (
+        '"Id","SystemModstamp","IsDeleted"\n'
+        + "".join(f'"{i}","2024-01-31T10:00:00.000Z","false"\n' for i in ids)
+    ).encode()
+
+
+def test_a_bulk_read_comes_back_in_id_order_and_deletes_its_job():
+    ids = [to18(f"003ak00000000{n:02d}") for n in range(5)]
+    got, jobs = bulk_read([csv_page(ids[3], ids[1]), csv_page(ids[4]), csv_page(ids[0], ids[2])])
+    assert got == ids
+    assert jobs.calls[0] == (
+        "create",
+        "SELECT Id, SystemModstamp, IsDeleted FROM Contact WHERE (x)",  # Bulk queries take no ORDER BY
+        True,
+    )
+    assert jobs.calls[-1] == ("delete", "750ak0000000001AAA")
+
+
+def test_a_failed_bulk_job_is_deleted_and_its_reason_raised():
+    with pytest.raises(SfCrmApiError, match="ended Failed: boom"):
+        bulk_read([], fail_at="wait")
+
+
+def test_the_quota_guard_leaves_the_bulk_job_alone():
+    from airflow_provider_sfcrm.extraction.plan import QuotaExceeded
+    from airflow_provider_sfcrm.operators._extract_readers import Bulk2RecordReader
+
+    jobs = FakeJobs([csv_page(to18("003ak0000000001"))])
+    hook = type("Hook", (), {"bulk2_query_jobs": lambda self: jobs})()
+    columns = select_columns(describe(), ["Id"])
+
+    def guard():
+        raise QuotaExceeded("stopped")
+
+    reader = Bulk2RecordReader(hook, columns, arrow_schema(columns), guard)
+    with pytest.raises(QuotaExceeded):
+        list(reader.batches("SELECT Id FROM Contact WHERE (x) ORDER BY Id", include_deleted=True))
+    assert [call[0] for call in jobs.calls] == ["create"]  # no poll, no delete after the guard said stop

@@ -8,22 +8,21 @@ from airflow_provider_sfcrm.extraction.plan import QuotaExceeded, QuotaGuard, ch
 
 
 @pytest.mark.parametrize(
-    ("api", "rows", "available", "chosen"),
+    ("api", "rows", "chosen"),
     [
-        ("auto", 99_999, True, "rest"),
-        ("auto", 100_000, True, "bulk"),
-        ("auto", 100_000, False, "rest"),  # no Bulk reader yet: REST reads it
-        ("rest", 10_000_000, True, "rest"),
-        ("bulk", 1, False, "bulk"),  # asked for: the reader refuses it later, by name
+        ("auto", 99_999, "rest"),
+        ("auto", 100_000, "bulk"),
+        ("rest", 10_000_000, "rest"),
+        ("bulk", 1, "bulk"),
     ],
 )
-def test_choose_api(api, rows, available, chosen):
-    assert choose_api(api, rows, bulk_threshold=100_000, bulk_available=available) == chosen
+def test_choose_api(api, rows, chosen):
+    assert choose_api(api, rows, bulk_threshold=100_000) == chosen
 
 
 def test_unknown_api_is_refused():
     with pytest.raises(ValueError, match="api must be one of auto, rest, bulk"):
-        choose_api("soap", 1, bulk_threshold=1, bulk_available=True)
+        choose_api("soap", 1, bulk_threshold=1)
 
 
 def test_planned_calls_count_the_pages():
@@ -31,7 +30,7 @@ def test_planned_calls_count_the_pages():
     assert planned_calls(2000, "rest") == 4
     assert planned_calls(2001, "rest") == 5
     assert planned_calls(1_000_000, "rest") == 503
-    assert planned_calls(1_000_000, "bulk") == 14
+    assert planned_calls(1_000_000, "bulk") == 29  # 20 result pages of 50,000
 
 
 def test_the_guard_refuses_a_start_that_would_pass_the_share():
