@@ -51,7 +51,7 @@ class SalesforceExtractOperator(BaseOperator):
     :param where: an extra SOQL condition (templated), e.g. ``"LeadSource = 'Web'"``; validated against
         the object's fields, and anything but a condition is refused.
     :param api: ``"auto"`` (counts first, Bulk API 2.0 from ``bulk_threshold`` rows), ``"rest"`` or
-        ``"bulk"``.
+        ``"bulk"``; both write the same bytes.
     :param full_refresh: read every live record stamped before the interval's end instead (templated).
     :param max_api_share: keep the org's daily API usage at or below this fraction of its allocation:
         checked before reading (with the planned calls) and after every page; the task stops with
