@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 import pyarrow as pa
 
@@ -36,18 +36,15 @@ class RecordReader(Protocol):
     def batches(self, query: str, *, include_deleted: bool) -> Iterator[pa.RecordBatch]: ...
 
 
-class RestRecordReader:
-    """Reads through ``query`` / ``queryAll`` and their ``nextRecordsUrl`` pages (2,000 rows each).
-
-    Salesforce drops a query cursor that stays unused (about 15 minutes) or when the user opens too
-    many: the next page then answers ``INVALID_QUERY_LOCATOR``. The query is ordered by Id, so the read
-    resumes with the rows after the last Id it received (at most ``max_resumes`` times).
+class _Reader:
+    """What every reader holds: the hook, the extract's columns and schema, and its ``checkpoint``.
 
     :param hook: the connection's hook.
     :param columns: the extract's columns; ``schema`` their Arrow schema.
+    :param checkpoint: called after API requests; raises to stop the read (the quota guard).
     """
 
-    api = "rest"
+    api: str
 
     def __init__(
         self,
@@ -55,14 +52,26 @@ class RestRecordReader:
         columns: Sequence[Column],
         schema: pa.Schema,
         checkpoint: Checkpoint = lambda: None,
-        *,
-        max_resumes: int = 5,
     ) -> None:
         self.hook = hook
         self.columns = columns
         self.schema = schema
-        self.checkpoint = checkpoint  # each page is one request: the operator checks between batches
-        self.max_resumes = max_resumes
+        self.checkpoint = checkpoint
+
+
+class RestRecordReader(_Reader):
+    """Reads through ``query`` / ``queryAll`` and their ``nextRecordsUrl`` pages (2,000 rows each).
+
+    Salesforce drops a query cursor that stays unused (about 15 minutes) or when the user opens too
+    many: the next page then answers ``INVALID_QUERY_LOCATOR``. The query is ordered by Id, so the read
+    resumes with the rows after the last Id it received (at most ``max_resumes`` times).
+    """
+
+    api = "rest"  # each page is one request: the operator checks the quota between batches
+    max_resumes = 5
+
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         self.resumes = 0
 
     def batches(self, query: str, *, include_deleted: bool) -> Iterator[pa.RecordBatch]:
@@ -87,7 +96,7 @@ class RestRecordReader:
                 current = resume_query(query, last_id)
 
 
-class Bulk2RecordReader:
+class Bulk2RecordReader(_Reader):
     """Reads through a Bulk API 2.0 query job (``queryAll`` with deletions): create it, wait for it,
     read its CSV result pages (:data:`~..extraction.plan.BULK_PAGE_ROWS` rows each), delete it.
 
@@ -98,21 +107,10 @@ class Bulk2RecordReader:
     """
 
     api = "bulk"
+    page_rows = BULK_PAGE_ROWS
 
-    def __init__(
-        self,
-        hook: SalesforceCrmHook,
-        columns: Sequence[Column],
-        schema: pa.Schema,
-        checkpoint: Checkpoint = lambda: None,
-        *,
-        page_rows: int = BULK_PAGE_ROWS,
-    ) -> None:
-        self.hook = hook
-        self.columns = columns
-        self.schema = schema
-        self.checkpoint = checkpoint
-        self.page_rows = page_rows
+    def __init__(self, *args: Any) -> None:
+        super().__init__(*args)
         self.job_id: str | None = None
 
     def batches(self, query: str, *, include_deleted: bool) -> Iterator[pa.RecordBatch]:

@@ -249,7 +249,8 @@ def bulk_read(pages, fail_at=None, checkpoint=lambda: None):
     jobs = FakeJobs(pages, fail_at)
     hook = type("Hook", (), {"bulk2_query_jobs": lambda self: jobs})()
     columns = select_columns(describe(), ["Id"])
-    reader = Bulk2RecordReader(hook, columns, arrow_schema(columns), checkpoint, page_rows=2)
+    reader = Bulk2RecordReader(hook, columns, arrow_schema(columns), checkpoint)
+    reader.page_rows = 2
     query = "SELECT Id, SystemModstamp, IsDeleted FROM Contact WHERE (x) ORDER BY Id"
     return [r["Id"] for b in reader.batches(query, include_deleted=True) for r in b.to_pylist()], jobs
 
