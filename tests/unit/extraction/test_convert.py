@@ -118,3 +118,16 @@ def test_compound_values_are_kept_as_json_text():
     batch = records_to_batch([RECORD | {"Email": {"b": 1, "a": None}}], columns, arrow_schema(columns))
     assert batch.column("Email").to_pylist() == ['{"a":null,"b":1}']
     assert pa.types.is_string(batch.schema.field("Email").type)
+
+
+def test_line_breaks_inside_quoted_values_survive_block_boundaries():
+    columns = select_columns(describe(), ["Email"])
+    schema = arrow_schema(columns)
+    notes = [f'line {n}\nstill "line" {n}, with a comma' for n in range(40)]
+    csv = '"Id","Email","SystemModstamp","IsDeleted"\n' + "".join(
+        f'"003ak{n:010d}AAA","{note.replace(chr(34), chr(34) * 2)}","2024-01-31T10:00:00.000Z","false"\n'
+        for n, note in enumerate(notes)
+    )
+    batches = list(csv_to_batches(csv.encode(), columns, schema, block_size=256))
+    assert len(batches) > 1
+    assert [v for b in batches for v in b.column("Email").to_pylist()] == notes
