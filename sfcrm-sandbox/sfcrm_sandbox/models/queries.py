@@ -111,6 +111,7 @@ class StoreRelationships:
         # instance per query, so it never serves a parent as it was before a later write, and a
         # bounded cache, so a query over a million children with distinct parents stays small.
         self.record = lru_cache(maxsize=20_000)(self._record)
+        self._compound = lru_cache(maxsize=None)(self._compound_fields)
 
     def fields_of(self, sobject: str) -> dict[str, FieldInfo] | None:
         spec = self.store.object_spec(sobject)
@@ -118,8 +119,16 @@ class StoreRelationships:
 
     def _record(self, record_id: str) -> tuple[str, dict[str, Any]] | None:
         found = self.store.get(record_id)
-        # No such record, or in the recycle bin: no parent.
-        return None if found is None or found[1] else (found[0], found[2])
+        if found is None or found[1]:
+            return None  # no such record, or in the recycle bin: no parent
+        sobject, _, row = found
+        compound = self._compound(sobject)
+        return sobject, next(with_compound_values([row], compound)) if compound else row
+
+    def _compound_fields(self, sobject: str) -> dict[str, dict[str, str]]:
+        """Every compound field of ``sobject`` (a path may select ``Account.BillingAddress``)."""
+        visible = self.store.visible_fields(sobject)
+        return compound_fields(visible, visible)
 
 
 def with_id(parsed: Query) -> tuple[Query, bool]:

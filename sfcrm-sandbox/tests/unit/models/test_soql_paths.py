@@ -164,3 +164,15 @@ def test_a_lookup_naming_a_record_of_another_object_reads_as_no_parent():
         "SELECT LastName, Account.Name FROM Contact", [{"Id": "003C9", "LastName": "X", "AccountId": "005U1"}]
     )
     assert rows == [{"LastName": "X", "Account": None}]
+
+
+def test_parent_paths_group_and_aggregate():
+    rows = run(
+        "SELECT Account.Industry, COUNT(Id) FROM Contact GROUP BY Account.Industry ORDER BY Account.Industry"
+    )
+    # An AggregateResult holds a grouped parent field under the field's own name, not nested.
+    assert rows == [
+        {"Industry": None, "expr0": 1},
+        {"Industry": "Banking", "expr0": 1},
+        {"Industry": "Retail", "expr0": 1},
+    ]
