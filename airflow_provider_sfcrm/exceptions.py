@@ -57,3 +57,7 @@ class SfCrmRequestLimitError(SfCrmApiError):
 
 class SfCrmOutcomeUnknownError(SfCrmApiError):
     """A request that must not be resent may have reached Salesforce, but its answer was lost."""
+
+
+class SfCrmQuotaError(SfCrmError):
+    """Going on would take the org's daily API usage past the share the task may use (``max_api_share``)."""

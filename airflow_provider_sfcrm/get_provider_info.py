@@ -41,10 +41,20 @@ SFCRM_CONN_FIELDS: dict[str, dict] = {
     ),
     "auth_type": _text(
         "Auth Type",
-        "'password' (OAuth username-password grant) or 'client_credentials' (needs a My Domain), "
-        "e.g. 'password'.",
+        "'password' (OAuth username-password grant), 'client_credentials' (needs a My Domain) or 'jwt' "
+        "(JWT bearer: Client ID, Username and a Private Key), e.g. 'password'.",
         default="password",
-        enum=["password", "client_credentials"],
+        enum=["password", "client_credentials", "jwt"],
+    ),
+    "private_key": _text(
+        "Private Key",
+        "For auth_type 'jwt': the PEM RSA private key whose certificate the connected app holds, "
+        "e.g. '-----BEGIN PRIVATE KEY-----MIIEv...'. Or set Private Key Path.",
+        secret=True,
+    ),
+    "private_key_path": _text(
+        "Private Key Path",
+        "For auth_type 'jwt': path of that PEM key on the workers, e.g. '/run/secrets/sfcrm-jwt.key'.",
     ),
 }
 
@@ -61,6 +71,8 @@ SFCRM_UI_FIELD_BEHAVIOUR: dict = {
         "api_version": "62.0",
         "ca_bundle": "/etc/ssl/certs/corp-ca.pem",
         "auth_type": "password",
+        "private_key": "-----BEGIN PRIVATE KEY----- ... (jwt only)",
+        "private_key_path": "/run/secrets/sfcrm-jwt.key",
     },
 }
 

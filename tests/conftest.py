@@ -33,6 +33,22 @@ def set_connection_env(
     monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json.dumps(running.connection_dict(**extra)))
 
 
+@pytest.fixture(autouse=True)
+def _empty_secrets_masker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with an empty secrets masker, and what it registers goes with it.
+
+    Airflow's masker compiles one regular expression of every secret registered so far, again at
+    each new one. A task registers a handful; a whole test session would register every access token
+    of hundreds of logins, until each registration takes seconds and a test that lets a one-second
+    session expire between a login and its request fails for that reason alone.
+    """
+    from airflow.sdk._shared.secrets_masker import _secrets_masker
+
+    masker = _secrets_masker()
+    monkeypatch.setattr(masker, "patterns", set())
+    monkeypatch.setattr(masker, "replacer", None)
+
+
 # --- the sync state's SQL connection: SQLite, and PostgreSQL when it runs --------------------------
 
 #: Where the PostgreSQL sync-state tests find a server (trust authentication, user ``postgres``).

@@ -1,4 +1,4 @@
-"""OAuth token grants against ``<base>/services/oauth2/token`` (password and client credentials).
+"""OAuth token grants against ``<base>/services/oauth2/token`` (password, client credentials, JWT bearer).
 
 Kept apart from the hook so that the credential handling is small enough to read in one go:
 secrets go into the form body only, and error text carries Salesforce's ``error`` /
@@ -14,8 +14,9 @@ from urllib.parse import urlsplit
 import requests
 
 from airflow_provider_sfcrm.exceptions import SfCrmAuthError, SfCrmConfigError
+from airflow_provider_sfcrm.hooks._jwt import JWT_BEARER_GRANT, JwtKey
 
-AUTH_TYPES = ("password", "client_credentials")
+AUTH_TYPES = ("password", "client_credentials", "jwt")
 #: Gateway answers after which the same request may simply be sent again.
 TRANSIENT_STATUSES = (502, 503, 504)
 # Salesforce's generic login hosts; client credentials must go to the org's own My Domain host.
@@ -98,7 +99,12 @@ class OAuthToken:
 
 @dataclass(frozen=True, repr=False)
 class Credentials:
-    """Everything a token grant needs. ``repr`` is hidden so secrets never reach a log by accident."""
+    """Everything a token grant needs. ``repr`` is hidden so secrets never reach a log by accident.
+
+    For ``jwt`` the assertion's audience is ``base_url``: ``https://login.salesforce.com`` /
+    ``https://test.salesforce.com`` for ``login`` / ``test``, the org's My Domain URL for a prefix, the
+    URL itself for a full URL; the token is requested there too.
+    """
 
     auth_type: str
     base_url: str
@@ -107,6 +113,7 @@ class Credentials:
     security_token: str | None
     client_id: str | None
     client_secret: str | None
+    jwt_key: JwtKey | None = None
 
     def __repr__(self) -> str:
         return f"Credentials(auth_type={self.auth_type!r}, base_url={self.base_url!r})"
@@ -145,6 +152,17 @@ class Credentials:
                 "client_id": str(self.client_id),
                 "client_secret": str(self.client_secret),
             }
+        if self.auth_type == "jwt":
+            missing = [name for name in ("username", "client_id") if not getattr(self, name)]
+            if self.jwt_key is None or not (self.jwt_key.private_key or self.jwt_key.private_key_path):
+                missing.append("private_key or private_key_path")
+            if missing:
+                raise SfCrmConfigError(f"auth_type 'jwt' needs {', '.join(missing)} in the connection")
+            assert self.jwt_key is not None
+            assertion = self.jwt_key.assertion(
+                client_id=str(self.client_id), username=str(self.username), audience=self.base_url
+            )
+            return {"grant_type": JWT_BEARER_GRANT, "assertion": assertion}
         raise SfCrmConfigError(f"auth_type {self.auth_type!r} is not one of {', '.join(AUTH_TYPES)}")
 
     def secrets(self) -> list[str]:
@@ -152,6 +170,8 @@ class Credentials:
         values = [self.password, self.security_token, self.client_secret]
         if self.password and self.security_token:
             values.append(f"{self.password}{self.security_token}")
+        if self.jwt_key is not None:
+            values.extend(self.jwt_key.secrets())
         return [value for value in values if value]
 
 

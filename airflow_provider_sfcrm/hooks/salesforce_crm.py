@@ -1,6 +1,6 @@
 """``SalesforceCrmHook``: authentication, transport and the Salesforce calls of the provider.
 
-The hook logs in itself (OAuth password or client-credentials grant against
+The hook logs in itself (OAuth password, client-credentials or JWT bearer grant against
 ``<base>/services/oauth2/token``) instead of letting simple-salesforce do it, so that one
 policy covers custom domains, CA bundles, session renewal and secret masking. Requests go
 through :class:`~airflow_provider_sfcrm.hooks._transport.RestTransport` with ``requests`` on the
@@ -15,7 +15,7 @@ import json
 import re
 import ssl
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import replace
 from functools import cached_property
 from pathlib import Path
@@ -38,7 +38,9 @@ from airflow_provider_sfcrm.exceptions import (
     SfCrmOutcomeUnknownError,
 )
 from airflow_provider_sfcrm.hooks._auth import AUTH_TYPES, Credentials, OAuthToken, resolve_base_url
+from airflow_provider_sfcrm.hooks._bulk2_query import Bulk2QueryJobs
 from airflow_provider_sfcrm.hooks._collections import CollectionsWriter
+from airflow_provider_sfcrm.hooks._jwt import JwtKey
 from airflow_provider_sfcrm.hooks._transport import RestTransport, RetryPolicy, api_error
 
 try:
@@ -94,8 +96,8 @@ class SalesforceCrmHook(BaseHook):
     Nothing happens on construction; the first call logs in. Connection fields: ``login``
     (username), ``password``, and in ``extra``: ``security_token``, ``custom_domain``,
     ``client_id``, ``client_secret``, ``api_version`` (default ``62.0``), ``ca_bundle``,
-    ``auth_type`` (``password`` or ``client_credentials``) and optionally the fields of
-    :class:`RetryPolicy`.
+    ``auth_type`` (``password``, ``client_credentials`` or ``jwt``), ``private_key`` /
+    ``private_key_path`` (``jwt``) and optionally the fields of :class:`RetryPolicy`.
 
     :param sfcrm_conn_id: id of the ``sfcrm`` connection.
     :param retry_policy: fault-handling bounds; default: from the connection's extra, else
@@ -163,6 +165,7 @@ class SalesforceCrmHook(BaseHook):
             security_token=self._extra("security_token"),
             client_id=self._extra("client_id"),
             client_secret=self._extra("client_secret"),
+            jwt_key=JwtKey(self._extra("private_key"), self._extra("private_key_path")),
         )
         for secret in credentials.secrets():
             mask_secret(secret)
@@ -272,13 +275,11 @@ class SalesforceCrmHook(BaseHook):
                 max_retry_time_s=min(policy.max_retry_time_s, 15),
             )
             token = transport.token()
-            limits = self._json("GET", "limits/") or {}
-            daily = limits.get("DailyApiRequests") or {}
-            maximum, remaining = int(daily.get("Max", 0)), int(daily.get("Remaining", 0))
+            used, maximum = self.daily_api_usage()
             username = self._credentials.username or self._username_of(token.user_id)
             return True, (
                 f"Connected to {token.instance_url} as {username}; API v{self.api_version}, "
-                f"{maximum - remaining} of {maximum} daily API requests used"
+                f"{used} of {maximum} daily API requests used"
             )
         except SfCrmAuthError as exc:
             return False, self._scrub(f"{exc.error}: {exc.description}")
@@ -313,12 +314,41 @@ class SalesforceCrmHook(BaseHook):
 
         Build ``soql`` with ``simple_salesforce.format_soql`` so that literals are escaped.
         """
-        page = self._json("GET", "query/", params={"q": soql}, label="GET query")
-        records = list(page.get("records", []))
+        return [record for page in self.query_pages(soql) for record in page]
+
+    def query_pages(self, soql: str, *, include_deleted: bool = False) -> Iterator[list[dict]]:
+        """The records of a SOQL query, one REST page (up to 2,000) at a time, as they are fetched.
+
+        :param include_deleted: ``queryAll``: also records in the recycle bin (``IsDeleted`` true).
+        """
+        resource = "queryAll/" if include_deleted else "query/"
+        label = f"GET {resource.rstrip('/')}"
+        page = self._json("GET", resource, params={"q": soql}, label=label)
+        yield list(page.get("records", []))
         while not page.get("done", True) and page.get("nextRecordsUrl"):
-            page = self._json("GET", page["nextRecordsUrl"], label="GET query (next page)")
-            records.extend(page.get("records", []))
-        return records
+            page = self._json("GET", page["nextRecordsUrl"], label=f"{label} (next page)")
+            yield list(page.get("records", []))
+
+    def count_records(self, soql: str, *, include_deleted: bool = False) -> int:
+        """The ``totalSize`` of a ``SELECT COUNT() ...`` query (one call)."""
+        resource = "queryAll/" if include_deleted else "query/"
+        page = self._json("GET", resource, params={"q": soql}, label=f"GET {resource.rstrip('/')} (count)")
+        return int(page.get("totalSize", 0))
+
+    def bulk2_query_jobs(self) -> Bulk2QueryJobs:
+        """Bulk API 2.0 query jobs through this hook's session (create, wait, read results, delete)."""
+        return Bulk2QueryJobs(self._transport)
+
+    def daily_api_usage(self) -> tuple[int, int]:
+        """``(used, max)`` of the org's daily API requests, from the ``limits`` resource."""
+        daily = (self._json("GET", "limits/") or {}).get("DailyApiRequests") or {}
+        maximum = int(daily.get("Max", 0))
+        return maximum - int(daily.get("Remaining", 0)), maximum
+
+    @property
+    def org_id(self) -> str:
+        """The 18-character Id of the org: the identity URL's ``.../id/<orgId>/<userId>``."""
+        return self._transport.token().identity_url.rstrip("/").rsplit("/", 2)[-2]
 
     def get_user_permission_set_id(self) -> str:
         """Id of the profile-owned PermissionSet of the connection's user (target of FLS grants)."""

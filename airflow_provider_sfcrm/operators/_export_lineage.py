@@ -1,12 +1,14 @@
-"""OpenLineage facets of an export: the segment it read, the Salesforce object and fields it wrote.
+"""OpenLineage facets of an export (the segment it read, the Salesforce object and fields it wrote) and
+of an extract (the Salesforce object and fields it read, the file set it wrote).
 
 The OpenLineage provider is optional (``pip install "airflow-provider-sfcrm[openlineage]"``):
-without it :meth:`ExportLineage.operator_lineage` returns None and nothing else changes.
+without it :func:`operator_lineage` returns None and nothing else changes.
 
 Datasets follow OpenLineage's naming: a local file is namespace ``file``, name its absolute
 path; ``s3://bucket/key`` is namespace ``s3://bucket``, name ``key`` (likewise for every URL
 scheme); the Salesforce object is namespace ``salesforce://<instance host>``, name the object
-(``salesforce://acme.my.salesforce.com/Contact``), with a schema facet listing the fields written.
+(``salesforce://acme.my.salesforce.com/Contact``), with a schema facet listing its fields: the
+export's output and the extract's input are the same dataset, so lineage joins them up.
 """
 
 from __future__ import annotations
@@ -25,6 +27,63 @@ def dataset_of_path(path: str) -> tuple[str, str]:
         return f"{parts.scheme}://{parts.netloc}", parts.path.lstrip("/")
     local = path[len("file://") :] if path.startswith("file://") else path
     return "file", str(Path(local).expanduser().resolve())
+
+
+def salesforce_dataset(instance_url: str, sobject: str) -> tuple[str, str]:
+    """``(namespace, name)`` of a Salesforce object: ``("salesforce://<instance host>", <object>)``."""
+    return f"salesforce://{urlsplit(instance_url).netloc}", sobject
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """One dataset of a task's lineage.
+
+    :param fields: ``(name, type, description)`` for a schema facet; none: no facet.
+    :param rows: rows written, for an output statistics facet; None: no facet.
+    """
+
+    namespace: str
+    name: str
+    fields: Sequence[tuple[str, str, str]] = ()
+    rows: int | None = None
+
+
+def operator_lineage(inputs: Sequence[Dataset], outputs: Sequence[Dataset]) -> Any:
+    """An ``OperatorLineage`` of ``inputs`` and ``outputs``, or None without the OpenLineage provider."""
+    try:
+        from airflow.providers.common.compat.openlineage.facet import (
+            InputDataset,
+            OutputDataset,
+            OutputStatisticsOutputDatasetFacet,
+            SchemaDatasetFacet,
+            SchemaDatasetFacetFields,
+        )
+        from airflow.providers.openlineage.extractors import OperatorLineage
+    except ImportError:
+        return None
+
+    def facets(dataset: Dataset) -> dict[str, Any]:
+        if not dataset.fields:
+            return {}
+        schema = [SchemaDatasetFacetFields(name=n, type=t, description=d) for n, t, d in dataset.fields]
+        return {"schema": SchemaDatasetFacet(fields=schema)}
+
+    return OperatorLineage(
+        inputs=[InputDataset(namespace=d.namespace, name=d.name, facets=facets(d)) for d in inputs],
+        outputs=[
+            OutputDataset(
+                namespace=d.namespace,
+                name=d.name,
+                facets=facets(d),
+                outputFacets=(
+                    {}
+                    if d.rows is None
+                    else {"outputStatistics": OutputStatisticsOutputDatasetFacet(rowCount=d.rows)}
+                ),
+            )
+            for d in outputs
+        ],
+    )
 
 
 @dataclass(frozen=True)
@@ -46,36 +105,12 @@ class ExportLineage:
 
     @property
     def output(self) -> tuple[str, str]:
-        return f"salesforce://{urlsplit(self.instance_url).netloc}", self.sobject
+        return salesforce_dataset(self.instance_url, self.sobject)
 
     def operator_lineage(self) -> Any:
         """An ``OperatorLineage``, or None when the OpenLineage provider is not installed."""
-        try:
-            from airflow.providers.common.compat.openlineage.facet import (
-                InputDataset,
-                OutputDataset,
-                OutputStatisticsOutputDatasetFacet,
-                SchemaDatasetFacet,
-                SchemaDatasetFacetFields,
-            )
-            from airflow.providers.openlineage.extractors import OperatorLineage
-        except ImportError:
-            return None
-        schema = SchemaDatasetFacet(
-            fields=[
-                SchemaDatasetFacetFields(name=name, type=sf_type, description=label)
-                for name, sf_type, label in self.fields
-            ]
-        )
-        namespace, name = self.output
-        output = OutputDataset(
-            namespace=namespace,
-            name=name,
-            facets={"schema": schema},
-            outputFacets={"outputStatistics": OutputStatisticsOutputDatasetFacet(rowCount=self.written)},
-        )
-        inputs = [InputDataset(namespace=ns, name=input_name) for ns, input_name in self.inputs]
-        return OperatorLineage(inputs=inputs, outputs=[output])
+        output = Dataset(*self.output, fields=self.fields, rows=self.written)
+        return operator_lineage([Dataset(ns, name) for ns, name in self.inputs], [output])
 
 
 def fields_written(names: Sequence[str], describe: Mapping[str, Any]) -> list[tuple[str, str, str]]:

@@ -20,13 +20,16 @@ import signal
 import socket
 import sys
 from pathlib import Path
+from typing import Any
 
 from sfcrm_sandbox.models.bulk_engine import BulkSettings
 from sfcrm_sandbox.models.bulk_limits import BulkLimits
+from sfcrm_sandbox.models.clock import Clock, ClockError, parse_moment
 from sfcrm_sandbox.models.duplicates import RULES, DuplicateRules, UnknownRule
 from sfcrm_sandbox.models.events import EventDefinitionError, parse_event_definition
 from sfcrm_sandbox.models.faults import FaultSettings
 from sfcrm_sandbox.models.hosts import DEFAULT_MY_DOMAIN, SALESFORCE_NAMES, is_salesforce_host
+from sfcrm_sandbox.models.jwt_bearer import load_certificate
 from sfcrm_sandbox.models.sessions import Credentials
 from sfcrm_sandbox.models.store import OrgStore
 from sfcrm_sandbox.process import DEFAULT_CREDENTIALS, PROXY_PREFIX, READY_PREFIX
@@ -67,6 +70,13 @@ _BULK_OPTIONS = (
 )
 
 
+def _moment(text: str) -> object:
+    try:
+        return parse_moment(text)
+    except ClockError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sfcrm-sandbox", description="A local HTTPS Salesforce org for tests."
@@ -99,6 +109,23 @@ def build_parser() -> argparse.ArgumentParser:
     bulk = serve.add_argument_group("Bulk APIs (README: Bulk processing model)")
     for flag, kind, default, text in _BULK_OPTIONS:
         bulk.add_argument(flag, type=_non_negative(kind), default=default, help=text)
+    serve.add_argument(
+        "--jwt-cert",
+        type=Path,
+        default=None,
+        help="PEM certificate of the connected app: accept JWT bearer assertions its key signs",
+    )
+    serve.add_argument(
+        "--clock",
+        type=_moment,
+        default=None,
+        help="start the org's clock at this ISO 8601 instant (e.g. 2024-01-31T10:00:00Z); it runs from there",
+    )
+    serve.add_argument(
+        "--frozen-clock",
+        action="store_true",
+        help="the org's clock stands still (POST /__sandbox/clock moves it)",
+    )
     serve.add_argument(
         "--cert-hostname",
         action="append",
@@ -158,7 +185,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def _serve(args: argparse.Namespace, faults: FaultSettings) -> None:
+async def _serve(args: argparse.Namespace, faults: FaultSettings, jwt_certificate: Any) -> None:
     import uvicorn
 
     data_dir: Path = args.data_dir.resolve()
@@ -166,7 +193,8 @@ async def _serve(args: argparse.Namespace, faults: FaultSettings) -> None:
     proxied = args.proxy_port is not None
     names = [*args.cert_hostname, *(SALESFORCE_NAMES if proxied else ())]
     tls = ensure_certificates(data_dir, names)
-    store = OrgStore(data_dir / "org.sqlite3", args.username)
+    clock = Clock(args.clock, frozen=args.frozen_clock)
+    store = OrgStore(data_dir / "org.sqlite3", args.username, clock)
     try:
         store.define_events([parse_event_definition(text) for text in args.platform_event])
         store.duplicate_rules = DuplicateRules(list(RULES) if args.duplicate_rules else args.duplicate_rule)
@@ -190,6 +218,7 @@ async def _serve(args: argparse.Namespace, faults: FaultSettings) -> None:
             upload_limit_mb=args.bulk_upload_limit_mb,
             limits=BulkLimits(daily_batches=args.bulk_daily_batches, daily_records=args.bulk_daily_records),
         ),
+        jwt_certificate=jwt_certificate,
     )
     app = SandboxApp(store, settings)
 
@@ -278,12 +307,16 @@ def main(argv: list[str] | None = None) -> None:
         faults = FaultSettings.from_file(args.faults)
     except (OSError, ValueError, TypeError) as exc:
         raise SystemExit(f"sfcrm-sandbox: bad --faults file: {exc}") from None
+    try:
+        jwt_certificate = load_certificate(args.jwt_cert) if args.jwt_cert else None
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"sfcrm-sandbox: bad --jwt-cert file: {exc}") from None
     # uvicorn re-raises the signal that stopped it once shut down; these no-op handlers turn that
     # into a clean exit (status 0) instead of a KeyboardInterrupt traceback or a -15 status.
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: None)
     try:
-        asyncio.run(_serve(args, faults))
+        asyncio.run(_serve(args, faults, jwt_certificate))
     except OSError as exc:
         print(f"sfcrm-sandbox: {exc}", file=sys.stderr)
         raise SystemExit(1) from None

@@ -44,6 +44,8 @@ class RunningSandbox:
     process: subprocess.Popen
     credentials: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_CREDENTIALS))
     output: list[str] = field(default_factory=list)
+    #: The private key whose certificate the sandbox was started with (``--jwt-cert``), when known.
+    jwt_key_path: Path | None = None
     proxy_url: str | None = None
     my_domain: str = DEFAULT_MY_DOMAIN
 
@@ -97,6 +99,28 @@ class RunningSandbox:
         fragment = route_fragment.lower()
         routes = self.stats()["api_calls_by_route"]
         return sum(int(count) for route, count in routes.items() if fragment in route.lower())
+
+    def clock(self) -> dict[str, Any]:
+        """``GET /__sandbox/clock``: ``{"now": "<ISO>Z", "frozen": bool}``."""
+        return self._call("GET", "/__sandbox/clock")
+
+    def set_clock(
+        self, now: Any = None, *, advance_s: float | None = None, frozen: bool | None = None
+    ) -> dict[str, Any]:
+        """``POST /__sandbox/clock``: move the org's clock to ``now`` (a datetime or ISO text) and/or by
+        ``advance_s`` seconds; ``frozen`` makes it stand still (True) or run (False)."""
+        body: dict[str, Any] = {}
+        if now is not None:
+            body["now"] = now if isinstance(now, str) else now.isoformat()
+        if advance_s is not None:
+            body["advance_s"] = advance_s
+        if frozen is not None:
+            body["frozen"] = frozen
+        return self._call("POST", "/__sandbox/clock", body)
+
+    def reset_clock(self) -> dict[str, Any]:
+        """``POST /__sandbox/clock {"reset": true}``: the org's clock is the wall clock again."""
+        return self._call("POST", "/__sandbox/clock", {"reset": True})
 
     def reset(self) -> None:
         """``POST /__sandbox/reset``: empty the org's records (schema and custom fields stay)."""

@@ -107,6 +107,8 @@ def service_routes(responses: Responses) -> list[Route]:
     return [
         Route("GET", "/__sandbox/stats", admin.stats),
         Route("POST", "/__sandbox/reset", admin.reset),
+        Route("GET", "/__sandbox/clock", admin.clock),
+        Route("POST", "/__sandbox/clock", admin.set_clock),
         Route("POST", "/__sandbox/leads/{id}/convert", admin.convert_lead),
         Route("GET", "/__sandbox/events/{name}", admin.events),
         Route("GET", "/__sandbox/duplicate-rules", admin.duplicate_rules),

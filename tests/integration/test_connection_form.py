@@ -40,7 +40,7 @@ def test_hook_meta_serves_the_sfcrm_form(api_client):
         assert field["description"], name
         assert (field["schema"].get("format") == "password") == (name in SECRETS), name
     assert extra["api_version"]["value"] == "62.0"
-    assert extra["auth_type"]["schema"]["enum"] == ["password", "client_credentials"]
+    assert extra["auth_type"]["schema"]["enum"] == ["password", "client_credentials", "jwt"]
 
     standard = sfcrm["standard_fields"]
     for hidden in ("host", "url_schema", "port"):

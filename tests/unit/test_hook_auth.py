@@ -98,8 +98,8 @@ def test_incomplete_credentials_name_the_missing_field(auth_type, missing, named
 
 
 def test_unknown_auth_type_is_refused():
-    with pytest.raises(SfCrmConfigError, match="jwt"):
-        _credentials(auth_type="jwt").form()
+    with pytest.raises(SfCrmConfigError, match="'saml' is not one of password, client_credentials, jwt"):
+        _credentials(auth_type="saml").form()
 
 
 def test_reprs_never_show_secrets():

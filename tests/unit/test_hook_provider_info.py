@@ -12,8 +12,10 @@ EXTRA_FIELDS = {
     "api_version",
     "ca_bundle",
     "auth_type",
+    "private_key",
+    "private_key_path",
 }
-SECRETS = {"security_token", "client_secret"}
+SECRETS = {"security_token", "client_secret", "private_key"}
 
 
 def _sfcrm() -> dict:
@@ -33,7 +35,7 @@ def test_every_connection_field_has_label_description_and_example():
 def test_defaults_and_auth_type_enum():
     fields = _sfcrm()["conn-fields"]
     assert fields["api_version"]["schema"]["default"] == "62.0"
-    assert fields["auth_type"]["schema"]["enum"] == ["password", "client_credentials"]
+    assert fields["auth_type"]["schema"]["enum"] == ["password", "client_credentials", "jwt"]
     assert fields["auth_type"]["schema"]["default"] == "password"
 
 

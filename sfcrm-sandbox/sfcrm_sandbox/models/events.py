@@ -22,11 +22,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+from sfcrm_sandbox.models.clock import Clock
 from sfcrm_sandbox.models.custom_fields import MetadataError, custom_field_spec
 from sfcrm_sandbox.models.custom_objects import custom_key_prefix
 from sfcrm_sandbox.models.fields import FieldSpec, ObjectSpec
 from sfcrm_sandbox.models.names import EVENT_SUFFIX, custom_field_name_problem
-from sfcrm_sandbox.models.values import now_datetime
 
 # The standard fields of every platform event (what describe shows besides the custom ones).
 _STANDARD_FIELDS = (
@@ -155,9 +155,13 @@ def publish_result_id(spec: ObjectSpec) -> str:
 
 
 class EventBus:
-    """Messages published per platform event, in publish order; replay ids grow per event."""
+    """Messages published per platform event, in publish order; replay ids grow per event.
 
-    def __init__(self) -> None:
+    :param clock: the org's clock, which dates each message (default: the wall clock).
+    """
+
+    def __init__(self, clock: Clock | None = None) -> None:
+        self.clock = clock or Clock()
         self._lock = threading.Lock()
         self._messages: dict[str, list[dict[str, Any]]] = {}
         self._replay: dict[str, int] = {}
@@ -171,7 +175,7 @@ class EventBus:
                 {
                     "ReplayId": replay_id,
                     "EventUuid": event_uuid,
-                    "CreatedDate": now_datetime(),
+                    "CreatedDate": self.clock.stamp(),
                     "CreatedById": user_id,
                     **values,
                 }

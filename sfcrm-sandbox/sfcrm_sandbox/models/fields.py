@@ -48,6 +48,10 @@ class FieldSpec:
     :param visible_lines: lines a long text area or multi-select picklist shows (metadata only).
     :param auto_number: the org numbers the field itself (an auto-number name field).
     :param display_format: an auto-number's format (``T-{0000}``).
+    :param compound_field_name: the compound field this one is a component of (``MailingAddress``,
+        ``Name``).
+    :param child_relationship: for a lookup, the name the parent object gives its list of these
+        records in SOQL (``Contacts`` for ``Contact.AccountId``); None when it has none.
     """
 
     name: str
@@ -77,6 +81,8 @@ class FieldSpec:
     visible_lines: int = 0
     auto_number: bool = False
     display_format: str | None = None
+    compound_field_name: str | None = None
+    child_relationship: str | None = None
 
     @property
     def required(self) -> bool:

@@ -1,13 +1,14 @@
-"""How unique and external-id values are indexed: values match case-insensitively, and a few setup
-objects are unique on a combination of fields."""
+"""How unique and external-id values are indexed: values match case-insensitively, and a few objects
+are unique on a combination of fields."""
 
 from __future__ import annotations
 
 from typing import Any
 
-# Composite uniqueness Salesforce enforces on setup objects (one grant per permission set and field
-# or object, one assignment per user and permission set).
+# Composite uniqueness Salesforce enforces (one grant per permission set and field or object, one
+# assignment per user and permission set, one relationship per account and contact).
 COMPOSITE_KEYS: dict[str, tuple[str, ...]] = {
+    "AccountContactRelation": ("AccountId", "ContactId"),
     "FieldPermissions": ("ParentId", "Field"),
     "ObjectPermissions": ("ParentId", "SobjectType"),
     "PermissionSetAssignment": ("AssigneeId", "PermissionSetId"),

@@ -1,8 +1,11 @@
-"""The standard objects of the sandbox org: their fields, types, lengths and required-ness.
+"""The standard objects of the sandbox org: their fields, types, lengths, required-ness and relationships.
 
 They follow the real standard objects (Salesforce's Object Reference and captured describe
-results); only the fields this product and its tests touch, plus the usual system fields, are
-modelled (``docs/salesforce-facts.md``, "Objects").
+results): the CRM objects a Salesforce source extracts (Account, Contact, Lead, Opportunity,
+OpportunityContactRole, Campaign, CampaignMember, AccountContactRelation) with their standard fields,
+lookups and the relationship names SOQL reaches them by, and the setup objects the product touches
+(``docs/salesforce-facts.md``, "Objects"). Fields an org gets from features it may not have (Data.com,
+person accounts, territories, ...) are left out.
 """
 
 from __future__ import annotations
@@ -34,8 +37,13 @@ def _bool(name: str, label: str, **kw: Any) -> FieldSpec:
     return FieldSpec(name, "boolean", label, nillable=False, defaulted_on_create=True, default=False, **kw)
 
 
-def _ref(name: str, label: str, *targets: str, **kw: Any) -> FieldSpec:
-    return FieldSpec(name, "reference", label, 18, reference_to=targets, **kw)
+def _ref(name: str, label: str, *targets: str, children: str | None = None, **kw: Any) -> FieldSpec:
+    """A lookup; ``children`` is the relationship name of these records on the parent (``Contacts``)."""
+    return FieldSpec(name, "reference", label, 18, reference_to=targets, child_relationship=children, **kw)
+
+
+def _number(name: str, label: str, kind: str, precision: int, scale: int = 0, **kw: Any) -> FieldSpec:
+    return FieldSpec(name, kind, label, precision=precision, scale=scale, **kw)
 
 
 def _ro(spec: FieldSpec) -> FieldSpec:
@@ -122,20 +130,55 @@ _LEAD_STATUSES = (
     "Closed - Converted",
     "Closed - Not Converted",
 )
-_NAME_PARTS = (
-    _pick("Salutation", "Salutation", _SALUTATIONS),
-    _text("MiddleName", "Middle Name", 40, extra_type_info="personname"),
-    _text("Suffix", "Suffix", 40, extra_type_info="personname"),
+_GEOCODE_ACCURACIES = (
+    "Address",
+    "NearAddress",
+    "Block",
+    "Street",
+    "ExtendedZip",
+    "Zip",
+    "Neighborhood",
+    "City",
+    "County",
+    "State",
+    "Unknown",
 )
+# The parts of a person's name: components of the compound Name field.
+_PERSON_NAME = {"extra_type_info": "personname", "compound_field_name": "Name"}
+
+
+def _name_parts() -> tuple[FieldSpec, ...]:
+    return (
+        _text("LastName", "Last Name", 80, nillable=False, **_PERSON_NAME),
+        _text("FirstName", "First Name", 40, **_PERSON_NAME),
+        _pick("Salutation", "Salutation", _SALUTATIONS, compound_field_name="Name"),
+        _text("MiddleName", "Middle Name", 40, **_PERSON_NAME),
+        _text("Suffix", "Suffix", 40, **_PERSON_NAME),
+        _ro(_text("Name", "Full Name", 121, nillable=False, name_field=True, extra_type_info="personname")),
+    )
 
 
 def _address(prefix: str, label: str) -> tuple[FieldSpec, ...]:
+    """An address: its components, then the compound ``<prefix>Address`` field that combines them."""
+    compound = f"{prefix}Address"
+    part = {"compound_field_name": compound}
+    label_prefix = f"{label} " if label else ""
     return (
-        _area(f"{prefix}Street", f"{label} Street"),
-        _text(f"{prefix}City", f"{label} City", 40),
-        _text(f"{prefix}State", f"{label} State/Province", 80),
-        _text(f"{prefix}PostalCode", f"{label} Zip/Postal Code", 20),
-        _text(f"{prefix}Country", f"{label} Country", 80),
+        replace(_area(f"{prefix}Street", f"{label_prefix}Street"), **part),
+        _text(f"{prefix}City", f"{label_prefix}City", 40, **part),
+        _text(f"{prefix}State", f"{label_prefix}State/Province", 80, **part),
+        _text(f"{prefix}PostalCode", f"{label_prefix}Zip/Postal Code", 20, **part),
+        _text(f"{prefix}Country", f"{label_prefix}Country", 80, **part),
+        _number(f"{prefix}Latitude", f"{label_prefix}Latitude", "double", 18, 15, **part),
+        _number(f"{prefix}Longitude", f"{label_prefix}Longitude", "double", 18, 15, **part),
+        _pick(
+            f"{prefix}GeocodeAccuracy",
+            f"{label_prefix}Geocode Accuracy",
+            _GEOCODE_ACCURACIES,
+            wide=False,
+            **part,
+        ),
+        _ro(FieldSpec(compound, "address", f"{label_prefix}Address", filterable=False)),
     )
 
 
@@ -146,11 +189,8 @@ CONTACT = ObjectSpec(
     (
         _id("Contact ID"),
         _ref("MasterRecordId", "Master Record ID", "Contact", createable=False, updateable=False),
-        _ref("AccountId", "Account ID", "Account"),
-        _text("LastName", "Last Name", 80, nillable=False, extra_type_info="personname"),
-        _text("FirstName", "First Name", 40, extra_type_info="personname"),
-        *_NAME_PARTS,
-        _ro(_text("Name", "Full Name", 121, nillable=False, name_field=True, extra_type_info="personname")),
+        _ref("AccountId", "Account ID", "Account", children="Contacts"),
+        *_name_parts(),
         *_address("Other", "Other"),
         *_address("Mailing", "Mailing"),
         FieldSpec("Phone", "phone", "Business Phone", 40),
@@ -182,17 +222,10 @@ LEAD = ObjectSpec(
     (
         _id("Lead ID"),
         _ref("MasterRecordId", "Master Record ID", "Lead", createable=False, updateable=False),
-        _text("LastName", "Last Name", 80, nillable=False, extra_type_info="personname"),
-        _text("FirstName", "First Name", 40, extra_type_info="personname"),
-        *_NAME_PARTS,
-        _ro(_text("Name", "Full Name", 121, nillable=False, name_field=True, extra_type_info="personname")),
+        *_name_parts(),
         _text("Title", "Title", 128),
         _text("Company", "Company", 255, nillable=False),
-        _area("Street", "Street"),
-        _text("City", "City", 40),
-        _text("State", "State/Province", 80),
-        _text("PostalCode", "Zip/Postal Code", 20),
-        _text("Country", "Country", 80),
+        *_address("", ""),
         FieldSpec("Phone", "phone", "Phone", 40),
         FieldSpec("MobilePhone", "phone", "Mobile Phone", 40),
         FieldSpec("Fax", "phone", "Fax", 40),
@@ -250,7 +283,7 @@ ACCOUNT = ObjectSpec(
                 "Other",
             ),
         ),
-        _ref("ParentId", "Parent Account ID", "Account"),
+        _ref("ParentId", "Parent Account ID", "Account", children="ChildAccounts"),
         *_address("Billing", "Billing"),
         *_address("Shipping", "Shipping"),
         FieldSpec("Phone", "phone", "Account Phone", 40),
@@ -277,7 +310,7 @@ CAMPAIGN = ObjectSpec(
     (
         _id("Campaign ID"),
         _text("Name", "Name", 80, nillable=False, name_field=True),
-        _ref("ParentId", "Parent Campaign ID", "Campaign"),
+        _ref("ParentId", "Parent Campaign ID", "Campaign", children="ChildCampaigns"),
         _pick(
             "Type",
             "Type",
@@ -318,12 +351,154 @@ CAMPAIGN_MEMBER = ObjectSpec(
     "Campaign Members",
     (
         _id("Campaign Member ID"),
-        _ref("CampaignId", "Campaign ID", "Campaign", nillable=False, updateable=False),
-        _ref("LeadId", "Lead ID", "Lead", updateable=False),
-        _ref("ContactId", "Contact ID", "Contact", updateable=False),
+        _ref(
+            "CampaignId",
+            "Campaign ID",
+            "Campaign",
+            nillable=False,
+            updateable=False,
+            children="CampaignMembers",
+        ),
+        _ref("LeadId", "Lead ID", "Lead", updateable=False, children="CampaignMembers"),
+        _ref("ContactId", "Contact ID", "Contact", updateable=False, children="CampaignMembers"),
         _pick("Status", "Status", ("Sent", "Responded"), defaulted_on_create=True, default="Sent"),
         _ro(_bool("HasResponded", "Responded")),
         _ro(FieldSpec("FirstRespondedDate", "date", "First Responded Date")),
+        # Set by the org from LeadId / ContactId (models/derived.py).
+        _ro(_pick("Type", "Type", ("Lead", "Contact"), wide=False)),
+        _ro(_ref("LeadOrContactId", "Lead or Contact ID", "Contact", "Lead")),
+        *_system_fields(owner=False),
+    ),
+)
+
+_STAGES = (
+    "Prospecting",
+    "Qualification",
+    "Needs Analysis",
+    "Value Proposition",
+    "Id. Decision Makers",
+    "Perception Analysis",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+    "Closed Won",
+    "Closed Lost",
+)
+_CONTACT_ROLES = (
+    "Business User",
+    "Decision Maker",
+    "Economic Buyer",
+    "Economic Decision Maker",
+    "Evaluator",
+    "Executive Sponsor",
+    "Influencer",
+    "Technical Buyer",
+    "Other",
+)
+
+OPPORTUNITY = ObjectSpec(
+    "Opportunity",
+    "Opportunity",
+    "Opportunities",
+    (
+        _id("Opportunity ID"),
+        _ref("AccountId", "Account ID", "Account", children="Opportunities"),
+        _bool("IsPrivate", "Private"),
+        _text("Name", "Name", 120, nillable=False, name_field=True),
+        _area("Description", "Description", 32000),
+        _pick("StageName", "Stage", _STAGES, nillable=False),
+        FieldSpec("Amount", "currency", "Amount", precision=18, scale=2),
+        # Defaulted from the stage when not given (models/derived.py).
+        _number("Probability", "Probability (%)", "percent", 3, 0),
+        _ro(FieldSpec("ExpectedRevenue", "currency", "Expected Amount", precision=18, scale=2)),
+        _number("TotalOpportunityQuantity", "Quantity", "double", 18, 2),
+        FieldSpec("CloseDate", "date", "Close Date", nillable=False),
+        _pick(
+            "Type",
+            "Opportunity Type",
+            (
+                "Existing Customer - Upgrade",
+                "Existing Customer - Replacement",
+                "Existing Customer - Downgrade",
+                "New Customer",
+            ),
+        ),
+        _text("NextStep", "Next Step", 255),
+        _pick("LeadSource", "Lead Source", _LEAD_SOURCES),
+        _ro(_bool("IsClosed", "Closed")),
+        _ro(_bool("IsWon", "Won")),
+        _ro(
+            _pick(
+                "ForecastCategory",
+                "Forecast Category",
+                ("Omitted", "Pipeline", "BestCase", "Forecast", "Closed"),
+                wide=False,
+            )
+        ),
+        _pick(
+            "ForecastCategoryName",
+            "Forecast Category",
+            ("Omitted", "Pipeline", "Best Case", "Commit", "Closed"),
+        ),
+        _ref("CampaignId", "Campaign ID", "Campaign", children="Opportunities"),
+        _ro(_bool("HasOpportunityLineItem", "Has Line Item")),
+        _ro(FieldSpec("LastActivityDate", "date", "Last Activity")),
+        _ro(FieldSpec("FiscalQuarter", "int", "Fiscal Quarter", digits=9)),
+        _ro(FieldSpec("FiscalYear", "int", "Fiscal Year", digits=9)),
+        _ro(_text("Fiscal", "Fiscal Period", 6)),
+        *_system_fields(),
+    ),
+)
+
+OPPORTUNITY_CONTACT_ROLE = ObjectSpec(
+    "OpportunityContactRole",
+    "Opportunity Contact Role",
+    "Opportunity Contact Role",
+    (
+        _id("Opportunity Contact Role ID"),
+        _ref(
+            "OpportunityId",
+            "Opportunity ID",
+            "Opportunity",
+            nillable=False,
+            updateable=False,
+            children="OpportunityContactRoles",
+        ),
+        _ref("ContactId", "Contact ID", "Contact", nillable=False, children="OpportunityContactRoles"),
+        _pick("Role", "Role", _CONTACT_ROLES),
+        _bool("IsPrimary", "Primary"),
+        *_system_fields(owner=False),
+    ),
+)
+
+ACCOUNT_CONTACT_RELATION = ObjectSpec(
+    "AccountContactRelation",
+    "Account Contact Relationship",
+    "Account Contact Relationship",
+    (
+        _id("Account Contact Relationship ID"),
+        _ref(
+            "AccountId",
+            "Account ID",
+            "Account",
+            nillable=False,
+            updateable=False,
+            children="AccountContactRelations",
+        ),
+        _ref(
+            "ContactId",
+            "Contact ID",
+            "Contact",
+            nillable=False,
+            updateable=False,
+            children="AccountContactRelations",
+        ),
+        FieldSpec("Roles", "multipicklist", "Roles", 4099, picklist=_CONTACT_ROLES),
+        # True for the relation to the contact's own account, which the org keeps itself; the sandbox
+        # does not create those (docs/salesforce-facts.md, "Objects").
+        _ro(_bool("IsDirect", "Direct")),
+        FieldSpec("IsActive", "boolean", "Active", nillable=False, defaulted_on_create=True, default=True),
+        FieldSpec("StartDate", "date", "Start Date"),
+        FieldSpec("EndDate", "date", "End Date"),
         *_system_fields(owner=False),
     ),
 )
@@ -478,12 +653,15 @@ OBJECTS: dict[str, ObjectSpec] = {
     spec.name: spec
     for spec in (
         ACCOUNT,
+        ACCOUNT_CONTACT_RELATION,
         CAMPAIGN,
         CAMPAIGN_MEMBER,
         CONTACT,
         FIELD_PERMISSIONS,
         LEAD,
         OBJECT_PERMISSIONS,
+        OPPORTUNITY,
+        OPPORTUNITY_CONTACT_ROLE,
         ORGANIZATION,
         PERMISSION_SET,
         PERMISSION_SET_ASSIGNMENT,
@@ -494,15 +672,26 @@ OBJECTS: dict[str, ObjectSpec] = {
 OBJECTS_BY_LOWER = {name.lower(): spec for name, spec in OBJECTS.items()}
 
 # Objects that may receive custom fields through the Tooling API.
-CUSTOMIZABLE = ("Account", "Campaign", "CampaignMember", "Contact", "Lead")
+CUSTOMIZABLE = (
+    "Account",
+    "AccountContactRelation",
+    "Campaign",
+    "CampaignMember",
+    "Contact",
+    "Lead",
+    "Opportunity",
+    "OpportunityContactRole",
+)
 
-#: Child relationships: (parent object, relationship name) → (child object, its lookup to the parent).
-#: sObject Tree nests children under these names; describe lists them in ``childRelationships``.
+#: Child relationships: (parent object, relationship name) → (child object, its lookup to the parent),
+#: from the lookups that name one (``child_relationship``). sObject Tree nests children under these
+#: names; describe lists them in ``childRelationships``.
 CHILD_RELATIONSHIPS: dict[tuple[str, str], tuple[str, str]] = {
-    ("Account", "Contacts"): ("Contact", "AccountId"),
-    ("Campaign", "CampaignMembers"): ("CampaignMember", "CampaignId"),
-    ("Contact", "CampaignMembers"): ("CampaignMember", "ContactId"),
-    ("Lead", "CampaignMembers"): ("CampaignMember", "LeadId"),
+    (parent, lookup.child_relationship): (child.name, lookup.name)
+    for child in sorted(OBJECTS.values(), key=lambda spec: spec.name)
+    for lookup in child.fields
+    if lookup.child_relationship
+    for parent in lookup.reference_to
 }
 
 #: Objects a SOSL search looks in when it names none (describe says ``searchable``).

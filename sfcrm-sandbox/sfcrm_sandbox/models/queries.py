@@ -1,18 +1,28 @@
 """SOQL against the org's records: which object a query reads, the fields the user can see, the rows.
 
 :mod:`.soql` parses and evaluates; this module feeds it the org (streamed from SQLite, unset fields
-read as null, parents' fields joined in by :mod:`.soql_paths`). The REST ``query`` resources and the
-Bulk APIs' query jobs both run queries here, so a query means the same thing whichever API asks it.
+read as null, compound address fields built from their components, parents' fields joined in by
+:mod:`.soql_paths`), and dates relative literals from the org's clock. The REST ``query`` resources
+and the Bulk APIs' query jobs both run queries here, so a query means the same thing whichever API
+asks it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
+from sfcrm_sandbox.models.compound import compound_fields, with_compound_values
 from sfcrm_sandbox.models.soql import FieldInfo, Query, SoqlError, execute, parse
-from sfcrm_sandbox.models.soql_paths import Relation, nest_parents, resolve_paths, with_parents
+from sfcrm_sandbox.models.soql_paths import (
+    Relation,
+    nest_parents,
+    resolve_paths,
+    select_parent_ids,
+    with_parents,
+)
 from sfcrm_sandbox.models.store import OrgStore
 
 
@@ -48,10 +58,13 @@ class ObjectQuery:
         # The engine reads fields with .get(): a field the stored record leaves unset reads as null.
         # Synchronous on the event loop: the row stream cannot interleave with a write.
         rows: Iterable[dict[str, Any]] = store.stream(self.sobject, include_deleted=include_deleted)
+        compound = compound_fields(store.visible_fields(self.sobject), self.query.fields)
+        if compound:
+            rows = with_compound_values(rows, compound)
         if self.relations:
             paths = [info for info in self.fields.values() if "." in info.name]
-            rows = with_parents(store, rows, self.relations, paths)
-        return execute(self.query, rows, self.fields)
+            rows = with_parents(rows, self.relations, paths, StoreRelationships(store))
+        return execute(self.query, rows, self.fields, today=store.clock.today())
 
     def nested(self, row: dict[str, Any], url: Any) -> dict[str, Any]:
         """A result row with its parents' values nested (:func:`nest_parents`)."""
@@ -72,9 +85,50 @@ class ObjectQuery:
 def field_infos(store: OrgStore, sobject: str) -> dict[str, FieldInfo]:
     """What the SOQL engine needs of the fields of ``sobject`` the integration user can see."""
     return {
-        lower: FieldInfo(f.name, f.type, f.filterable, f.sortable, f.groupable)
+        lower: FieldInfo(
+            f.name,
+            f.type,
+            f.filterable,
+            f.sortable,
+            f.groupable,
+            relationship=f.relationship_name,
+            reference_to=f.reference_to,
+        )
         for lower, (f, _) in store.visible_fields(sobject).items()
     }
+
+
+class StoreRelationships:
+    """Parent paths (``Account.Name``) through the org's records, as the user sees them
+    (:class:`~sfcrm_sandbox.models.soql_paths.Relationships`).
+
+    :param store: the org.
+    """
+
+    def __init__(self, store: OrgStore) -> None:
+        self.store = store
+        # One query reads the same parents again and again (every contact of one account); a new
+        # instance per query, so it never serves a parent as it was before a later write, and a
+        # bounded cache, so a query over a million children with distinct parents stays small.
+        self.record = lru_cache(maxsize=20_000)(self._record)
+        self._compound = lru_cache(maxsize=None)(self._compound_fields)
+
+    def fields_of(self, sobject: str) -> dict[str, FieldInfo] | None:
+        spec = self.store.object_spec(sobject)
+        return None if spec is None or not spec.queryable else field_infos(self.store, spec.name)
+
+    def _record(self, record_id: str) -> tuple[str, dict[str, Any]] | None:
+        found = self.store.get(record_id)
+        if found is None or found[1]:
+            return None  # no such record, or in the recycle bin: no parent
+        sobject, _, row = found
+        compound = self._compound(sobject)
+        return sobject, next(with_compound_values([row], compound)) if compound else row
+
+    def _compound_fields(self, sobject: str) -> dict[str, dict[str, str]]:
+        """Every compound field of ``sobject`` (a path may select ``Account.BillingAddress``)."""
+        visible = self.store.visible_fields(sobject)
+        return compound_fields(visible, visible)
 
 
 def with_id(parsed: Query) -> tuple[Query, bool]:
@@ -98,22 +152,13 @@ def object_query(store: OrgStore, soql: str, *, select_id: bool = True) -> Objec
         # UNVERIFIED code and wording: platform events are published, never queried.
         raise SoqlError("INVALID_TYPE_FOR_OPERATION", f"entity type {spec.name} does not support query")
     fields = field_infos(store, spec.name)
-    paths, relations = resolve_paths(store, spec.name, parsed, FieldInfo)
+    paths, relations = resolve_paths(parsed, spec.name, fields, StoreRelationships(store))
     fields.update(paths)
     hidden_id = False
     hidden_parents: frozenset[str] = frozenset()
     if select_id:
-        if relations and not parsed.is_aggregate and not parsed.is_count:
-            # Every parent's Id, to put its url in its attributes (REST nests parents with them).
-            selected = {name.lower() for name in parsed.fields}
-            extra = [f"{prefix}.Id" for prefix in relations if f"{prefix}.Id".lower() not in selected]
-            for name in extra:
-                fields[name.lower()] = FieldInfo(name, "id")
-            parsed = replace(
-                parsed,
-                fields=(*parsed.fields, *extra),
-                field_positions=(*parsed.field_positions, *[0] * len(extra)),
-            )
-            hidden_parents = frozenset(extra)
+        parsed, parent_ids = select_parent_ids(parsed, relations)
+        fields.update(parent_ids)
+        hidden_parents = frozenset(info.name for info in parent_ids.values())
         parsed, hidden_id = with_id(parsed)
     return ObjectQuery(parsed, spec.name, fields, hidden_id, relations, hidden_parents)

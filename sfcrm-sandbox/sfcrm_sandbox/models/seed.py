@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 from sfcrm_sandbox.models.ids import KEY_PREFIXES
 from sfcrm_sandbox.models.keys import COMPOSITE_FIELD, key_value
 from sfcrm_sandbox.models.objects import OBJECTS
-from sfcrm_sandbox.models.values import now_datetime
 
 if TYPE_CHECKING:
     from sfcrm_sandbox.models.store import OrgStore
@@ -20,7 +19,7 @@ ROUTER_USERNAME = "lead.router@sfcrm-sandbox.local"
 def seed_org(store: OrgStore, username: str) -> None:
     """Write the seed records into an empty ``store`` (the caller holds its lock, and no org exists yet)."""
     store.db.execute("BEGIN")
-    now = now_datetime()
+    now = store.clock.stamp()
     ids = {name: store.new_id(KEY_PREFIXES[name]) for name in ("Organization", "Profile")}
     user_id, router_id = store.new_id("005"), store.new_id("005")
     perm_set_id, extra_set_id = store.new_id("0PS"), store.new_id("0PS")

@@ -1,7 +1,8 @@
 """OAuth grants and bearer sessions (``docs/salesforce-facts.md``, "Authentication").
 
 The username-password grant takes the password with the security token appended; the
-client-credentials grant takes the connected app's id and secret (form fields or HTTP Basic).
+client-credentials grant takes the connected app's id and secret (form fields or HTTP Basic); the
+JWT bearer grant takes an assertion signed with the key of the app's certificate (:mod:`.jwt_bearer`).
 Errors carry OAuth's ``error`` / ``error_description``. Tokens live in memory only: a restarted
 sandbox invalidates every session, as a real org may.
 """
@@ -14,7 +15,12 @@ import hmac
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from sfcrm_sandbox.models.jwt_bearer import JWT_BEARER_GRANT, AssertionRefused, JwtBearerPolicy
+
+if TYPE_CHECKING:
+    from cryptography import x509
 
 
 @dataclass(frozen=True)
@@ -47,13 +53,26 @@ class Sessions:
     :param org_id: 18-character Organization Id (tokens start with its 15-character form).
     :param user_id: 18-character Id of the integration user (every grant runs as this user).
     :param ttl_s: session lifetime in seconds.
+    :param jwt_certificate: the certificate uploaded to the connected app for the JWT bearer grant
+        (``--jwt-cert``); without one every assertion is refused.
     """
 
-    def __init__(self, credentials: Credentials, org_id: str, user_id: str, ttl_s: float) -> None:
+    def __init__(
+        self,
+        credentials: Credentials,
+        org_id: str,
+        user_id: str,
+        ttl_s: float,
+        jwt_certificate: x509.Certificate | None = None,
+    ) -> None:
         self.credentials = credentials
         self.org_id = org_id
         self.user_id = user_id
         self.ttl_s = ttl_s
+        # The integration user is the one user pre-authorized for the connected app.
+        self.jwt = JwtBearerPolicy(
+            jwt_certificate, credentials.client_id, frozenset({credentials.username.lower()})
+        )
         self._expiry: dict[str, float] = {}
 
     def grant(
@@ -70,6 +89,14 @@ class Sessions:
         """
         grant_type = form.get("grant_type")
         creds = self.credentials
+        if grant_type == JWT_BEARER_GRANT:
+            try:
+                # The audience is the authorization server the client addressed (login, test, My Domain).
+                self.jwt.verify(form.get("assertion"), base_url)
+            except AssertionRefused as refused:
+                raise TokenError(refused.error, refused.description) from None
+            # The JWT bearer answer carries no issued_at / signature (Salesforce's documented example).
+            return self._token_body(base_url, instance or base_url, scope="api", signed=False)
         if grant_type == "password":
             client_id, client_secret = form.get("client_id"), form.get("client_secret")
         elif grant_type == "client_credentials":
@@ -102,7 +129,9 @@ class Sessions:
         self._expiry[token] = time.monotonic() + self.ttl_s
         return token
 
-    def _token_body(self, base_url: str, instance: str, scope: str | None) -> dict[str, Any]:
+    def _token_body(
+        self, base_url: str, instance: str, scope: str | None, signed: bool = True
+    ) -> dict[str, Any]:
         token = self.open()
         identity = f"{base_url}/id/{self.org_id}/{self.user_id}"
         issued_at = str(int(time.time() * 1000))
@@ -117,9 +146,9 @@ class Sessions:
             "instance_url": instance,
             "id": identity,
             "token_type": "Bearer",
-            "issued_at": issued_at,
-            "signature": signature,
         }
+        if signed:
+            body.update(issued_at=issued_at, signature=signature)
         if scope:
             body["scope"] = scope
         return body

@@ -11,10 +11,10 @@ string is null, null matches false on checkboxes, ``!=`` and ``NOT IN`` also mat
 cannot be mixed without parentheses, nulls sort first ascending and last descending, and a literal of
 the wrong kind for its field is refused instead of coerced. Errors carry Salesforce's error codes
 (``MALFORMED_QUERY``, ``INVALID_FIELD``, ``INVALID_QUERY_FILTER_OPERATOR``,
-``NUMBER_OUTSIDE_VALID_RANGE``) and message shapes. A parent path (``Account.Name``) is a field like
-any other here: the caller lists it among the fields and puts its values in the rows
-(:mod:`~sfcrm_sandbox.models.queries`). Anything outside the subset (subqueries, child
-relationships, TYPEOF, ...) is refused with
+``NUMBER_OUTSIDE_VALID_RANGE``) and message shapes. A child-to-parent path (``Account.Name``,
+``Account.Owner.Username``) is a field like any other here: :mod:`~sfcrm_sandbox.models.soql_paths`
+resolves it, lists it among the fields and puts its values in the rows. Anything outside the subset
+(subqueries and parent-to-child relationship queries, TYPEOF, ...) is refused with
 ``MALFORMED_QUERY`` saying the sandbox does not support it, never silently ignored.
 
 Pure Python: no HTTP, no storage. The caller (the sandbox's query route) owns the rows.
@@ -74,6 +74,9 @@ class FieldInfo:
     :param filterable: False for long / rich text areas: they cannot appear in WHERE.
     :param sortable: False for long / rich text areas: they cannot appear in ORDER BY.
     :param groupable: False for long text, decimals and date-times: they cannot appear in GROUP BY.
+    :param relationship: for a lookup, the name a parent path goes through (``Account`` for
+        ``AccountId``; :mod:`~sfcrm_sandbox.models.soql_paths`).
+    :param reference_to: for a lookup, the object(s) it may point to.
     """
 
     name: str
@@ -81,6 +84,8 @@ class FieldInfo:
     filterable: bool = True
     sortable: bool = True
     groupable: bool = True
+    relationship: str | None = None
+    reference_to: tuple[str, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------------

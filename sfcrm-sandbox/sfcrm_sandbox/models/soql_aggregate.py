@@ -2,11 +2,12 @@
 
 Salesforce answers an aggregate query with ``AggregateResult`` rows (``docs/salesforce-facts.md``,
 "SOQL"): one per group (one in all without GROUP BY), holding the grouped fields under their names
-and each aggregate under its alias, or ``expr0``, ``expr1``, ... numbered over the aggregates
-written without one. Aggregates skip nulls; ``COUNT`` of nothing is 0, the others null. A field
-selected outside an aggregate must be grouped; ``SUM`` and ``AVG`` take numbers; long text areas
-cannot be aggregated and only groupable fields can be grouped. HAVING and ORDER BY may use
-aggregates; LIMIT and OFFSET count groups. An aggregate query has no further pages.
+(a parent's field under its own name: ``Account.Name`` as ``Name``) and each aggregate under its
+alias, or ``expr0``, ``expr1``, ... numbered over the aggregates written without one. Aggregates skip
+nulls; ``COUNT`` of nothing is 0, the others null. A field selected outside an aggregate must be
+grouped; ``SUM`` and ``AVG`` take numbers; long text areas cannot be aggregated and only groupable
+fields can be grouped. HAVING and ORDER BY may use aggregates; LIMIT and OFFSET count groups. An
+aggregate query has no further pages.
 
 Grouping and HAVING/ORDER BY reuse the engine of :mod:`.soql`: every group becomes a row of
 synthetic columns (one per grouped field and per aggregate) that the ordinary compiler filters
@@ -120,7 +121,9 @@ def execute_aggregate(
             outputs.append((name, synthetic))
         else:
             field_name, pos = next(plain)
-            outputs.append((compiler.resolve(field_name, pos).name, compiler.resolve(field_name, pos).name))
+            source = compiler.resolve(field_name, pos).name
+            # A grouped parent field (Account.Name) comes back under its own name (Name), unnested.
+            outputs.append((source.rpartition(".")[2], source))
 
     having = _rewrite(query.having, column) if query.having is not None else None
     order_by = tuple(

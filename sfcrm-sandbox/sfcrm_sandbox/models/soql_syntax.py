@@ -18,10 +18,10 @@ INVALID_QUERY_FILTER_OPERATOR = "INVALID_QUERY_FILTER_OPERATOR"
 NUMBER_OUTSIDE_VALID_RANGE = "NUMBER_OUTSIDE_VALID_RANGE"
 
 MAX_OFFSET = 2000  # Salesforce refuses larger OFFSETs
+MAX_RELATIONSHIP_DEPTH = 5  # relationships in one child-to-parent path (Account.Owner.Name is two)
 MAX_QUERY_LENGTH = 100_000  # characters of one SOQL statement
 _MAX_INT = 2**31 - 1
 
-MAX_PATH_DEPTH = 5  # relationships in one parent path (Contact.Account.Owner.Name is two)
 _SUPPORTED = (
     "SELECT fields, parent fields (Account.Name), COUNT() or aggregate functions FROM one object, "
     "WHERE, GROUP BY, HAVING, ORDER BY, LIMIT and OFFSET"
@@ -427,22 +427,24 @@ class _Parser:
             what = "FIELDS()" if tok.upper == "FIELDS" else f"functions and aggregates ({tok.text}())"
             raise unsupported(self.soql, tok.pos, f"{what} in {clause}")
         self.next()
-        parts = [tok.text]
+        if not self.at_punct("."):
+            return tok
+        # A child-to-parent path such as Account.Owner.Username: at most five relationships deep.
+        names = [tok.text]
         while self.at_punct("."):
             self.next()
             part = self.peek()
-            if part.kind != "ident":
+            if part.kind != "ident" or part.upper in _RESERVED:
                 raise self.unexpected()
-            self.next()
-            parts.append(part.text)
-        if len(parts) - 1 > MAX_PATH_DEPTH:
+            names.append(self.next().text)
+        if len(names) > MAX_RELATIONSHIP_DEPTH + 1:
             raise located(
                 MALFORMED_QUERY,
                 self.soql,
                 tok.pos,
-                f"A field path may go through at most {MAX_PATH_DEPTH} relationships",
+                f"SOQL statements cannot query more than {MAX_RELATIONSHIP_DEPTH} levels of relationships",
             )
-        return tok if len(parts) == 1 else _Token("ident", ".".join(parts), tok.pos)
+        return _Token("ident", ".".join(names), tok.pos)
 
     def condition(self) -> Condition:
         first = self.unary()

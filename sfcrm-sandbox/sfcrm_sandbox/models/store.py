@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from sfcrm_sandbox.models.access import Access, FieldGrants, ObjectAccess, ObjectGrants
+from sfcrm_sandbox.models.clock import Clock
 from sfcrm_sandbox.models.custom_fields import field_spec_from_json, field_spec_to_json
 from sfcrm_sandbox.models.custom_objects import custom_key_prefix, custom_object_spec
 from sfcrm_sandbox.models.duplicates import MATCH_FIELDS, DuplicateRules
@@ -31,7 +32,6 @@ from sfcrm_sandbox.models.ids import KEY_PREFIXES, case_suffix
 from sfcrm_sandbox.models.keys import key_value
 from sfcrm_sandbox.models.schema import Schema
 from sfcrm_sandbox.models.seed import seed_org
-from sfcrm_sandbox.models.values import now_datetime
 
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 _SCHEMA = """
@@ -66,11 +66,13 @@ class OrgStore:
 
     :param path: the SQLite file.
     :param username: the integration user's username (kept in sync with ``--username``).
+    :param clock: the org's clock, which stamps every write (default: the wall clock).
     """
 
-    def __init__(self, path: Path, username: str) -> None:
+    def __init__(self, path: Path, username: str, clock: Clock | None = None) -> None:
         self._lock = threading.RLock()
         self.path = path
+        self.clock = clock or Clock()
         self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         # A local test org: durability across power loss is not worth fsyncs on every batch.
@@ -78,7 +80,7 @@ class OrgStore:
         self.db.executescript(_SCHEMA)
         self.schema = Schema()
         self.access = Access(self.schema)
-        self.events = EventBus()
+        self.events = EventBus(self.clock)
         self.duplicate_rules = DuplicateRules()
         self._custom_object_ids: dict[str, str] = {}
         self._counters: dict[str, int] = {}
@@ -316,7 +318,7 @@ class OrgStore:
             with self.transaction() as db:
                 db.execute(
                     "INSERT INTO custom_field (id, sobject, name, spec, created) VALUES (?, ?, ?, ?, ?)",
-                    (field_id, sobject, spec.name, json.dumps(field_spec_to_json(spec)), now_datetime()),
+                    (field_id, sobject, spec.name, json.dumps(field_spec_to_json(spec)), self.clock.stamp()),
                 )
                 self.save_counters()
             self.schema.add_field(sobject, spec)
@@ -337,7 +339,7 @@ class OrgStore:
             with self.transaction() as db:
                 db.execute(
                     "INSERT INTO custom_object (id, name, prefix, metadata, created) VALUES (?, ?, ?, ?, ?)",
-                    (object_id, name, spec.key_prefix, json.dumps(metadata), now_datetime()),
+                    (object_id, name, spec.key_prefix, json.dumps(metadata), self.clock.stamp()),
                 )
                 self.save_counters()
             self.schema.add_object(spec)

@@ -70,7 +70,8 @@ def format_datetime(moment: dt.datetime) -> str:
 
 
 def now_datetime() -> str:
-    # Whole seconds with ".000", as the org stores audit fields.
+    """The wall clock's now in Salesforce's form, whole seconds (Bulk jobs' own dates). Records are
+    stamped by the org's settable clock instead (:mod:`.clock`)."""
     return format_datetime(dt.datetime.now(dt.timezone.utc).replace(microsecond=0))
 
 

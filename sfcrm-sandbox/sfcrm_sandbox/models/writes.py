@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sfcrm_sandbox.models.custom_objects import auto_number
+from sfcrm_sandbox.models.derived import derive
 from sfcrm_sandbox.models.duplicates import public_error
 from sfcrm_sandbox.models.events import publish_result_id
 from sfcrm_sandbox.models.fields import FieldSpec, ObjectSpec
@@ -24,7 +25,7 @@ from sfcrm_sandbox.models.ids import canonical_id
 from sfcrm_sandbox.models.keys import COMPOSITE_FIELD, key_value
 from sfcrm_sandbox.models.setup_rules import SetupRules
 from sfcrm_sandbox.models.store import OrgStore
-from sfcrm_sandbox.models.values import error, now_datetime
+from sfcrm_sandbox.models.values import error
 from sfcrm_sandbox.models.write_plan import Plan, RequestRejected
 from sfcrm_sandbox.models.write_rules import WriteRules
 
@@ -33,7 +34,6 @@ ROLLED_BACK = error(
     "Record rolled back because not all records were valid and the request was using AllOrNone header",
 )
 _AUDIT = ("CreatedDate", "CreatedById", "LastModifiedDate", "LastModifiedById", "SystemModstamp")
-_NAMED = ("Contact", "Lead", "User")
 # Writes to these change the integration user's field-level security (store.refresh_grants).
 _GRANT_OBJECTS = ("FieldPermissions", "ObjectPermissions", "PermissionSetAssignment")
 
@@ -337,7 +337,7 @@ class Writer:
         if not plans:
             return 0
         store = self.store
-        now = now_datetime()
+        now = self.store.clock.stamp()
         inserts: list[tuple[str, str, str]] = []
         updates: list[tuple[str, str]] = []
         key_deletes: list[tuple[str, str]] = []
@@ -362,9 +362,8 @@ class Writer:
             if plan.sobject == "Lead" and auto_assign:
                 # Sforce-Auto-Assign TRUE (the default): the org's assignment rule routes the lead.
                 data["OwnerId"] = store.router_user_id
-            if plan.sobject in _NAMED:
-                data["Name"] = " ".join(p for p in (data.get("FirstName"), data.get("LastName")) if p)
-            elif shape.name_field is not None and plan.action == "insert":
+            derive(plan.sobject, data, plan.values)
+            if shape.name_field is not None and plan.action == "insert":
                 data["Name"] = self._custom_name(plan.sobject, shape.name_field, data)
             record_id = plan.record_id
             assert record_id is not None
@@ -437,7 +436,7 @@ class Writer:
     def _commit_deletes(self, plans: list[Plan], hard: bool) -> int:
         if not plans:
             return 0
-        now = now_datetime()
+        now = self.store.clock.stamp()
         rows = []
         for plan in plans:
             data = dict(plan.existing or {})
@@ -466,7 +465,7 @@ class Writer:
             if found is None or found[0] != "Lead" or found[1]:
                 return False
             data = found[2]
-            now = now_datetime()
+            now = self.store.clock.stamp()
             data.update(
                 {
                     "IsConverted": True,

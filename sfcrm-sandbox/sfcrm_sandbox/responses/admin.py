@@ -1,5 +1,5 @@
-"""Sandbox-only endpoints under ``/__sandbox`` (no auth): stats, reset, a stand-in for lead conversion,
-the messages published to a platform event, and the org's duplicate rules."""
+"""Sandbox-only endpoints under ``/__sandbox`` (no auth): stats, reset, the org's clock, a stand-in for
+lead conversion, the messages published to a platform event, and the org's duplicate rules."""
 
 from __future__ import annotations
 
@@ -99,3 +99,16 @@ class AdminResponses:
         record_id = canonical_id(call.params["id"])
         converted = record_id is not None and self.writer.convert_lead(record_id)
         return Reply(200 if converted else 404, {"converted": converted})
+
+    def clock(self, call: Call) -> Reply:
+        """``GET /__sandbox/clock``: the org's now and whether it stands still."""
+        return Reply(200, self.store.clock.state())
+
+    def set_clock(self, call: Call) -> Reply:
+        """``POST /__sandbox/clock`` ``{"now": ISO, "advance_s": n, "frozen": bool}`` (each optional)."""
+        try:
+            settings = json.loads(call.raw or b"{}")
+            self.store.clock.configure(settings)
+        except ValueError as exc:  # ClockError, or a body that is not JSON
+            return Reply(400, {"error": "INVALID_CLOCK", "message": str(exc)})
+        return Reply(200, self.store.clock.state())

@@ -29,6 +29,8 @@ _SOAP_TYPES = {
     "percent": "xsd:double",
     "int": "xsd:int",
     "complexvalue": "xsd:anyType",
+    "address": "urn:address",
+    "location": "urn:location",
 }
 
 
@@ -50,7 +52,7 @@ def field_describe(spec: FieldSpec, *, readable_only: bool = False) -> dict[str,
         "calculatedFormula": None,
         "cascadeDelete": False,
         "caseSensitive": False,
-        "compoundFieldName": None,
+        "compoundFieldName": spec.compound_field_name,
         "controllerName": None,
         "createable": createable,
         "custom": spec.custom,

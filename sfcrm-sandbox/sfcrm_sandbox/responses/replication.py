@@ -25,7 +25,7 @@ class ReplicationResponses:
         if spec is None:
             return not_found()
         try:
-            span = window(call.query.get("start"), call.query.get("end"))
+            span = window(call.query.get("start"), call.query.get("end"), now=self.store.clock.now())
             ids = updated_ids(self.store.stream(spec.name), span)
         except ReplicationError as exc:
             return api_error(400, exc.error_code, exc.message)
@@ -36,7 +36,7 @@ class ReplicationResponses:
         if spec is None:
             return not_found()
         try:
-            span = window(call.query.get("start"), call.query.get("end"))
+            span = window(call.query.get("start"), call.query.get("end"), now=self.store.clock.now())
             found = deleted_records(self.store.stream(spec.name, include_deleted=True), span)
         except ReplicationError as exc:
             return api_error(400, exc.error_code, exc.message)

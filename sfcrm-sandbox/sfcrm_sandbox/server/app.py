@@ -21,7 +21,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -50,6 +50,9 @@ from sfcrm_sandbox.urls import (
     service_routes,
 )
 
+if TYPE_CHECKING:
+    from cryptography import x509
+
 _SESSION_INVALID = [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
 _JSON = "application/json;charset=UTF-8"
 # Salesforce Edge answers this one, not the org: an HTML page and no Sforce-Limit-Info.
@@ -71,6 +74,7 @@ class SandboxSettings:
     :param my_domain: the org's My Domain name; logins at ``login``/``test.salesforce.com`` (through
         the proxy) answer with ``https://<my_domain>.my.salesforce.com`` as the instance.
     :param bulk: the Bulk APIs' processing model and limits.
+    :param jwt_certificate: the connected app's certificate for the JWT bearer grant (``--jwt-cert``).
     """
 
     credentials: Credentials
@@ -81,6 +85,7 @@ class SandboxSettings:
     faults: FaultSettings = FaultSettings()
     my_domain: str = DEFAULT_MY_DOMAIN
     bulk: BulkSettings = field(default_factory=BulkSettings)
+    jwt_certificate: x509.Certificate | None = None
 
 
 def to_response(reply: Reply, headers: dict[str, str] | None = None) -> Response:
@@ -168,7 +173,13 @@ class SandboxApp:
         self.settings = settings
         self.faults = Faults(settings.faults)
         self.usage = ApiUsage(settings.daily_api_limit)
-        self.sessions = Sessions(settings.credentials, store.org_id, store.user_id, settings.session_ttl_s)
+        self.sessions = Sessions(
+            settings.credentials,
+            store.org_id,
+            store.user_id,
+            settings.session_ttl_s,
+            jwt_certificate=settings.jwt_certificate,
+        )
         writer = Writer(store, self.faults.record_lock)
         self.bulk = BulkOrg(store, writer, self.usage, settings.bulk)
         self.responses = Responses.of_org(
