@@ -345,11 +345,6 @@ class SalesforceCrmHook(BaseHook):
         maximum = int(daily.get("Max", 0))
         return maximum - int(daily.get("Remaining", 0)), maximum
 
-    @property
-    def org_id(self) -> str:
-        """The 18-character Id of the org: the identity URL's ``.../id/<orgId>/<userId>``."""
-        return self._transport.token().identity_url.rstrip("/").rsplit("/", 2)[-2]
-
     def get_user_permission_set_id(self) -> str:
         """Id of the profile-owned PermissionSet of the connection's user (target of FLS grants)."""
         users = self.query_all(format_soql("SELECT ProfileId FROM User WHERE Id = {}", self.user_id))

@@ -158,6 +158,14 @@ def test_created_and_updated_are_exact_or_said_to_be_unknown_after_lost_answers(
     assert (summary["created"], summary["updated"]) == (known_created, known_updated)
 
 
+def _kill_once_writing(op, write_calls, writes_before: int) -> None:
+    """Stop mid-run whatever the machine's load: once the first write has reached the org."""
+    deadline = time.monotonic() + 60
+    while write_calls() == writes_before and time.monotonic() < deadline:
+        time.sleep(0.02)
+    op.on_kill()
+
+
 def test_on_kill_stops_sending_and_saves_what_was_not_sent(tmp_path, monkeypatch):
     for org in start_export_org(tmp_path / "org", monkeypatch, latency_ms=150):
         segment = renaming_segment(org.hook, tmp_path / "contacts.parquet", 3000)
@@ -166,14 +174,9 @@ def test_on_kill_stops_sending_and_saves_what_was_not_sent(tmp_path, monkeypatch
         )
         writes_before = org.write_calls()
 
-        def kill_once_writing() -> None:
-            # Stop mid-run whatever the machine's load: once the first write has reached the org.
-            deadline = time.monotonic() + 60
-            while org.write_calls() == writes_before and time.monotonic() < deadline:
-                time.sleep(0.02)
-            op.on_kill()
-
-        threading.Thread(target=kill_once_writing, daemon=True).start()
+        threading.Thread(
+            target=_kill_once_writing, args=(op, org.write_calls, writes_before), daemon=True
+        ).start()
 
         with pytest.raises(SfCrmStoppedError, match="Replay the rejected rows") as info:
             op.execute({})
