@@ -28,15 +28,14 @@ Prerequisites:
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 
 from airflow.sdk import CronTriggerTimetable, dag
+from sfcrm_examples.locations import DEFAULT_LAKE
 
 from airflow_provider_sfcrm.operators.extract import SalesforceExtractOperator
 
 SFCRM_CONN_ID = "sfcrm_default"
-DEFAULT_LAKE = os.path.join(os.environ.get("AIRFLOW_HOME", os.path.expanduser("~/airflow")), "sfcrm", "lake")
 # Every hour, each run covering the hour before it.
 HOURLY = CronTriggerTimetable("0 * * * *", timezone="UTC", interval=timedelta(hours=1))
 
