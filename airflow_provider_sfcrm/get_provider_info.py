@@ -32,8 +32,12 @@ SFCRM_CONN_FIELDS: dict[str, dict] = {
     "client_secret": _text(
         "Client Secret", "Consumer secret of the connected app, e.g. '8F2C...'.", secret=True
     ),
+    # No default stored: the hook's own default applies when the field is left empty, and Airflow's
+    # secrets masker (which receives every extra value) would warn in every task log about a stored
+    # 4-character value being too short to mask.
     "api_version": _text(
-        "API Version", "Salesforce REST API version without 'v', e.g. '62.0'.", default="62.0"
+        "API Version",
+        "Salesforce REST API version without 'v', e.g. '62.0'; leave empty for the default (62.0).",
     ),
     "ca_bundle": _text(
         "CA Bundle",
