@@ -1,7 +1,7 @@
-"""The final-state check every scenario ends with: the org holds exactly what the profile store says.
+"""The checks every scenario ends with: the org holds exactly what the profile store says, the sync
+state remembers exactly what the org holds, and every summary's counts add up.
 
-One place on purpose: when the export keeps a sync state (what was confirmed written, per person),
-its comparison with ``expected`` belongs in :func:`assert_final_state` too, for every scenario at once.
+One place on purpose, so that every scenario checks the same things.
 """
 
 from __future__ import annotations
@@ -45,3 +45,35 @@ def assert_final_state(org: ScenarioOrg, sobject: str, expected: dict[str, dict[
         f"(of {changed} people expected to carry one); (Id, field, in org, expected): {_examples(wrong)}"
     )
     assert changed, f"{sobject}: the scenario expects no status at all — it would prove nothing"
+    _assert_state_matches_org(org, sobject, records)
+
+
+def _assert_state_matches_org(org: ScenarioOrg, sobject: str, records: list[dict[str, Any]]) -> None:
+    """The sync state's latest confirmed status of each record and field is the one the org holds: the
+    next run's diff starts from the truth (a status it believes written but is not would never be
+    sent again)."""
+    remembered = org.state_statuses(sobject)
+    differ = [
+        (record["Id"], field, record.get(field), remembered.get(record["Id"], {}).get(field))
+        for record in records
+        for field in STATUS_FIELDS
+        if record.get(field) != remembered.get(record["Id"], {}).get(field)
+    ]
+    assert not differ, (
+        f"{sobject}: the sync state remembers {len(differ)} statuses otherwise than the org holds them; "
+        f"(Id, field, in org, in the sync state): {_examples(differ)}"
+    )
+    unknown = sorted(set(remembered) - {record["Id"] for record in records})
+    assert not unknown, f"{sobject}: the sync state remembers records the org lacks: {unknown[:5]}"
+
+
+#: The outcomes of a synced row: each row of a segment ends as exactly one of them.
+OUTCOMES = ("written", "rejected", "unchanged", "stale")
+
+
+def assert_counts_add_up(summary: dict[str, Any], rows: int | None = None) -> None:
+    """``total == written + rejected + unchanged + stale`` (and ``== rows`` when given)."""
+    parts = {key: summary[key] for key in OUTCOMES}
+    assert summary["total"] == sum(parts.values()), f"counts do not add up: total={summary['total']}, {parts}"
+    if rows is not None:
+        assert summary["total"] == rows, f"the summary counts {summary['total']} rows, the segment has {rows}"

@@ -12,6 +12,7 @@ import shutil
 import signal
 import sys
 import tempfile
+from functools import partial
 from pathlib import Path
 
 _ROOT = Path(tempfile.mkdtemp(prefix="sfcrm-e2e-"))
@@ -26,7 +27,8 @@ import pytest  # noqa: E402
 from e2e import processes  # noqa: E402
 from e2e.airflow_api import AirflowApi  # noqa: E402
 from e2e.deployment import Deployment  # noqa: E402
-from e2e.services import BrokerDatabase, MetadataDatabase, ServiceUnavailable  # noqa: E402
+from e2e.org import state_prefix  # noqa: E402
+from e2e.services import BrokerDatabase, PostgresDatabase, ServiceUnavailable  # noqa: E402
 
 #: Scenarios that shift the deployment's clock run last (the shift stays until the end).
 SHIFTED_CLOCK = "shifted_clock"
@@ -57,7 +59,7 @@ def pytest_runtest_makereport(item, call):
 def deployment() -> Deployment:
     """PostgreSQL database + Redis database of this run, ``airflow db migrate``, every component."""
     try:
-        metadata_db = MetadataDatabase.create()
+        metadata_db = PostgresDatabase.create()
     except ServiceUnavailable as exc:
         shutil.rmtree(_ROOT, ignore_errors=True)
         pytest.exit(str(exc), returncode=2)
@@ -81,16 +83,23 @@ def deployment() -> Deployment:
         _clean_up(running, metadata_db, broker_db)
 
 
-def _clean_up(running: Deployment, metadata_db: MetadataDatabase, broker_db: BrokerDatabase) -> None:
+def _clean_up(running: Deployment, metadata_db: PostgresDatabase, broker_db: BrokerDatabase) -> None:
     """Stop everything, drop the database, flush the Redis db, delete the files — each step whatever
     the others did, and deaf to a second Ctrl-C (a half-done clean-up would leave things behind)."""
     handlers = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        for step in (running.stop, processes.stop_all, metadata_db.drop, broker_db.release):
+        steps = (
+            running.stop,
+            processes.stop_all,
+            partial(PostgresDatabase.drop_prefixed, state_prefix(metadata_db)),
+            metadata_db.drop,
+            broker_db.release,
+        )
+        for step in steps:
             try:
                 step()
             except Exception as exc:  # report and go on: the remaining steps must still run
-                print(f"e2e clean-up: {step.__qualname__} failed: {exc}", file=sys.stderr)
+                print(f"e2e clean-up: {getattr(step, '__qualname__', step)} failed: {exc}", file=sys.stderr)
         shutil.rmtree(_ROOT, ignore_errors=True)
     finally:
         for sig, handler in handlers.items():

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from e2e import processes
 from e2e.airflow_api import AirflowApi
-from e2e.services import BrokerDatabase, MetadataDatabase
+from e2e.services import BrokerDatabase, PostgresDatabase
 
 REPO = Path(__file__).resolve().parent.parent
 DAGS = REPO / "dags"
@@ -52,7 +52,7 @@ class Deployment:
     """The running Airflow components and what a test needs to reach them."""
 
     root: Path
-    metadata_db: MetadataDatabase
+    metadata_db: PostgresDatabase
     broker_db: BrokerDatabase
     api_port: int = field(default_factory=free_port)
     clock_offset_s: int = 0

@@ -1,7 +1,8 @@
-"""The two services the deployment needs and does not start: PostgreSQL (metadata DB) and Redis (broker).
+"""The two services the deployment needs and does not start: PostgreSQL (metadata DB, and each
+scenario's sync state) and Redis (broker).
 
-The harness creates a database of its own on the PostgreSQL server and claims an empty Redis
-database number; at the end it drops the one and flushes the other — nothing else on either server
+The harness creates databases of its own on the PostgreSQL server and claims an empty Redis
+database number; at the end it drops the databases and flushes the Redis one — nothing else on either server
 is touched. When a service is unreachable it says exactly what to start.
 """
 
@@ -42,8 +43,8 @@ def _pg_connect(dbname: str):
 
 
 @dataclass
-class MetadataDatabase:
-    """A PostgreSQL database created for one e2e run and dropped after it."""
+class PostgresDatabase:
+    """A PostgreSQL database created for one e2e run (or one scenario) and dropped after it."""
 
     name: str
 
@@ -55,13 +56,32 @@ class MetadataDatabase:
     def celery_result_backend(self) -> str:
         return f"db+postgresql://{PG_USER}@{PG_HOST}:{PG_PORT}/{self.name}"
 
+    def airflow_connection(self) -> dict:
+        """The database as an Airflow ``postgres`` connection (the fields of the REST API's body)."""
+        return {
+            "conn_type": "postgres",
+            "host": PG_HOST,
+            "port": PG_PORT,
+            "login": PG_USER,
+            "schema": self.name,
+        }
+
+    def query(self, statement: str, parameters: tuple = ()) -> list[tuple]:
+        connection = _pg_connect(self.name)
+        try:
+            with connection.cursor() as cursor:
+                cursor.execute(statement, parameters)
+                return cursor.fetchall()
+        finally:
+            connection.close()
+
     @classmethod
-    def create(cls) -> MetadataDatabase:
+    def create(cls, prefix: str = "sfcrm_e2e") -> PostgresDatabase:
         try:
             admin = _pg_connect("postgres")
         except Exception as exc:  # psycopg2.OperationalError and import errors alike
             raise ServiceUnavailable(f"PostgreSQL: {exc}\n{HOW_TO_START}") from None
-        name = f"sfcrm_e2e_{secrets.token_hex(4)}"
+        name = f"{prefix}_{secrets.token_hex(4)}"
         admin.autocommit = True
         with admin.cursor() as cursor:
             cursor.execute(f'CREATE DATABASE "{name}"')
@@ -72,8 +92,19 @@ class MetadataDatabase:
         admin = _pg_connect("postgres")
         admin.autocommit = True
         with admin.cursor() as cursor:
-            # Components are stopped by now; anything still connected is cut off.
+            # Components are stopped by now (or the scenario is over); anything still connected is cut off.
             cursor.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+        admin.close()
+
+    @staticmethod
+    def drop_prefixed(prefix: str) -> None:
+        """Drop every database named ``<prefix>_…`` (a scenario's, should its own drop have been skipped)."""
+        admin = _pg_connect("postgres")
+        admin.autocommit = True
+        with admin.cursor() as cursor:
+            cursor.execute("SELECT datname FROM pg_database WHERE starts_with(datname, %s)", (f"{prefix}_",))
+            for (name,) in cursor.fetchall():
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
 
 

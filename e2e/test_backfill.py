@@ -1,14 +1,15 @@
 """``airflow backfill create`` over three days of the Contacts activation: the last day's statuses win.
 
 The command is the README's: ``--max-active-runs 1`` keeps the days in order (the backfill does not
-take the DAG's own ``max_active_runs``: without the option the three days run at once). A person who
-changed on several of the days then ends with the status of their latest change — the state the
-profile store holds at the end of the last day.
+take the DAG's own ``max_active_runs``: without the option the three days run at once). Each run
+syncs the memberships as of its interval's end against the sync state, so a person who stayed in an
+audience over the days ends ``existing``, one who left ``exited`` — what three syncs in order give.
+Had the days landed newest first, the older ones would have been stale and the newest one alone
+would show (members ``realized``): the scenario checks that it can tell the two apart.
 
-Each run activates the changes of its data interval. For this timetable a backfill run's logical
-date is the *start* of its interval, while its run id carries the end (``backfill__2026-01-05``
-covers 4 → 5 January): ``--from-date 2026-01-05 --to-date 2026-01-07`` selects the runs by that
-end, three days covering 4 → 7 January.
+For this timetable a backfill run's logical date is the *start* of its interval, while its run id
+carries the end (``backfill__2026-01-05`` covers 4 → 5 January): ``--from-date 2026-01-05 --to-date
+2026-01-07`` selects the runs by that end, three days covering 4 → 7 January.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from e2e import processes
-from e2e.assertions import assert_final_state
+from e2e.assertions import assert_counts_add_up, assert_final_state
 from e2e.org import scenario
 
 CONTACTS = "example_sfcrm_activate_contacts"
@@ -71,23 +72,17 @@ def test_backfill_over_three_days_leaves_the_last_days_statuses(deployment, api,
     for earlier, later in zip(runs, runs[1:], strict=False):
         assert earlier["end_date"] <= later["start_date"], "max_active_runs=1 must keep the days in order"
 
-    for run in runs:
-        summary = api.xcom(CONTACTS, run["dag_run_id"], "activate")
-        assert summary["total"] == summary["written"] + summary["rejected"] and summary["written"] > 0
+    summaries = [api.xcom(CONTACTS, run["dag_run_id"], "activate") for run in runs]
+    for summary in summaries:
+        assert_counts_add_up(summary, org.segment_rows("Contact"))
+    assert summaries[0]["written"] > 0
+    assert all(s["unchanged"] > 0 and s["written"] < summaries[0]["written"] for s in summaries[1:]), (
+        "after the first day only what changed is sent: "
+        f"{[(s['written'], s['unchanged']) for s in summaries]} (written, unchanged) per day"
+    )
 
-    expected = org.expected_statuses("Contact", FIRST_DAY, ends[-1])
-    out_of_order = _days_applied_newest_first(org, ends)
-    differing = sum(1 for sf_id in expected if expected[sf_id] != out_of_order[sf_id])
-    assert differing, "no person changed on two of the days: the scenario could not tell the order apart"
+    expected = org.expected_after_syncs("Contact", ends)
+    newest_first = org.expected_after_syncs("Contact", ends[-1:])
+    differing = sum(1 for sf_id in expected if expected[sf_id] != newest_first[sf_id])
+    assert differing, "no one stayed in an audience over the days: the order would not show"
     assert_final_state(org, "Contact", expected)
-
-
-def _days_applied_newest_first(org, ends: list[datetime]) -> dict[str, dict]:
-    """What the org would hold had the days landed newest first (the oldest day's statuses winning)."""
-    state: dict[str, dict] = {}
-    for end in sorted(ends, reverse=True):
-        day = org.expected_statuses("Contact", end - timedelta(days=1), end)
-        for sf_id, statuses in day.items():
-            merged = state.setdefault(sf_id, dict(statuses))
-            merged.update({field: status for field, status in statuses.items() if status is not None})
-    return state

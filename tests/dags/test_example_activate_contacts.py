@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from tests.dags.conftest import AUDIENCE_FIELDS, expected_after_syncs
+from tests.dags.conftest import AUDIENCE_FIELDS
+from tests.profile_store_oracle import expected_after_syncs
 
 pytestmark = pytest.mark.integration
 

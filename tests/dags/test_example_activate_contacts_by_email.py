@@ -9,7 +9,8 @@ from datetime import datetime, timedelta, timezone
 import pyarrow.parquet as pq
 import pytest
 
-from tests.dags.conftest import AUDIENCE_FIELDS, expected_after_syncs, fresh_dag
+from tests.dags.conftest import AUDIENCE_FIELDS, fresh_dag
+from tests.profile_store_oracle import expected_after_syncs
 
 pytestmark = pytest.mark.integration
 

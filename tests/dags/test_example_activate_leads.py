@@ -6,7 +6,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from tests.dags.conftest import AUDIENCE_FIELDS, expected_statuses
+from tests.dags.conftest import AUDIENCE_FIELDS
+from tests.profile_store_oracle import expected_statuses
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from tests.dags.conftest import AUDIENCE_FIELDS, derive, expected_after_syncs, memberships
+from tests.dags.conftest import AUDIENCE_FIELDS
+from tests.profile_store_oracle import derive, expected_after_syncs, memberships
 
 pytestmark = pytest.mark.integration
 

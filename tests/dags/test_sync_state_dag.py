@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.conftest import set_connection_env
-from tests.dags.conftest import derive
+from tests.profile_store_oracle import derive
 
 pytestmark = pytest.mark.integration
 
