@@ -66,6 +66,13 @@ SyncWriteFn = Callable[..., list[RecordResult]]
 # Plan values carried with each pending row to the moment its result is known.
 _PLAN = "__sfcrm_plan_"
 _NOT_SENT_STOPPED = "not sent: the task was stopped before this row was sent; the next run sends it"
+#: Why a sync state takes no ``row_filter`` (yet): the plan would see every filtered-out member as
+#: vanished from the segment, and exit them.
+ROW_FILTER_REFUSED = (
+    "row_filter cannot be combined with a sync state: the sync would take every member the filter "
+    "leaves out for someone who left the segment, and exit them. Filter the segment's query instead "
+    "(or export without sync_state)"
+)
 
 
 class SyncExport(SegmentExport):
@@ -109,6 +116,8 @@ class SyncExport(SegmentExport):
         mapping = self.mapping
         if mapping.identity_column is None:
             raise ValueError("a sync state needs an identity: on insert, name it with external_id_field")
+        if self.row_filter is not None:
+            raise ValueError(ROW_FILTER_REFUSED)
         self.stale_rows = stale
         self.state = state
         self.scope_id = scope_id
