@@ -218,7 +218,6 @@ class ExportSummary:
     stale: int = 0
     vanished: int = 0
     filtered: int = 0
-    row_filter: str | None = None
     api_calls: int | None = None
     api_usage: dict[str, int] | None = None
     duration_s: float = 0.0

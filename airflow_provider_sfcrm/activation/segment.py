@@ -30,7 +30,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_provider_sfcrm.activation.dedup import DuplicateFinder, identity_keys
-from airflow_provider_sfcrm.activation.mapping import build_records
+from airflow_provider_sfcrm.activation.mapping import CREATING, build_records
 from airflow_provider_sfcrm.activation.progress import ProgressReporter
 from airflow_provider_sfcrm.activation.report import SOURCE_CLIENT, SOURCE_SALESFORCE, RejectedRowsWriter
 from airflow_provider_sfcrm.activation.results import (
@@ -241,7 +241,7 @@ class SegmentExport:
 
     def _first_pass(self, duplicates: DuplicateFinder) -> int:
         column = self.mapping.identity_column
-        if column is None:  # insert: no identity, nothing to deduplicate
+        if column is None:  # insert, publish: no identity, nothing to deduplicate
             first = self.mapping.columns[:1] or None
             return sum(b.num_rows for b in self.source.batches(first))
         by_id = self.mapping.operation == "update"
@@ -330,7 +330,7 @@ class SegmentExport:
         records, rows, table = pending.take(count)
         if self.write is None:  # a dry run: what would be sent counts as written
             for operation, n in self._operation_counts(table).items():
-                self._count_written(n, created=operation == "insert")
+                self._count_written(n, created=operation in CREATING)
             self.progress.advance(count)
             return
         reported = [0]
@@ -394,7 +394,7 @@ class SegmentExport:
             result = results[pos]
             if not result.success:
                 continue
-            created = {"insert": True, "update": False}.get(operation, result.created)
+            created = True if operation in CREATING else False if operation == "update" else result.created
             if created is None:
                 unknown.append(rows[pos])
             else:
