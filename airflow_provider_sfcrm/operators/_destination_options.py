@@ -21,9 +21,7 @@ def is_platform_event(sobject: str) -> bool:
     return sobject.lower().endswith(EVENT_SUFFIX)
 
 
-def check_operation(
-    operation: str, sobject: str, *, sync_state: Any, row_filter: Any, duplicate_rule_header: Any
-) -> None:
+def check_operation(operation: str, sobject: str, *, sync_state: Any, duplicate_rule_header: Any) -> None:
     """Refuse, before anything is read, the combinations of operation, object and options that cannot
     work: ``publish`` is for Platform Events alone, and Platform Events are only published."""
     if operation == PUBLISH:
@@ -45,10 +43,6 @@ def check_operation(
             f"{sobject} is a Platform Event: events are published, not written with "
             f'operation={operation!r}; use operation="publish"'
         )
-    if row_filter not in (None, "") and sync_state:
-        from airflow_provider_sfcrm.sync.export import ROW_FILTER_REFUSED
-
-        raise SfCrmConfigError(ROW_FILTER_REFUSED)
 
 
 def checked_duplicate_rule_header(options: Any) -> Mapping[str, Any] | None:

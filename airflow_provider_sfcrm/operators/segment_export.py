@@ -111,7 +111,8 @@ class SalesforceSegmentExportOperator(BaseOperator):
         ``IS [NOT] NULL``, text, number, boolean and null literals. Only the rows it selects (true,
         not unknown) are checked and sent; the others are counted ``filtered``. Parsed, never
         executed; refused before anything is written when malformed or naming an unknown column.
-        Not with ``sync_state`` (a filtered-out member would look like one who left the segment).
+        With ``sync_state``, a filtered-out person is outside this sync's scope: not sent, not
+        exited, their state kept as it is.
     :param duplicate_rule_header: ``Sforce-Duplicate-Rule-Header`` options, each True, False or None:
         ``allow_save`` (save records that active alert duplicate rules match, instead of their
         ``DUPLICATES_DETECTED``), ``include_record_details``, ``run_as_current_user``. None
@@ -401,7 +402,6 @@ class SalesforceSegmentExportOperator(BaseOperator):
             str(self.operation),
             str(self.sobject).strip(),
             sync_state=self.sync_state,
-            row_filter=self.row_filter,
             duplicate_rule_header=self.duplicate_rule_header,
         )
         return parsed_row_filter(self.row_filter), checked_duplicate_rule_header(self.duplicate_rule_header)

@@ -241,3 +241,61 @@ def test_allow_save_false_sends_the_header_and_the_rule_still_applies(duplicate_
         duplicate_rule_header={"allow_save": False, "include_record_details": True},
     )
     assert summary["rejected_by_code"] == {"DUPLICATES_DETECTED": 1}
+
+
+@pytest.mark.timeout(300)
+def test_row_filter_with_a_sync_state_leaves_filtered_people_as_they_were(
+    tmp_path, monkeypatch, sync_state_db
+):
+    from tests.conftest import SYNC_STATE_CONN_ID
+    from tests.integration._export_org import CONN_ID, start_export_org
+
+    n = 600
+    schema = pa.schema(
+        [("ext", pa.string()), ("last", pa.string()), ("region", pa.string()), ("aud", pa.bool_())]
+    )
+    day1 = [
+        {"ext": f"EXT-{i}", "last": f"P{i}", "region": ["EU", "US"][i % 2], "aud": True} for i in range(n)
+    ]
+    # Day 2: everyone leaves the audience; the last 50 vanish from the segment; only EU is synced.
+    day2 = [dict(row, aud=False) for row in day1[: n - 50]]
+    common = dict(
+        sobject="Contact",
+        operation="upsert",
+        external_id_field="Ext_Id__c",
+        field_mapping={"ext": "Ext_Id__c", "last": "LastName"},
+        audiences={"aud": "crm_1_seg"},
+        sync_state=SYNC_STATE_CONN_ID,
+        stale_rows_path=str(tmp_path / "stale.parquet"),
+    )
+    for org in start_export_org(tmp_path / "org", monkeypatch):
+        first = _export(
+            tmp_path,
+            CONN_ID,
+            segment_path=write_segment(tmp_path / "day1.parquet", day1, schema),
+            as_of="2026-01-02T00:00:00+00:00",
+            **common,
+        )
+        second = _export(
+            tmp_path,
+            CONN_ID,
+            segment_path=write_segment(tmp_path / "day2.parquet", day2, schema),
+            as_of="2026-01-03T00:00:00+00:00",
+            row_filter="region = 'EU'",
+            **common,
+        )
+        statuses = {
+            r["Ext_Id__c"]: r["crm_1_seg__c"]
+            for r in org.hook.query_all("SELECT Ext_Id__c, crm_1_seg__c FROM Contact")
+        }
+
+    assert first["written"] == n
+    us = (n - 50) // 2
+    assert (second["filtered"], second["vanished"]) == (us, 50)
+    assert second["written"] == (n - 50) - us + 50  # EU rows exited, vanished people exited
+    assert (
+        second["total"] == second["written"] + second["rejected"] + second["filtered"] + second["unchanged"]
+    )
+    for i in range(n):
+        expected = "exited" if i >= n - 50 or i % 2 == 0 else "realized"
+        assert statuses[f"EXT-{i}"] == expected, i

@@ -350,10 +350,6 @@ def test_lineage_only_after_a_real_run(fake_hook, segment, tmp_path):
         ({"row_filter": "lower(last) = 'a'"}, r"function calls are not allowed: lower\("),
         ({"row_filter": "nope IS NULL"}, "the segment has no column 'nope'"),
         ({"row_filter": "last > 3"}, "cannot be compared"),
-        (
-            {"row_filter": "last = 'A'", "sync_state": "sfcrm_sync_state"},
-            "cannot be combined with a sync state",
-        ),
         ({"operation": "publish"}, "publishes Platform Events"),
         ({"sobject": "Notification__e", "operation": "insert"}, "Notification__e is a Platform Event"),
         ({"duplicate_rule_header": {"allowSave": True}}, r"unknown option\(s\) \['allowSave'\]"),
