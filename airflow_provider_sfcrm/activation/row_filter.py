@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -369,7 +368,7 @@ def compile_filter(text: str, schema: pa.Schema) -> RowFilter:
         if name not in schema.names:
             raise RowFilterError(f"row_filter: the segment has no column {name!r}; it has {schema.names}")
         types[name] = schema.field(name).type
-    _check(tree, types, boolean=True)
+    _check(tree, types)
     return RowFilter(text, tree, tuple(types), types)
 
 
@@ -399,15 +398,16 @@ def _where(item: Column | Literal) -> str:
     return f"column {item.name!r}" if isinstance(item, Column) else f"literal at position {item.position}"
 
 
-def _check(node: Node, types: dict[str, pa.DataType], *, boolean: bool) -> None:
+def _check(node: Node, types: dict[str, pa.DataType]) -> None:
+    """Refuse operands of types a comparison cannot join, and a non-boolean operand used as a condition."""
     if isinstance(node, Logical):
         for part in node.parts:
-            _check(part, types, boolean=True)
+            _check(part, types)
     elif isinstance(node, Not):
-        _check(node.part, types, boolean=True)
-    elif isinstance(node, (Column, Literal)):
+        _check(node.part, types)
+    elif isinstance(node, (Column, Literal)):  # a condition standing alone: only a boolean can
         kind = _operand_kind(node, types)
-        if boolean and kind not in ("boolean", "null"):
+        if kind not in ("boolean", "null"):
             raise RowFilterError(
                 f"row_filter: {_where(node)} stands alone where a condition is expected "
                 "(compare it: =, <>, <, IN, IS NULL ...)"
@@ -537,18 +537,3 @@ def _in_list(node: InList, table: pa.Table, types: dict[str, pa.DataType]) -> An
         unknown = pc.or_(unknown, pc.invert(found))
     found = pc.if_else(pc.and_(unknown, pc.invert(found)), pa.scalar(None, pa.bool_()), found)
     return pc.invert(found) if node.negated else found
-
-
-def describe_filter(row_filter: RowFilter | None) -> str | None:
-    """The expression as given (for logs: it names columns and literals, never row data)."""
-    return row_filter.text if row_filter is not None else None
-
-
-__all__: Sequence[str] = (
-    "RowFilter",
-    "RowFilterError",
-    "compile_filter",
-    "parse_filter",
-    "columns_of",
-    "tokenize",
-)
