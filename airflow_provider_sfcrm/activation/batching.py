@@ -53,6 +53,41 @@ def auto_assign_header(auto_assign: bool | str) -> str:
     )
 
 
+#: ``duplicate_rule_header`` options → the fields of Salesforce's ``Sforce-Duplicate-Rule-Header``.
+DUPLICATE_RULE_OPTIONS = {
+    "allow_save": "allowSave",
+    "include_record_details": "includeRecordDetails",
+    "run_as_current_user": "runAsCurrentUser",
+}
+
+
+def duplicate_rule_header(options: Mapping[str, Any] | None) -> str | None:
+    """The ``Sforce-Duplicate-Rule-Header`` value of ``options`` (``{"allow_save": True}`` →
+    ``allowSave=true``); None when no option is set (the header is not sent: Salesforce's defaults,
+    every field false, apply). Options left out or None are not sent.
+
+    :raises ValueError: an unknown option, or a value that is not True, False or None.
+    """
+    if options is None:
+        return None
+    if not isinstance(options, Mapping):
+        raise ValueError(f"duplicate_rule_header must be a mapping of options, not {options!r}")
+    unknown = sorted(set(options) - set(DUPLICATE_RULE_OPTIONS))
+    if unknown:
+        raise ValueError(
+            f"duplicate_rule_header: unknown option(s) {unknown}; known: {', '.join(DUPLICATE_RULE_OPTIONS)}"
+        )
+    parts = []
+    for option, field in DUPLICATE_RULE_OPTIONS.items():
+        value = options.get(option)
+        if value is None:
+            continue
+        if not isinstance(value, bool):
+            raise ValueError(f"duplicate_rule_header: {option} must be True, False or None, not {value!r}")
+        parts.append(f"{field}={'true' if value else 'false'}")
+    return "; ".join(parts) or None
+
+
 def to_api_record(record: Mapping[str, Any], sobject: str) -> dict[str, Any]:
     """A new dict with ``attributes.type`` set and JSON-safe values; the caller's dict is untouched.
 

@@ -25,7 +25,9 @@ from airflow_provider_sfcrm.activation.values import column_type_problems, text_
 STATUSES: tuple[str, ...] = ("realized", "existing", "exited")
 
 #: The operations, and the ``external_id_field`` the hook's ``upsert_records`` takes for each.
-OPERATIONS: tuple[str, ...] = ("update", "upsert", "insert")
+OPERATIONS: tuple[str, ...] = ("update", "upsert", "insert", "publish")
+#: The operations that create every row they write (``publish``: a Platform Event, ``…__e``).
+CREATING: tuple[str, ...] = ("insert", "publish")
 
 #: Several audiences may share one field; their statuses are joined with this separator.
 SHARED_FIELD_SEPARATOR = ";"
@@ -40,7 +42,8 @@ class ExportMapping:
     """Which segment column goes to which Salesforce field.
 
     :param sobject: target object (``Contact`` or ``Lead``).
-    :param operation: ``update`` (by Salesforce Id), ``upsert`` (on ``external_id_field``) or ``insert``.
+    :param operation: ``update`` (by Salesforce Id), ``upsert`` (on ``external_id_field``), ``insert``
+        or ``publish`` (a Platform Event: created like a record, never updated or deduplicated).
     :param identity_column: the column holding the person's identity (None for ``insert``).
     :param identity_field: ``Id`` for update, the external-id field for upsert, None for insert.
     :param attributes: ``{column: field}`` for every mapped column except the identity.
@@ -59,12 +62,12 @@ class ExportMapping:
     @property
     def write_key(self) -> str | None:
         """The ``external_id_field`` argument of ``upsert_records`` for this operation."""
-        return None if self.operation == "insert" else self.identity_field
+        return None if self.operation in CREATING else self.identity_field
 
     @property
     def may_create(self) -> bool:
         """Whether a row may create a record (so required-on-create fields must be present)."""
-        return self.operation in ("insert", "upsert")
+        return self.operation in ("insert", "upsert", "publish")
 
     @property
     def columns(self) -> list[str]:
@@ -114,7 +117,11 @@ def build_mapping(
     if overlap:
         raise MappingError(f"columns {overlap} are both in field_mapping and audiences")
 
-    key = {"update": "Id", "upsert": external_id_field, "insert": external_id_field}[operation]
+    key = {"update": "Id", "upsert": external_id_field, "insert": external_id_field, "publish": None}[
+        operation
+    ]
+    if operation == "publish" and external_id_field:
+        raise MappingError('operation="publish" takes no external_id_field: events have no identity')
     if operation == "upsert" and not external_id_field:
         raise MappingError('operation="upsert" needs external_id_field')
     if operation == "update" and external_id_field:
@@ -131,7 +138,7 @@ def build_mapping(
         identity_column = identity_columns[0]
         del attributes[identity_column]
     elif any(target.lower() == "id" for target in field_mapping.values()):
-        raise MappingError('operation="insert" creates records: no column may be mapped to "Id"')
+        raise MappingError(f'operation={operation!r} creates records: no column may be mapped to "Id"')
     clashes = sorted(
         {t for t in attributes.values() if t.lower() in {f.lower() for f in audience_fields.values()}}
     )
@@ -167,7 +174,12 @@ def check_mapping_against_describe(mapping: ExportMapping, describe: Mapping[str
     :raises MappingError: listing every problem.
     """
     by_name = {str(f.get("name", "")).lower(): f for f in describe.get("fields") or ()}
-    needs = {"update": ("updateable",), "insert": ("createable",), "upsert": ("createable", "updateable")}
+    needs = {
+        "update": ("updateable",),
+        "insert": ("createable",),
+        "upsert": ("createable", "updateable"),
+        "publish": ("createable",),
+    }
     problems: list[str] = []
 
     def canonical(name: str, *, is_key: bool = False) -> str:

@@ -192,8 +192,9 @@ def _writing() -> Iterator[None]:
 class ExportSummary:
     """The task's result (XCom): counts, API spend and where the rejected rows are.
 
-    ``total == written + rejected + unchanged + stale`` always (the last two only with a sync
-    state, which also counts in ``total`` the ``vanished`` people it exited);
+    ``total == written + rejected + filtered + unchanged + stale`` always (``filtered``: the rows a
+    ``row_filter`` left out; the last two only with a sync state, which also counts in ``total`` the
+    ``vanished`` people it exited);
     ``created + updated + created_or_updated == written``
     (all three None in an upsert dry run, where Salesforce alone knows which rows exist).
     ``created_or_updated`` counts the upserted rows whose split is unknowable — Salesforce's
@@ -216,6 +217,7 @@ class ExportSummary:
     unchanged: int = 0
     stale: int = 0
     vanished: int = 0
+    filtered: int = 0
     api_calls: int | None = None
     api_usage: dict[str, int] | None = None
     duration_s: float = 0.0
@@ -228,10 +230,11 @@ class ExportSummary:
     stale_rows_path: str | None = None
 
     def __post_init__(self) -> None:
-        if self.total != self.written + self.rejected + self.unchanged + self.stale:
+        if self.total != self.written + self.rejected + self.filtered + self.unchanged + self.stale:
             raise AssertionError(
                 f"export counts do not add up: total {self.total} != written {self.written} "
-                f"+ rejected {self.rejected} + unchanged {self.unchanged} + stale {self.stale}"
+                f"+ rejected {self.rejected} + filtered {self.filtered} + unchanged {self.unchanged} "
+                f"+ stale {self.stale}"
             )
         split = (self.created, self.updated, self.created_or_updated)
         if None not in split and sum(split) != self.written:  # type: ignore[arg-type]

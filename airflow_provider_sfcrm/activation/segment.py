@@ -27,9 +27,10 @@ from typing import Any, Protocol
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from airflow_provider_sfcrm.activation.dedup import DuplicateFinder, identity_keys
-from airflow_provider_sfcrm.activation.mapping import build_records
+from airflow_provider_sfcrm.activation.mapping import CREATING, build_records
 from airflow_provider_sfcrm.activation.progress import ProgressReporter
 from airflow_provider_sfcrm.activation.report import SOURCE_CLIENT, SOURCE_SALESFORCE, RejectedRowsWriter
 from airflow_provider_sfcrm.activation.results import (
@@ -39,6 +40,7 @@ from airflow_provider_sfcrm.activation.results import (
     RecordError,
     RecordResult,
 )
+from airflow_provider_sfcrm.activation.row_filter import RowFilter
 from airflow_provider_sfcrm.activation.row_validation import (
     DUPLICATE_IN_SEGMENT,
     MALFORMED_ID,
@@ -82,7 +84,9 @@ class SegmentSource(Protocol):
 
 @dataclass
 class ExportCounts:
-    """Row counts of one export; ``total == written + rejected + unchanged + stale``.
+    """Row counts of one export; ``total == written + rejected + filtered + unchanged + stale``.
+
+    ``filtered`` counts the rows a ``row_filter`` left out: never checked further, never sent.
 
     ``unchanged`` and ``stale`` count only with a sync state: rows whose values Salesforce already
     holds, and rows older than what it holds. ``total`` then also counts the people who vanished
@@ -105,6 +109,7 @@ class ExportCounts:
     unchanged: int = 0
     stale: int = 0
     vanished: int = 0
+    filtered: int = 0
     stopped: bool = False
 
     def add_unknown_split(self, rows: Sequence[int]) -> None:
@@ -159,6 +164,9 @@ class SegmentExport:
     :param stop: when set, nothing more is sent (see the module's docstring); the writer should
         watch the same event so that it stops between batches.
     :param work_dir: where the duplicate finder keeps its temporary database (None: system temp).
+    :param row_filter: only the rows it selects are checked and sent; the others are counted
+        ``filtered`` and take no part in anything else (a filtered-out row is no duplicate of a kept
+        one). After a stop, the rows not read yet are rejected unfiltered (replaying them filters).
     """
 
     def __init__(
@@ -174,6 +182,7 @@ class SegmentExport:
         progress_interval_s: float = 5.0,
         stop: threading.Event | None = None,
         work_dir: str | None = None,
+        row_filter: RowFilter | None = None,
     ):
         if batch_size < 1:
             raise ValueError("batch_size must be at least 1")
@@ -188,6 +197,7 @@ class SegmentExport:
         self.progress_interval_s = progress_interval_s
         self.stop = stop or threading.Event()
         self.work_dir = work_dir
+        self.row_filter = row_filter
         self.counts = ExportCounts()
         self._limit_reached = False
         if write is None and self.mapping.operation == "upsert":
@@ -231,14 +241,19 @@ class SegmentExport:
 
     def _first_pass(self, duplicates: DuplicateFinder) -> int:
         column = self.mapping.identity_column
-        if column is None:  # insert: no identity, nothing to deduplicate
+        if column is None:  # insert, publish: no identity, nothing to deduplicate
             first = self.mapping.columns[:1] or None
             return sum(b.num_rows for b in self.source.batches(first))
         by_id = self.mapping.operation == "update"
-        for batch in self.source.batches([column]):
-            duplicates.add(
-                identity_keys(batch.column(0), by_salesforce_id=by_id, case_sensitive=self.key_case_sensitive)
+        filtering = self.row_filter.columns if self.row_filter else ()
+        for batch in self.source.batches([column, *(c for c in filtering if c != column)]):
+            keys = identity_keys(
+                batch.column(0), by_salesforce_id=by_id, case_sensitive=self.key_case_sensitive
             )
+            if self.row_filter is not None:  # a filtered-out row is nobody's duplicate: no key
+                selected = pa.array(self.row_filter.mask(pa.Table.from_batches([batch])))
+                keys = pc.if_else(selected, keys, pa.scalar(None, keys.type))
+            duplicates.add(keys)
         return duplicates.rows
 
     def _identities(self, table: pa.Table) -> list[str | None]:
@@ -247,27 +262,51 @@ class SegmentExport:
         return as_text(table.column(self.mapping.identity_column)).to_pylist()
 
     def _chunk(self, table: pa.Table, offset: int, duplicates: DuplicateFinder, pending: _Pending) -> None:
+        end = offset + table.num_rows
+        table, numbers = self._filtered(table, offset)
         errors = validate_chunk(table, self.rules)
         key = self.mapping.identity_field
         if self.mapping.identity_column is not None:
-            rows, winners = duplicates.within(offset, offset + table.num_rows)
-            for row, winner in zip(rows.tolist(), winners.tolist(), strict=True):
-                errors.setdefault(row - offset, []).append(duplicate_error(key, winner))
-        bad = self._reject_invalid(table, offset, errors)
+            rows, winners = duplicates.within(offset, end)
+            # Filtered-out rows have no key, so every duplicate is a kept row: find its position.
+            positions = np.searchsorted(numbers, rows)
+            for pos, winner in zip(positions.tolist(), winners.tolist(), strict=True):
+                errors.setdefault(pos, []).append(duplicate_error(key, winner))
+        bad = self._reject_invalid(table, offset, errors, numbers)
         if len(bad) < table.num_rows:
             good = np.delete(np.arange(table.num_rows), bad)
             kept = table.take(good) if bad else table
             # A dry run sends nothing, so it builds no records: the checks above are what it proves.
             records = build_records(kept, self.mapping) if self.write is not None else []
-            pending.add(kept, records, (good + offset).tolist())
+            pending.add(kept, records, numbers[good].tolist())
+
+    def _filtered(self, table: pa.Table, offset: int) -> tuple[pa.Table, np.ndarray]:
+        """The rows of ``table`` the row filter keeps and their row numbers; the others are counted
+        ``filtered`` (without a filter: all rows)."""
+        numbers = np.arange(offset, offset + table.num_rows)
+        if self.row_filter is None:
+            return table, numbers
+        kept = self.row_filter.kept(table)
+        if kept.size == table.num_rows:
+            return table, numbers
+        self.counts.filtered += table.num_rows - int(kept.size)
+        self.progress.advance(table.num_rows - int(kept.size))
+        return table.take(kept), numbers[kept]
 
     def _reject_invalid(
-        self, table: pa.Table, offset: int, errors: dict[int, list[RecordError]]
+        self,
+        table: pa.Table,
+        offset: int,
+        errors: dict[int, list[RecordError]],
+        numbers: np.ndarray | None = None,
     ) -> list[int]:
-        """Reject the rows of ``table`` that have ``errors`` (by position); return those positions."""
+        """Reject the rows of ``table`` that have ``errors`` (by position); return those positions.
+
+        Row numbers are ``offset + position``, or ``numbers[position]`` when given (a filtered chunk).
+        """
         bad = sorted(errors)
         if bad:
-            rows = [offset + pos for pos in bad]
+            rows = numbers[bad].tolist() if numbers is not None else [offset + pos for pos in bad]
             errs = [sorted(errors[pos], key=lambda e: _FIRST_CODES.get(e.status_code, 9)) for pos in bad]
             refused = table.take(bad)
             self.rejected.write(refused, rows, self._identities(refused), errs, SOURCE_CLIENT)
@@ -291,7 +330,7 @@ class SegmentExport:
         records, rows, table = pending.take(count)
         if self.write is None:  # a dry run: what would be sent counts as written
             for operation, n in self._operation_counts(table).items():
-                self._count_written(n, created=operation == "insert")
+                self._count_written(n, created=operation in CREATING)
             self.progress.advance(count)
             return
         reported = [0]
@@ -355,7 +394,7 @@ class SegmentExport:
             result = results[pos]
             if not result.success:
                 continue
-            created = {"insert": True, "update": False}.get(operation, result.created)
+            created = True if operation in CREATING else False if operation == "update" else result.created
             if created is None:
                 unknown.append(rows[pos])
             else:

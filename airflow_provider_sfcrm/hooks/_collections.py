@@ -27,6 +27,7 @@ from airflow_provider_sfcrm.activation.batching import (
     auto_assign_header,
     batch_ranges,
     count_by_code,
+    duplicate_rule_header,
     to_api_record,
 )
 from airflow_provider_sfcrm.activation.json_values import UnsendableValueError
@@ -61,12 +62,16 @@ class CollectionsWriter:
         all_or_none: bool,
         auto_assign: bool | str,
         log: logging.Logger,
+        duplicate_rules: Mapping[str, Any] | None = None,
     ):
         self.transport = transport
         self.sobject = validate_api_name(sobject, "object name")
         self.all_or_none = bool(all_or_none)
         self.log = log
         self.headers = {"Sforce-Auto-Assign": auto_assign_header(auto_assign)}
+        duplicates = duplicate_rule_header(duplicate_rules)
+        if duplicates is not None:
+            self.headers["Sforce-Duplicate-Rule-Header"] = duplicates
         if external_id_field is None:
             self.operation, self.path = "insert", "composite/sobjects"
         elif external_id_field == "Id":

@@ -431,6 +431,7 @@ class SalesforceCrmHook(BaseHook):
         auto_assign: bool | str = False,
         progress: Callable[[int], None] | None = None,
         stop: threading.Event | None = None,
+        duplicate_rule_header: Mapping[str, bool | None] | None = None,
     ) -> list[RecordResult]:
         """Write ``records`` through sObject Collections; one result per record, in input order.
 
@@ -447,6 +448,10 @@ class SalesforceCrmHook(BaseHook):
         :param progress: called with the number of records just finished after each batch.
         :param stop: once set, no further batch is sent; requests in flight finish, and the
             records not sent come back with status code ``TASK_STOPPED`` (safe to re-send).
+        :param duplicate_rule_header: ``Sforce-Duplicate-Rule-Header`` options: ``allow_save``
+            (save records that active *alert* duplicate rules match; block rules still block),
+            ``include_record_details``, ``run_as_current_user`` — each True, False or None (not
+            sent). None (default): no header, the org's duplicate rules apply as configured.
         """
         if not isinstance(records, Sequence):  # e.g. a generator: batches need len() and indexing
             records = list(records)
@@ -457,6 +462,7 @@ class SalesforceCrmHook(BaseHook):
             all_or_none=all_or_none,
             auto_assign=auto_assign,
             log=self.log,
+            duplicate_rules=duplicate_rule_header,
         )
         return writer.write(
             records, batch_size=batch_size, max_workers=max_workers, progress=progress, stop=stop

@@ -72,7 +72,11 @@ class SalesforceSegmentExportOperator(BaseOperator):
     :param status_values: translation of ``realized``/``existing``/``exited``; default as is.
     :param operation: ``update`` (by Id, default), ``upsert`` (on ``external_id_field``; creates
         missing people; its rows must carry the fields required on create) or ``insert`` (creates
-        every row, no identity: unlike the other two, running it twice creates twice).
+        every row, no identity: unlike the other two, running it twice creates twice), or
+        ``publish`` for a Platform Event (``…__e``): one event per row, published through sObject
+        Collections one batch at a time so that they are published in input order (``max_workers``
+        does not apply); no identity, no deduplication, no sync state. ``written`` counts the events
+        published (Salesforce answers each with ``OPERATION_ENQUEUED``).
     :param external_id_field: the external-id field of ``upsert`` (templated).
     :param all_or_none: Salesforce's ``allOrNone``, per request.
     :param auto_assign: ``Sforce-Auto-Assign`` (Leads): False (default), True or a rule Id.
@@ -101,6 +105,18 @@ class SalesforceSegmentExportOperator(BaseOperator):
     :param shard_index: with ``shard_count``: this task syncs the people of that shard of the segment
         (split with ``airflow_provider_sfcrm.sync.sharding.shard_numbers``) (templated).
     :param shard_count: how many shards the segment is split into (templated).
+    :param row_filter: a boolean expression over the segment's columns (templated), e.g.
+        ``country IN ('FR', 'DE') AND score >= 50 AND email IS NOT NULL``: comparisons
+        (``= != <> < <= > >=``), ``AND``/``OR``/``NOT``, parentheses, ``[NOT] IN (...)``,
+        ``IS [NOT] NULL``, text, number, boolean and null literals. Only the rows it selects (true,
+        not unknown) are checked and sent; the others are counted ``filtered``. Parsed, never
+        executed; refused before anything is written when malformed or naming an unknown column.
+        With ``sync_state``, a filtered-out person is outside this sync's scope: not sent, not
+        exited, their state kept as it is.
+    :param duplicate_rule_header: ``Sforce-Duplicate-Rule-Header`` options, each True, False or None:
+        ``allow_save`` (save records that active alert duplicate rules match, instead of their
+        ``DUPLICATES_DETECTED``), ``include_record_details``, ``run_as_current_user``. None
+        (default): no header.
     """
 
     template_fields: Sequence[str] = (
@@ -118,6 +134,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         "stale_rows_path",
         "shard_index",
         "shard_count",
+        "row_filter",
     )
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "field_mapping": "json", "audiences": "json"}
@@ -151,6 +168,8 @@ class SalesforceSegmentExportOperator(BaseOperator):
         stale_rows_path: str | None = None,
         shard_index: int | str = 0,
         shard_count: int | str = 1,
+        row_filter: str | None = None,
+        duplicate_rule_header: Mapping[str, bool | None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -179,12 +198,17 @@ class SalesforceSegmentExportOperator(BaseOperator):
         self.stale_rows_path = stale_rows_path
         self.shard_index = shard_index
         self.shard_count = shard_count
+        self.row_filter = row_filter
+        self.duplicate_rule_header = duplicate_rule_header
         self._stop = threading.Event()
         self._lineage: ExportLineage | None = None
+        self._row_filter: str | None = None
+        self._duplicate_rules: Mapping[str, Any] | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
         started = time.monotonic()
         mapping, dry_run = self._checked_arguments()
+        self._check_filter_columns()  # before any API call when the segment is a file
         hook = SalesforceCrmHook(sfcrm_conn_id=self.sfcrm_conn_id)
         describe = hook.describe_object(mapping.sobject)
         mapping = self._checked_against(describe, mapping)
@@ -293,6 +317,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         from airflow_provider_sfcrm.activation.report import RejectedRowsWriter
         from airflow_provider_sfcrm.activation.row_validation import rules_from_describe
         from airflow_provider_sfcrm.activation.segment import SegmentExport
+        from airflow_provider_sfcrm.operators._destination_options import compiled_row_filter
         from airflow_provider_sfcrm.operators._export_support import atomic_output, our_errors, refuse_overlap
 
         key = next((f for f in describe.get("fields", ()) if f.get("name") == mapping.identity_field), {})
@@ -301,6 +326,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
                 check_columns(mapping, source.schema, describe, memberships=sync is not None)
             except MappingError as exc:
                 raise SfCrmConfigError(str(exc)) from exc
+            row_filter = compiled_row_filter(self._row_filter, source.schema)
             if self.segment_path is not None:
                 refuse_overlap(source, rejected_path)
                 if sync is not None:
@@ -311,6 +337,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
                 key_case_sensitive=bool(key.get("caseSensitive")),
                 log=self.log.info,
                 stop=self._stop,
+                row_filter=row_filter,
             )
             with (
                 our_errors(self.segment_path, rejected_path),
@@ -341,6 +368,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
             max_rejected_ratio=self.max_rejected_ratio,
             auto_assign=self.auto_assign,
         )
+        self._row_filter, self._duplicate_rules = self._checked_destination_options()
         try:
             mapping = build_mapping(
                 sobject=str(self.sobject).strip(),
@@ -361,6 +389,35 @@ class SalesforceSegmentExportOperator(BaseOperator):
                 else 'external_id_field is used with operation="insert" only together with sync_state'
             )
         return mapping, as_bool(self.dry_run, "dry_run")
+
+    def _checked_destination_options(self) -> tuple[str | None, Mapping[str, Any] | None]:
+        """``row_filter`` (syntax) and ``duplicate_rule_header``, and the operation's object."""
+        from airflow_provider_sfcrm.operators._destination_options import (
+            check_operation,
+            checked_duplicate_rule_header,
+            parsed_row_filter,
+        )
+
+        check_operation(
+            str(self.operation),
+            str(self.sobject).strip(),
+            sync_state=self.sync_state,
+            duplicate_rule_header=self.duplicate_rule_header,
+        )
+        return parsed_row_filter(self.row_filter), checked_duplicate_rule_header(self.duplicate_rule_header)
+
+    def _check_filter_columns(self) -> None:
+        """A file segment's columns are known without any API call: check the filter's at once."""
+        if self._row_filter is None or self.segment_path is None:
+            return
+        from airflow_provider_sfcrm.operators._destination_options import compiled_row_filter
+        from airflow_provider_sfcrm.sources import FileSegment
+
+        try:
+            schema = FileSegment(str(self.segment_path), chunk_rows=self.chunk_rows).schema
+        except (OSError, ValueError):
+            return  # reported, with the context it deserves, where the segment is opened
+        compiled_row_filter(self._row_filter, schema)
 
     def _checked_against(self, describe: Mapping[str, Any], mapping: ExportMapping) -> ExportMapping:
         """Fail before any write when an audience field or a mapped field cannot be written."""
@@ -412,10 +469,12 @@ class SalesforceSegmentExportOperator(BaseOperator):
                 external_id_field=external_id_field,
                 all_or_none=self.all_or_none,
                 batch_size=self.batch_size,
-                max_workers=self.max_workers,
+                # Events are published in input order: one request at a time.
+                max_workers=1 if mapping.operation == "publish" else self.max_workers,
                 auto_assign=self.auto_assign,
                 progress=progress,
                 stop=self._stop,
+                duplicate_rule_header=self._duplicate_rules,
             )
 
         return write

@@ -12,6 +12,9 @@ middle:
    that creates a record sends all it has); unchanged rows are counted, stale rows are listed in the
    stale-rows file; statuses are the derived ones;
 4. the people who vanished from the segment while members get ``exited`` (update by Id);
+   with a ``row_filter``, the rows it leaves out are outside this sync's scope: counted
+   ``filtered``, never sent, and their people — present in the segment — neither vanished nor
+   exited: the state keeps what it holds of them;
 5. every record Salesforce confirms updates the state and the status history, in the same
    transaction; nothing else does. A membership run that completes marks its fields as synced
    up to its as-of time.
@@ -151,7 +154,10 @@ class SyncExport(SegmentExport):
         if self.mapping.operation == "insert":
             self._reconcile()
         by_id = self.mapping.operation == "update"
-        for batch in self.source.batches(self.mapping.columns):
+        filtering = [
+            c for c in (self.row_filter.columns if self.row_filter else ()) if c not in self.mapping.columns
+        ]
+        for batch in self.source.batches([*self.mapping.columns, *filtering]):
             table = pa.Table.from_batches([batch])
             keys = identity_keys(
                 table.column(self.mapping.identity_column),
@@ -167,7 +173,7 @@ class SyncExport(SegmentExport):
                     values.append(table.column(column).combine_chunks())
                 else:
                     values.append(given[spec.name])
-            planner.add(keys, values)
+            planner.add(keys, values, self.row_filter.mask(table) if self.row_filter else None)
         planner.check_shard()
         index, count = self.shard
         planner.plan(
@@ -217,7 +223,7 @@ class SyncExport(SegmentExport):
 
     def _chunk(self, table: pa.Table, offset: int, planner: SyncPlanner, pending: _Pending) -> None:
         plan = planner.within(offset, offset + table.num_rows)
-        self._count_unchanged(table.num_rows - plan.num_rows)
+        self._count_unplanned(table, plan)
         if not plan.num_rows:
             return
         positions = plan.column("row").to_numpy() - offset
@@ -240,7 +246,7 @@ class SyncExport(SegmentExport):
     def _reject_unsent(self, table: pa.Table, offset: int, planner: Any = None) -> None:
         """After a stop: the plan still tells unchanged and stale rows; rows to send are not sent."""
         plan = planner.within(offset, offset + table.num_rows)
-        self._count_unchanged(table.num_rows - plan.num_rows)
+        self._count_unplanned(table, plan)
         positions = plan.column("row").to_numpy() - offset
         actions = plan.column("action").to_numpy(zero_copy_only=False)
         errors = self._duplicates(plan, positions, actions)
@@ -249,9 +255,15 @@ class SyncExport(SegmentExport):
             errors[int(positions[at])] = [RecordError(TASK_STOPPED, _NOT_SENT_STOPPED)]
         self._reject_invalid(table, offset, errors)
 
-    def _count_unchanged(self, n: int) -> None:
-        self.counts.unchanged += n
-        self.progress.advance(n)
+    def _count_unplanned(self, table: pa.Table, plan: pa.Table) -> None:
+        """The rows of ``table`` the plan leaves out: out of the filter's scope (``filtered``) or
+        ``unchanged``."""
+        filtered = 0
+        if self.row_filter is not None:
+            filtered = table.num_rows - int(self.row_filter.kept(table).size)
+            self.counts.filtered += filtered
+        self.counts.unchanged += table.num_rows - plan.num_rows - filtered
+        self.progress.advance(table.num_rows - plan.num_rows)
 
     def _duplicates(
         self, plan: pa.Table, positions: np.ndarray, actions: np.ndarray

@@ -121,7 +121,8 @@ class SyncPlanner:
         )
         self._db.execute(
             "CREATE TABLE incoming (row BIGINT, key VARCHAR, vd VARCHAR"
-            + (f", {columns})" if columns else ")")
+            + (f", {columns}" if columns else "")
+            + ", scoped BOOLEAN)"
         )
         self._buffer: list[pa.Table] = []
         self._buffered = 0
@@ -135,16 +136,22 @@ class SyncPlanner:
 
     # -- first pass ------------------------------------------------------------------------------
 
-    def add(self, keys: pa.Array, values: Sequence[pa.Array]) -> None:
+    def add(self, keys: pa.Array, values: Sequence[pa.Array], scoped: np.ndarray | None = None) -> None:
         """Append the next chunk: comparison keys (null: no identity) and one array per field.
 
         Attributes come as canonical text (null: not sent), statuses as normalised text (null: not
-        given), memberships as booleans (null: not a member). Chunks are gathered and inserted
-        :data:`_INSERT_ROWS` at a time (each insert has a fixed cost).
+        given), memberships as booleans (null: not a member). ``scoped`` (default: every row) says
+        which rows are in this sync's scope (a ``row_filter`` selected them): a row out of scope is
+        neither planned nor a duplicate, and its person, present in the segment, has not vanished —
+        the state keeps what it holds of them. Chunks are gathered and inserted :data:`_INSERT_ROWS`
+        at a time (each insert has a fixed cost).
         """
         n = len(keys)
         arrays = {"row": pa.array(np.arange(self.rows, self.rows + n, dtype=np.int64)), "key": keys}
         arrays.update({f"v{i}": value for i, value in enumerate(values)})
+        arrays["scoped"] = pa.array(
+            np.ones(n, dtype=bool) if scoped is None else np.asarray(scoped, dtype=bool)
+        )
         self.rows += n
         self._buffer.append(pa.table(arrays))
         self._buffered += n
@@ -176,7 +183,7 @@ class SyncPlanner:
             views.append(f"{_quote(spec.name + '=')} || {shown}")
         mark = f"CASE WHEN {' OR '.join(member)} THEN 'm' ELSE 'n' END" if member else "'n'"
         view = f"{mark} || substr(md5(concat_ws(chr(31), {', '.join(views)})), 1, 16)"
-        inner = ", ".join(["row", "key", *parts])
+        inner = ", ".join(["row", "key", *parts, "scoped"])
         chunk = pa.concat_tables(self._buffer) if len(self._buffer) > 1 else self._buffer[0]
         self._buffer, self._buffered = [], 0
         self._db.register("chunk", chunk)
@@ -184,7 +191,7 @@ class SyncPlanner:
             self._db.execute(
                 f"INSERT INTO incoming SELECT row, key, {view}"
                 + "".join(f", v{i}" for i in range(len(self.fields)))
-                + f" FROM (SELECT {inner} FROM chunk)"
+                + f", scoped FROM (SELECT {inner} FROM chunk)"
             )
         finally:
             self._db.unregister("chunk")
@@ -228,18 +235,20 @@ class SyncPlanner:
         # The last row of a repeated key wins; the earlier ones are duplicates (rarely any).
         db.execute(
             "CREATE TABLE repeated AS SELECT key, max(row) AS winner FROM incoming "
-            "WHERE key IS NOT NULL GROUP BY key HAVING count(*) > 1"
+            "WHERE key IS NOT NULL AND scoped GROUP BY key HAVING count(*) > 1"
         )
         full = "true" if self.full_resync else "false"
         db.execute(
             f"""CREATE TABLE look AS
             SELECT i.row, i.key, s.key IS NOT NULL AS known
             FROM incoming i LEFT JOIN state_fast s ON s.key = i.key
-            WHERE i.key IS NOT NULL AND (s.key IS NULL OR {full} OR s.digest IS DISTINCT FROM i.vd)
+            WHERE i.key IS NOT NULL AND i.scoped
+              AND (s.key IS NULL OR {full} OR s.digest IS DISTINCT FROM i.vd)
               AND NOT EXISTS (SELECT 1 FROM repeated r WHERE r.key = i.key AND r.winner <> i.row)"""
         )
         # Vanished: in the state (of this shard), not in the segment, and a member somewhere (or
-        # not known to be none: no digest).
+        # not known to be none: no digest). A person whose rows are all out of scope is in the
+        # segment: not vanished.
         vanish = f"(s.digest IS NULL OR s.digest LIKE 'm%' OR {full})" if self.has_memberships else "false"
         db.execute(
             f"""CREATE TABLE gone AS SELECT s.key FROM state_fast s
@@ -257,10 +266,11 @@ class SyncPlanner:
         db.execute(
             f"""INSERT INTO plan (row, key, key_hash, action, winner)
             SELECT i.row, i.key, {key_hash_sql("i.key")}, 'duplicate', r.winner
-            FROM incoming i JOIN repeated r ON r.key = i.key WHERE i.row <> r.winner"""
+            FROM incoming i JOIN repeated r ON r.key = i.key WHERE i.row <> r.winner AND i.scoped"""
         )
         db.execute(
-            "INSERT INTO plan (row, key, action) SELECT row, key, 'send' FROM incoming WHERE key IS NULL"
+            "INSERT INTO plan (row, key, action) SELECT row, key, 'send' FROM incoming "
+            "WHERE key IS NULL AND scoped"
         )
         for name in ("look", "gone", "state_full", "repeated"):
             db.execute(f"DROP TABLE {name}")

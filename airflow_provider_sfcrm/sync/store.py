@@ -321,6 +321,19 @@ class SyncStateStore:
         else:  # psycopg2
             cursor.copy_expert(statement, io.BytesIO(data))
 
+    def status_changes(self, scope_id: int, as_of: datetime) -> list[HistoryRow]:
+        """The audience statuses confirmed written by the syncs of ``as_of`` (the status history of
+        that as-of time), ordered by person and field: what a downstream task announces."""
+        rows = self._fetch(
+            "SELECT key, record_id, field, status, as_of FROM sfcrm_sync_history "
+            "WHERE scope_id = ? AND as_of = ? ORDER BY key, field, written_at",
+            (int(scope_id), self._ts(as_of)),
+        )
+        return [
+            HistoryRow(key, record_id, field, status, self._read_ts(at))
+            for key, record_id, field, status, at in rows
+        ]
+
     def marks(self, scope_id: int, fields: Sequence[str]) -> list[Mark]:
         """The snapshot marks of ``fields`` in this scope (every shard layout)."""
         if not fields:

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from sfcrm_sandbox.process import RunningSandbox, start_sandbox
+from sfcrm_sandbox.testing import TEST_PLATFORM_EVENT
 
 from tests.conftest import set_connection_env
 
@@ -35,7 +36,9 @@ AUDIENCE_FIELDS = {
 
 @pytest.fixture(scope="package")
 def dags_sandbox(tmp_path_factory: pytest.TempPathFactory) -> RunningSandbox:
-    with start_sandbox(tmp_path_factory.mktemp("dags-sandbox")) as running:
+    with start_sandbox(
+        tmp_path_factory.mktemp("dags-sandbox"), platform_event=[TEST_PLATFORM_EVENT]
+    ) as running:
         yield running
 
 

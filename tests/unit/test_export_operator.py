@@ -341,3 +341,70 @@ def test_lineage_only_after_a_real_run(fake_hook, segment, tmp_path):
     [output] = op.get_openlineage_facets_on_complete(None).outputs
     assert (output.namespace, output.name) == ("salesforce://acme.my.salesforce.com", "Contact")
     assert output.outputFacets["outputStatistics"].rowCount == 4
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        ({"row_filter": "last = 'A'; DROP TABLE x"}, "unexpected character ';' at position 10"),
+        ({"row_filter": "lower(last) = 'a'"}, r"function calls are not allowed: lower\("),
+        ({"row_filter": "nope IS NULL"}, "the segment has no column 'nope'"),
+        ({"row_filter": "last > 3"}, "cannot be compared"),
+        ({"operation": "publish"}, "publishes Platform Events"),
+        ({"sobject": "Notification__e", "operation": "insert"}, "Notification__e is a Platform Event"),
+        ({"duplicate_rule_header": {"allowSave": True}}, r"unknown option\(s\) \['allowSave'\]"),
+        ({"duplicate_rule_header": {"allow_save": "yes"}}, "allow_save must be True, False or None"),
+        ({"duplicate_rule_header": "[1]"}, "must be a mapping of options"),
+    ],
+)
+def test_destination_options_are_refused_before_any_api_call(fake_hook, segment, tmp_path, overrides, words):
+    with pytest.raises(SfCrmConfigError, match=words):
+        _operator(segment, tmp_path, **overrides).execute({})
+    assert fake_hook.instances == []
+
+
+def test_row_filter_is_templated_and_counts_the_rows_it_leaves_out(fake_hook, segment, tmp_path):
+    assert "row_filter" in SalesforceSegmentExportOperator.template_fields
+    summary = _operator(segment, tmp_path, row_filter="last IN ('A', 'C', 'E')").execute({})
+    assert (summary["total"], summary["written"], summary["rejected"], summary["filtered"]) == (5, 2, 1, 2)
+    assert fake_hook.instances[0].writes == [("Contact", 2, "Id")]
+
+
+def test_duplicate_rule_header_and_publish_reach_the_hook(monkeypatch, tmp_path):
+    calls = []
+
+    class RecordingHook(FakeHook):
+        def describe_object(self, sobject, refresh=False):
+            return {
+                "name": sobject,
+                "fields": [{"name": "Message__c", "type": "string", "length": 255, "createable": True,
+                            "updateable": False, "nillable": True}],
+            }  # fmt: skip
+
+        def upsert_records(self, sobject, records, external_id_field="Id", **kwargs):
+            calls.append((sobject, external_id_field, kwargs["max_workers"], kwargs["duplicate_rule_header"]))
+            return [RecordResult(i, True, "e00xx0000000001AAA") for i in range(len(records))]
+
+    monkeypatch.setattr(segment_export, "SalesforceCrmHook", RecordingHook)
+    path = tmp_path / "events.parquet"
+    pq.write_table(pa.table({"message": ["a", "b", "c"]}), path)
+    summary = SalesforceSegmentExportOperator(
+        task_id="publish",
+        sobject="Notification__e",
+        operation="publish",
+        segment_path=str(path),
+        field_mapping={"message": "Message__c"},
+        rejected_rows_path=str(tmp_path / "rejected.parquet"),
+        max_workers=8,
+    ).execute({})
+    assert (summary["operation"], summary["written"], summary["created"]) == ("publish", 3, 3)
+    assert calls == [("Notification__e", None, 1, None)]  # in input order: one request at a time
+    with pytest.raises(SfCrmConfigError, match="duplicate_rule_header does not apply"):
+        SalesforceSegmentExportOperator(
+            task_id="publish",
+            sobject="Notification__e",
+            operation="publish",
+            segment_path=str(path),
+            field_mapping={"message": "Message__c"},
+            duplicate_rule_header={"allow_save": True},
+        ).execute({})

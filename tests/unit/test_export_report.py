@@ -119,6 +119,7 @@ def test_summary_adds_up_and_has_the_documented_keys():
         "unchanged",
         "stale",
         "vanished",
+        "filtered",
         "api_calls",
         "api_usage",
         "duration_s",
@@ -137,7 +138,14 @@ def test_summary_adds_up_and_has_the_documented_keys():
 
 
 @pytest.mark.parametrize(
-    "overrides", [{"written": 8}, {"rejected_by_code": {"MALFORMED_ID": 1}}, {"unchanged": 1}, {"stale": 2}]
+    "overrides",
+    [
+        {"written": 8},
+        {"rejected_by_code": {"MALFORMED_ID": 1}},
+        {"unchanged": 1},
+        {"stale": 2},
+        {"filtered": 1},
+    ],
 )
 def test_summary_that_does_not_add_up_is_a_bug(overrides):
     with pytest.raises(AssertionError):
@@ -160,3 +168,8 @@ def test_progress_logs_counts_rate_and_eta_every_interval():
         "Progress: 300 of 1000 rows (30.0%), 50 rows/s, ETA 0m14s",
         "Progress: 400 of 1000 rows (40.0%), 57 rows/s, ETA 0m10s",
     ]
+
+
+def test_filtered_rows_count_in_the_total():
+    summary = _summary(total=15, filtered=5)
+    assert summary.total == summary.written + summary.rejected + summary.filtered

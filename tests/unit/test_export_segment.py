@@ -13,6 +13,7 @@ from airflow_provider_sfcrm.activation.ids import to18
 from airflow_provider_sfcrm.activation.mapping import build_mapping, check_mapping_against_describe
 from airflow_provider_sfcrm.activation.report import RejectedRowsWriter
 from airflow_provider_sfcrm.activation.results import RecordResult
+from airflow_provider_sfcrm.activation.row_filter import compile_filter
 from airflow_provider_sfcrm.activation.row_validation import rules_from_describe
 from airflow_provider_sfcrm.activation.segment import SegmentExport
 from tests.unit._export_describe import describe
@@ -61,7 +62,16 @@ def contact_id(n: int) -> str:
 
 
 def _export(
-    table, writer, tmp_path, *, operation="update", chunk_rows=7, batch_size=200, extra=None, stop=None
+    table,
+    writer,
+    tmp_path,
+    *,
+    operation="update",
+    chunk_rows=7,
+    batch_size=200,
+    extra=None,
+    stop=None,
+    row_filter=None,
 ):
     field_mapping = (
         {"sfid": "Id", "last": "LastName"}
@@ -86,6 +96,7 @@ def _export(
             write=writer,
             batch_size=batch_size,
             stop=stop,
+            row_filter=compile_filter(row_filter, table.schema) if row_filter else None,
         ).run()
     return counts, pq.read_table(path)
 
@@ -292,3 +303,45 @@ def test_a_stop_mid_export_keeps_what_was_written_and_rejects_the_rest(tmp_path)
     assert writer.calls == [200] and counts.stopped
     assert (counts.written, counts.rejected_by_code) == (200, {"TASK_STOPPED": 800})
     assert rejected.column("sfcrm_row_number").to_pylist() == list(range(200, 1000))
+
+
+def test_a_row_filter_sends_only_the_rows_it_selects_and_counts_the_others(tmp_path):
+    rows = _segment(40).to_pylist()
+    for i, row in enumerate(rows):
+        row["score"] = i
+    rows[6]["sfid"] = None  # kept by the filter, rejected: missing identity
+    rows[35]["sfid"] = None  # filtered out: never checked, not rejected
+    table = pa.Table.from_pylist(rows)
+    writer = FakeWriter()
+    counts, rejected = _export(table, writer, tmp_path, row_filter="score <= 29 AND score NOT IN (3, 4)")
+    kept = [i for i in range(40) if i <= 29 and i not in (3, 4)]
+    assert [r["Id"] for r in writer.sent] == [contact_id(i) for i in kept if i != 6]
+    assert (counts.total, counts.written, counts.rejected, counts.filtered) == (
+        40,
+        len(kept) - 1,
+        1,
+        40 - len(kept),
+    )
+    assert counts.total == counts.written + counts.rejected + counts.filtered
+    assert rejected.column("sfcrm_row_number").to_pylist() == [6]
+    assert len(writer.calls) == 1
+
+
+def test_a_filtered_out_row_is_nobodys_duplicate(tmp_path):
+    rows = _segment(20).to_pylist()
+    for i, row in enumerate(rows):
+        row["score"] = i
+    rows[15]["sfid"] = contact_id(2)  # a later twin of row 2, but filtered out: row 2 is sent
+    rows[12]["sfid"] = contact_id(1)  # a later twin of row 1, kept: row 1 loses
+    counts, rejected = _export(pa.Table.from_pylist(rows), FakeWriter(), tmp_path, row_filter="score <> 15")
+    assert rejected.to_pylist()[0]["sfcrm_row_number"] == 1
+    assert rejected.to_pylist()[0]["sfcrm_error_code"] == "DUPLICATE_IN_SEGMENT"
+    assert (counts.total, counts.written, counts.rejected, counts.filtered) == (20, 18, 1, 1)
+
+
+def test_a_row_filter_in_a_dry_run_counts_like_a_real_run(tmp_path):
+    rows = _segment(25).to_pylist()
+    for i, row in enumerate(rows):
+        row["score"] = i
+    dry, _ = _export(pa.Table.from_pylist(rows), None, tmp_path, row_filter="score >= 5")
+    assert (dry.total, dry.written, dry.filtered) == (25, 20, 5)

@@ -11,6 +11,7 @@ from airflow_provider_sfcrm.activation.batching import (
     auto_assign_header,
     batch_ranges,
     count_by_code,
+    duplicate_rule_header,
     parse_limit_info,
     to_api_record,
 )
@@ -101,3 +102,35 @@ def test_to_api_record_names_the_unsendable_field_and_its_code(value, code):
 
 def test_count_by_code_orders_by_frequency():
     assert count_by_code(["B", "A", "B", "C"]) == {"B": 2, "A": 1, "C": 1}
+
+
+@pytest.mark.parametrize(
+    ("options", "header"),
+    [
+        (None, None),
+        ({}, None),
+        ({"allow_save": None}, None),
+        ({"allow_save": True}, "allowSave=true"),
+        ({"allow_save": False}, "allowSave=false"),
+        (
+            {"run_as_current_user": True, "allow_save": True, "include_record_details": False},
+            "allowSave=true; includeRecordDetails=false; runAsCurrentUser=true",
+        ),
+    ],
+)
+def test_duplicate_rule_header(options, header):
+    assert duplicate_rule_header(options) == header
+
+
+@pytest.mark.parametrize(
+    ("options", "words"),
+    [
+        ({"allowSave": True}, r"unknown option\(s\) \['allowSave'\]"),
+        ({"allow_save": "true"}, "allow_save must be True, False or None"),
+        ({"allow_save": 1}, "allow_save must be True, False or None"),
+        (["allow_save"], "must be a mapping of options"),
+    ],
+)
+def test_duplicate_rule_header_refuses_what_salesforce_does_not_define(options, words):
+    with pytest.raises(ValueError, match=words):
+        duplicate_rule_header(options)

@@ -136,6 +136,18 @@ def test_operation_picks_method_path_and_idempotency(external_id_field, method, 
     assert sent["allOrNone"] is False
 
 
+def test_the_duplicate_rule_header_goes_with_every_write_request():
+    transport = ScriptedTransport(_ok)
+    _writer(transport, None, duplicate_rules={"allow_save": True, "run_as_current_user": False}).write(
+        _records(5), batch_size=2, max_workers=2, progress=None
+    )
+    assert len(transport.requests) == 3
+    assert all(
+        sent["headers"]["Sforce-Duplicate-Rule-Header"] == "allowSave=true; runAsCurrentUser=false"
+        for sent in transport.requests
+    )
+
+
 def test_locked_records_alone_are_resent_until_written():
     locked_once: set[str] = set()
 

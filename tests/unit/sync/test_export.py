@@ -16,6 +16,7 @@ from airflow_provider_sfcrm.activation.ids import to18
 from airflow_provider_sfcrm.activation.mapping import build_mapping, check_mapping_against_describe
 from airflow_provider_sfcrm.activation.report import RejectedRowsWriter, StaleRowsWriter
 from airflow_provider_sfcrm.activation.results import UNKNOWN_OUTCOME, RecordResult
+from airflow_provider_sfcrm.activation.row_filter import compile_filter
 from airflow_provider_sfcrm.activation.row_validation import rules_from_describe
 from airflow_provider_sfcrm.sync.export import SyncExport
 from airflow_provider_sfcrm.sync.store import SyncStateStore
@@ -92,7 +93,9 @@ class Sync:
                 stop=stop,
                 **options,
             ).run()
-        assert counts.total == counts.written + counts.rejected + counts.unchanged + counts.stale
+        assert counts.total == (
+            counts.written + counts.rejected + counts.filtered + counts.unchanged + counts.stale
+        )
         return counts
 
     def state(self) -> dict[str, dict]:
@@ -274,3 +277,48 @@ def test_an_unknown_outcome_keeps_the_insert_group_for_the_next_run(tmp_path):
 def test_a_sync_needs_an_identity(tmp_path):
     with pytest.raises(ValueError, match="needs an identity"):
         Sync(tmp_path, operation="insert", field_mapping={"last": "LastName"}).run(_people(1), T1, Writer())
+
+
+def test_people_a_row_filter_leaves_out_are_outside_the_sync_neither_sent_nor_exited(tmp_path):
+    sync = contacts_sync(tmp_path)
+    writer = Writer()
+    day1 = members([(1, "a@x.com", True), (2, "b@x.com", True), (3, "c@x.com", True), (4, "d@x.com", True)])
+    sync.run(day1, T1, writer)
+    before = sync.state()
+
+    # Day 2: 1 and 2 leave the audience, 3 stays, 4 vanishes; the filter leaves out 2 and 3.
+    day2 = members([(1, "a@x.com", False), (2, "b2@x.com", False), (3, "c@x.com", True)])
+    filter_on = compile_filter("email NOT IN ('b2@x.com', 'c@x.com')", day2.schema)
+    counts = sync.run(day2, T2, writer, row_filter=filter_on)
+
+    sent = {r["Id"][:15]: r for r in writer.calls[-1][1]}
+    assert sent == {
+        "003ak0000000001": {"Id": to18("003ak0000000001"), "crm_1_seg__c": "exited"},
+        "003ak0000000004": {"Id": to18("003ak0000000004"), "crm_1_seg__c": "exited"},  # vanished
+    }
+    assert (counts.total, counts.written, counts.filtered, counts.unchanged, counts.vanished) == (
+        4,
+        2,
+        2,
+        0,
+        1,
+    )
+    state = sync.state()
+    assert state["003ak0000000002"] == before["003ak0000000002"]  # kept as it was: still realized
+    assert state["003ak0000000003"] == before["003ak0000000003"]
+
+    # Without the filter, the next run decides about them as usual.
+    again = sync.run(day2, T2 + timedelta(days=1), writer)
+    sent = {r["Id"][:15]: r for r in writer.calls[-1][1]}
+    assert sent == {
+        "003ak0000000002": {"Id": to18("003ak0000000002"), "Email": "b2@x.com", "crm_1_seg__c": "exited"},
+        "003ak0000000003": {"Id": to18("003ak0000000003"), "crm_1_seg__c": "existing"},
+    }
+    assert (again.written, again.filtered, again.unchanged) == (2, 0, 1)
+
+
+def test_a_filtered_out_duplicate_does_not_reject_the_row_it_repeats(tmp_path):
+    sync = contacts_sync(tmp_path)
+    table = members([(1, "a@x.com", True), (2, "b@x.com", True), (1, "skip@x.com", False)])
+    counts = sync.run(table, T1, Writer(), row_filter=compile_filter("email <> 'skip@x.com'", table.schema))
+    assert (counts.written, counts.rejected, counts.filtered) == (2, 0, 1)
