@@ -34,7 +34,7 @@ Prerequisites:
   can read — object storage when workers run on several machines).
 - The pool: ``airflow pools set sfcrm_api 6 "Salesforce: slots x max_workers <= 25"``.
 
-Counts add up over the shards (``total == written + rejected + unchanged + stale``); the run fails
+Counts add up over the shards (``total == written + rejected + filtered + unchanged + stale``); the run fails
 after merging when the rejected share of the whole segment exceeds ``MAX_REJECTED_RATIO``.
 """
 
@@ -160,7 +160,16 @@ def example_sfcrm_activate_sharded():
         files = interval_dir(dag.dag_id, logical_date, logical_date)
         merged: dict = {
             key: sum(s[key] for s in summaries)
-            for key in ("total", "written", "created", "updated", "unchanged", "stale", "vanished")
+            for key in (
+                "total",
+                "written",
+                "created",
+                "updated",
+                "filtered",
+                "unchanged",
+                "stale",
+                "vanished",
+            )
         }
         merged["rejected"] = sum(s["rejected"] for s in summaries)
         merged["api_calls"] = sum(s["api_calls"] for s in summaries)

@@ -68,11 +68,11 @@ def _assert_state_matches_org(org: ScenarioOrg, sobject: str, records: list[dict
 
 
 #: The outcomes of a synced row: each row of a segment ends as exactly one of them.
-OUTCOMES = ("written", "rejected", "unchanged", "stale")
+OUTCOMES = ("written", "rejected", "filtered", "unchanged", "stale")
 
 
 def assert_counts_add_up(summary: dict[str, Any], rows: int | None = None) -> None:
-    """``total == written + rejected + unchanged + stale`` (and ``== rows`` when given)."""
+    """``total == written + rejected + filtered + unchanged + stale`` (and ``== rows`` when given)."""
     parts = {key: summary[key] for key in OUTCOMES}
     assert summary["total"] == sum(parts.values()), f"counts do not add up: total={summary['total']}, {parts}"
     if rows is not None:
