@@ -50,13 +50,16 @@ def validate_reference(target: str, what: str) -> None:
     :raises ValueError: naming it.
     """
     parts = target.split(_SEPARATOR)
+    try:
+        for part in parts:
+            validate_api_name(part, what)
+    except ValueError:
+        parts = []
     if len(parts) != 2:
         raise ValueError(
-            f"invalid {what} {target!r}: a parent's external id is named Relationship.Field "
-            "(one level, e.g. Account.Ext_Id__c)"
+            f"invalid {what} {target!r}: a parent's external id is named Relationship.Field, two "
+            "names of letters, digits and underscores (one level, e.g. Account.Ext_Id__c)"
         )
-    for part in parts:
-        validate_api_name(part, what)
 
 
 def _lookups(describe: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
