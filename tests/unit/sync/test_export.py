@@ -274,3 +274,17 @@ def test_an_unknown_outcome_keeps_the_insert_group_for_the_next_run(tmp_path):
 def test_a_sync_needs_an_identity(tmp_path):
     with pytest.raises(ValueError, match="needs an identity"):
         Sync(tmp_path, operation="insert", field_mapping={"last": "LastName"}).run(_people(1), T1, Writer())
+
+
+def test_changed_values_are_sent_typed_as_without_a_sync_state(tmp_path):
+    sync = Sync(tmp_path, field_mapping={"sfid": "Id", "score": "Score__c", "born": "Birthdate"})
+    writer = Writer()
+    table = pa.table(
+        {"sfid": [to18("003ak0000000001")], "score": [" 12.50 "], "born": ["1990-01-31T23:00:00-05:00"]}
+    )
+
+    sync.run(table, T1, writer)
+
+    assert writer.calls[0][1] == [
+        {"Id": to18("003ak0000000001"), "Score__c": 12.5, "Birthdate": "1990-01-31"}
+    ]
