@@ -114,22 +114,20 @@ def example_sfcrm_accounts_contacts():
     data = sample_data()
     setup_external_ids() >> data
 
+    # Both writes are upserts on the external id: a re-run finds every record and creates nobody twice.
+    upsert = {"sfcrm_conn_id": SFCRM_CONN_ID, "operation": "upsert", "external_id_field": EXTERNAL_ID_FIELD}
     accounts = SalesforceObjectWriteOperator(
         task_id="upsert_accounts",
-        sfcrm_conn_id=SFCRM_CONN_ID,
         sobject="Account",
-        operation="upsert",
-        external_id_field=EXTERNAL_ID_FIELD,
+        **upsert,
         segment_path=data["accounts_path"],
         field_mapping=ACCOUNT_MAPPING,
         rejected_rows_path=data["accounts_rejected_path"],
     )
     contacts = SalesforceObjectWriteOperator(
         task_id="upsert_contacts",
-        sfcrm_conn_id=SFCRM_CONN_ID,
         sobject="Contact",
-        operation="upsert",
-        external_id_field=EXTERNAL_ID_FIELD,
+        **upsert,
         segment_path=data["contacts_path"],
         field_mapping=CONTACT_MAPPING,
         rejected_rows_path=data["contacts_rejected_path"],

@@ -341,3 +341,59 @@ def test_lineage_only_after_a_real_run(fake_hook, segment, tmp_path):
     [output] = op.get_openlineage_facets_on_complete(None).outputs
     assert (output.namespace, output.name) == ("salesforce://acme.my.salesforce.com", "Contact")
     assert output.outputFacets["outputStatistics"].rowCount == 4
+
+
+def test_the_object_write_operator_is_the_export_without_audiences(monkeypatch, fake_hook, tmp_path):
+    """Any object, parents by external id: the parent's describe is read before anything is written."""
+    from airflow_provider_sfcrm.operators.object_write import SalesforceObjectWriteOperator
+
+    contact = describe("Contact")
+    contact["fields"].append(
+        {
+            "name": "AccountId",
+            "label": "Account ID",
+            "type": "reference",
+            "referenceTo": ["Account"],
+            "relationshipName": "Account",
+            "createable": True,
+            "updateable": True,
+            "nillable": True,
+        }
+    )
+    account = {
+        "name": "Account",
+        "keyPrefix": "001",
+        "fields": [
+            {"name": "Ext_Id__c", "label": "Ext Id", "type": "string", "length": 5, "externalId": True}
+        ],
+    }
+    described = []
+
+    def describe_object(self, sobject, refresh=False):
+        described.append(sobject)
+        return {"Contact": contact, "Account": account}[sobject]
+
+    monkeypatch.setattr(FakeHook, "describe_object", describe_object)
+    path = tmp_path / "people.parquet"
+    pq.write_table(pa.table({"last": ["Ng", "Li"], "account": ["A-1", "A-123456"]}), path)
+
+    summary = SalesforceObjectWriteOperator(
+        task_id="write",
+        sobject="Contact",
+        operation="insert",
+        segment_path=str(path),
+        field_mapping={"last": "LastName", "account": "Account.Ext_Id__c"},
+        rejected_rows_path=str(tmp_path / "rejected.parquet"),
+        max_rejected_ratio=1.0,
+    ).execute({})
+
+    assert isinstance(
+        SalesforceObjectWriteOperator(task_id="t", sobject="X", field_mapping={}),
+        SalesforceSegmentExportOperator,
+    )
+    assert described == ["Contact", "Account"]
+    assert (summary["written"], summary["rejected_by_code"]) == (
+        1,
+        {"INVALID_FIELD": 1},
+    )  # A-123456: too long
+    assert fake_hook.instances[0].writes == [("Contact", 1, None)]
