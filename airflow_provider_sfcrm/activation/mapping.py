@@ -26,7 +26,6 @@ from airflow_provider_sfcrm.activation.references import (
     check_reference,
     is_reference,
     nest,
-    split_reference,
     validate_reference,
 )
 from airflow_provider_sfcrm.activation.typed_values import FieldType, sendable
@@ -319,10 +318,8 @@ def check_columns(
         if column not in members
     ]
     for column, name in mapping.attributes.items():
-        where = (
-            f"{mapping.field_types[name].sobject}.{split_reference(name)[1]}" if is_reference(name) else ""
-        )
-        where = where or f"{mapping.sobject}.{name}"
+        key = mapping.field_types.get(name)  # a parent's key names its own object
+        where = f"{key.sobject}.{key.name}" if key and key.sobject else f"{mapping.sobject}.{name}"
         problems.append(
             column_type_problems(column, schema.field(column).type, where, types.get(name.lower(), ""))
         )
