@@ -47,6 +47,29 @@ def test_the_output_is_the_object_in_its_org_with_the_fields_written():
     assert [(d.namespace, d.name) for d in lineage.inputs] == [("s3://bucket", "seg.parquet")]
 
 
+def test_a_parent_set_by_its_external_id_is_reported_as_its_lookup():
+    from airflow_provider_sfcrm.activation.mapping import build_mapping
+    from airflow_provider_sfcrm.operators._export_lineage import export_lineage
+
+    contact = describe()
+    contact["fields"].append(
+        {
+            "name": "AccountId",
+            "type": "reference",
+            "label": "Account ID",
+            "referenceTo": ["Account"],
+            "relationshipName": "Account",
+        }
+    )
+    mapping = build_mapping(
+        sobject="Contact",
+        operation="insert",
+        field_mapping={"last": "LastName", "account": "Account.Ext_Id__c"},
+    )
+    lineage = export_lineage("/data/seg.parquet", "https://acme.my.salesforce.com", mapping, contact, 3)
+    assert lineage.fields == [("LastName", "string", "Last Name"), ("AccountId", "reference", "Account ID")]
+
+
 def test_without_the_openlineage_provider_there_is_simply_no_lineage(monkeypatch):
     monkeypatch.setitem(sys.modules, "airflow.providers.openlineage.extractors", None)
     assert _lineage().operator_lineage() is None
