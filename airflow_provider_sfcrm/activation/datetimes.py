@@ -17,10 +17,13 @@ import re
 SALESFORCE_TRIMMED = "".join(chr(code) for code in range(0x21))
 
 # [0-9], not \d: Python's \d also matches other scripts' digits, which Salesforce does not read.
-_ISO = re.compile(
+_ISO_PARTS = (
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})"
     r"(?:T([0-9]{2}):([0-9]{2})(?::([0-9]{2})(?:\.([0-9]+))?)?(Z|[+-][0-9]{2}:?[0-9]{2})?)?"
 )
+_ISO = re.compile(_ISO_PARTS)
+#: The form of a date or date-time Salesforce reads, whole (for pyarrow's RE2 as for Python's re).
+ISO_8601 = f"^{_ISO_PARTS}$"
 
 
 def _parts(text: str) -> tuple[dt.date, re.Match[str]] | None:
@@ -31,15 +34,6 @@ def _parts(text: str) -> tuple[dt.date, re.Match[str]] | None:
         return dt.date(int(match[1]), int(match[2]), int(match[3])), match
     except ValueError:
         return None
-
-
-def date_text(text: str) -> str | None:
-    """The day of a Date field's text value (``YYYY-MM-DD``), or None when Salesforce cannot read it.
-
-    A date-time given for a date keeps its day as written (no shift into UTC).
-    """
-    parts = _parts(text)
-    return parts[0].isoformat() if parts else None
 
 
 def parse_datetime(text: str) -> dt.datetime | None:

@@ -25,7 +25,7 @@ from airflow_provider_sfcrm.activation.names import validate_api_name
 from airflow_provider_sfcrm.activation.references import (
     check_reference,
     is_reference,
-    nest,
+    split_reference,
     validate_reference,
 )
 from airflow_provider_sfcrm.activation.typed_values import FieldType, sendable
@@ -430,9 +430,15 @@ def build_records(table: pa.Table, mapping: ExportMapping) -> list[dict[str, Any
     # Filled column by column: no row dicts with nulls are built only to be filtered again.
     records: list[dict[str, Any]] = [{} for _ in range(table.num_rows)]
     for target, values in columns.items():
+        if is_reference(target):  # {"Account": {"Ext_Id__c": value}}
+            relationship, key_field = split_reference(target)
+            for record, value in zip(records, values.to_pylist(), strict=True):
+                if value is not None:
+                    record[relationship] = {key_field: value}
+            continue
         for record, value in zip(records, values.to_pylist(), strict=True):
             if value is not None:
-                nest(record, target, value)
+                record[target] = value
     return records
 
 

@@ -167,13 +167,3 @@ def reference_checks(values: pa.Array | pa.ChunkedArray, target: str, key: Field
         return f"Foreign key external ID: {value} not found for field {key.name} in entity {key.sobject}"
 
     return [ValueCheck(too_long, INVALID_FIELD, message)]
-
-
-def nest(record: dict[str, Any], target: str, value: Any) -> None:
-    """Put ``value`` into ``record`` under ``target``: ``{"Account": {"Ext_Id__c": value}}`` for a
-    reference, ``{target: value}`` otherwise."""
-    if is_reference(target):
-        relationship, key_field = split_reference(target)
-        record[relationship] = {key_field: value}
-    else:
-        record[target] = value

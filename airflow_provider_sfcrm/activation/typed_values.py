@@ -27,8 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from airflow_provider_sfcrm.activation.datetimes import SALESFORCE_TRIMMED, date_text, datetime_text, utc_text
-from airflow_provider_sfcrm.activation.json_values import json_value
+from airflow_provider_sfcrm.activation.datetimes import SALESFORCE_TRIMMED, datetime_text, utc_text
 from airflow_provider_sfcrm.activation.values import ValueCheck
 
 NUMBER_OUTSIDE_VALID_RANGE = "NUMBER_OUTSIDE_VALID_RANGE"
@@ -261,10 +260,8 @@ def _per_value(values: pa.Array, convert: Any) -> pa.Array:
     return pa.array([None if v is None else convert(v) for v in values.to_pylist()], pa.string())
 
 
-def _date_value(value: Any) -> str | None:
-    if isinstance(value, str):
-        return date_text(value)
-    return value.date().isoformat() if hasattr(value, "date") else json_value(value)
+def _date_value(value: Any) -> str:
+    return value.date().isoformat()  # a timestamp's day in its own zone
 
 
 def _datetime_value(value: Any) -> str | None:
@@ -293,8 +290,10 @@ def sendable(values: pa.Array | pa.ChunkedArray, field: FieldType) -> pa.Array |
         return _numbers(values)
     if field.type == "boolean" and text:
         return pc.equal(pc.utf8_lower(_trimmed(values)), "true")
-    if field.type == "date" and (text or pa.types.is_timestamp(values.type)):
-        return _per_value(_trimmed(values) if text else values, _date_value)
+    if field.type == "date" and text:
+        return pc.utf8_slice_codeunits(_trimmed(values), 0, 10)  # the day as written (rows are valid)
+    if field.type == "date" and pa.types.is_timestamp(values.type):
+        return _per_value(values, _date_value)
     if field.type == "datetime" and (
         text or pa.types.is_timestamp(values.type) or pa.types.is_date(values.type)
     ):

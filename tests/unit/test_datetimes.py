@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from airflow_provider_sfcrm.activation.datetimes import date_text, datetime_text, utc_text
+from airflow_provider_sfcrm.activation.datetimes import datetime_text, utc_text
 
 
 @pytest.mark.parametrize(
@@ -45,20 +45,6 @@ def test_date_times_are_sent_in_utc(text, sent):
 )
 def test_unreadable_date_times(text):
     assert datetime_text(text) is None
-
-
-@pytest.mark.parametrize(
-    ("text", "day"),
-    [
-        ("2024-02-29", "2024-02-29"),
-        ("2024-01-31T23:30:00-05:00", "2024-01-31"),  # the day as written, not shifted
-        ("2023-02-29", None),
-        ("2024-01-31 10:00", None),
-        ("31/01/2024", None),
-    ],
-)
-def test_dates(text, day):
-    assert date_text(text) == day
 
 
 @pytest.mark.parametrize(

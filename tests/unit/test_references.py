@@ -10,7 +10,6 @@ from airflow_provider_sfcrm.activation.references import (
     INVALID_FIELD,
     check_reference,
     is_reference,
-    nest,
     parent_objects,
     reference_checks,
     validate_reference,
@@ -95,10 +94,3 @@ def test_keys_longer_than_the_parents_field_can_never_be_found():
     assert check.message("A-123456") == (
         "Foreign key external ID: A-123456 not found for field Ext_Id__c in entity Account"
     )
-
-
-def test_nest():
-    record = {}
-    nest(record, "Account.Ext_Id__c", "A-1")
-    nest(record, "LastName", "Ng")
-    assert record == {"Account": {"Ext_Id__c": "A-1"}, "LastName": "Ng"}
