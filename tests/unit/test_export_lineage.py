@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from airflow_provider_sfcrm.operators._export_lineage import ExportLineage, dataset_of_path, fields_written
-from tests.unit._export_describe import describe
+from tests.unit._export_describe import contact_with_account, describe
 
 
 @pytest.mark.parametrize(
@@ -51,16 +51,7 @@ def test_a_parent_set_by_its_external_id_is_reported_as_its_lookup():
     from airflow_provider_sfcrm.activation.mapping import build_mapping
     from airflow_provider_sfcrm.operators._export_lineage import export_lineage
 
-    contact = describe()
-    contact["fields"].append(
-        {
-            "name": "AccountId",
-            "type": "reference",
-            "label": "Account ID",
-            "referenceTo": ["Account"],
-            "relationshipName": "Account",
-        }
-    )
+    contact = contact_with_account()
     mapping = build_mapping(
         sobject="Contact",
         operation="insert",

@@ -15,7 +15,7 @@ from airflow_provider_sfcrm.activation.mapping import (
     check_mapping_against_describe,
     required_on_create,
 )
-from tests.unit._export_describe import describe
+from tests.unit._export_describe import account, contact_with_account, describe
 
 
 def _mapping(**overrides):
@@ -192,35 +192,6 @@ def test_values_become_json_types():
 # --- any object, typed values, parents by external id -------------------------------------------
 
 
-def _account_describe():
-    return {
-        "name": "Account",
-        "label": "Account",
-        "keyPrefix": "001",
-        "fields": [
-            {"name": "Id", "type": "id", "label": "Account ID", "idLookup": True},
-            {"name": "Ext_Id__c", "type": "string", "label": "Ext Id", "length": 20, "externalId": True},
-        ],
-    }
-
-
-def _contact_with_account():
-    contact = describe("Contact")
-    contact["fields"].append(
-        {
-            "name": "AccountId",
-            "label": "Account ID",
-            "type": "reference",
-            "referenceTo": ["Account"],
-            "relationshipName": "Account",
-            "createable": True,
-            "updateable": True,
-            "nillable": True,
-        }
-    )
-    return contact
-
-
 def test_a_parent_is_set_by_its_external_id_in_the_same_record():
     mapping = build_mapping(
         sobject="Contact",
@@ -228,9 +199,7 @@ def test_a_parent_is_set_by_its_external_id_in_the_same_record():
         external_id_field="Ext_Id__c",
         field_mapping={"ext": "Ext_Id__c", "last": "LastName", "account": "account.ext_id__c"},
     )
-    checked = check_mapping_against_describe(
-        mapping, _contact_with_account(), {"Account": _account_describe()}
-    )
+    checked = check_mapping_against_describe(mapping, contact_with_account(), {"Account": account()})
     assert checked.attributes == {"last": "LastName", "account": "Account.Ext_Id__c"}
     assert checked.field_types["Account.Ext_Id__c"].sobject == "Account"
     table = pa.table({"ext": ["C-1", "C-2"], "last": ["Ng", "Li"], "account": ["A-1", None]})
@@ -257,19 +226,19 @@ def test_references_that_cannot_work_are_refused_before_any_row(field_mapping, p
         sobject="Contact", operation="update", field_mapping={"sfid": "Id", **field_mapping}
     )
     with pytest.raises(MappingError, match=problem):
-        check_mapping_against_describe(mapping, _contact_with_account(), {"Account": _account_describe()})
+        check_mapping_against_describe(mapping, contact_with_account(), {"Account": account()})
 
 
 @pytest.mark.parametrize(("operation", "flag"), [("insert", "createable"), ("update", "updateable")])
 def test_an_object_the_user_cannot_write_is_refused(operation, flag):
-    account = {**_account_describe(), flag: False}
+    refused = {**account(), flag: False}
     mapping = build_mapping(
         sobject="Account",
         operation=operation,
         field_mapping={"sfid": "Id"} if operation == "update" else {"ext": "Ext_Id__c"},
     )
     with pytest.raises(MappingError, match="the connection's user cannot .* Account records"):
-        check_mapping_against_describe(mapping, account)
+        check_mapping_against_describe(mapping, refused)
 
 
 def test_checked_mapping_sends_typed_values():

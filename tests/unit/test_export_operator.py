@@ -22,7 +22,7 @@ from airflow_provider_sfcrm.operators.segment_export import (
     SalesforceSegmentExportOperator,
     default_rejected_rows_path,
 )
-from tests.unit._export_describe import describe
+from tests.unit._export_describe import account, contact_with_account, describe
 
 
 class FakeHook:
@@ -347,31 +347,12 @@ def test_the_object_write_operator_is_the_export_without_audiences(monkeypatch, 
     """Any object, parents by external id: the parent's describe is read before anything is written."""
     from airflow_provider_sfcrm.operators.object_write import SalesforceObjectWriteOperator
 
-    contact = describe("Contact")
-    contact["fields"].append(
-        {
-            "name": "AccountId",
-            "label": "Account ID",
-            "type": "reference",
-            "referenceTo": ["Account"],
-            "relationshipName": "Account",
-            "createable": True,
-            "updateable": True,
-            "nillable": True,
-        }
-    )
-    account = {
-        "name": "Account",
-        "keyPrefix": "001",
-        "fields": [
-            {"name": "Ext_Id__c", "label": "Ext Id", "type": "string", "length": 5, "externalId": True}
-        ],
-    }
+    contact, parent = contact_with_account(), account(ext_id_length=5)
     described = []
 
     def describe_object(self, sobject, refresh=False):
         described.append(sobject)
-        return {"Contact": contact, "Account": account}[sobject]
+        return {"Contact": contact, "Account": parent}[sobject]
 
     monkeypatch.setattr(FakeHook, "describe_object", describe_object)
     path = tmp_path / "people.parquet"
