@@ -85,7 +85,9 @@ def get_provider_info() -> dict:
     return {
         "package-name": "airflow-provider-sfcrm",
         "name": "Salesforce CRM",
-        "description": "Activate customer audiences (segments) into Salesforce CRM Leads and Contacts.",
+        "description": (
+            "Activate customer audiences (segments) into Salesforce CRM Leads and Contacts; write any object."
+        ),
         "versions": [__version__],
         "connection-types": [
             {

@@ -8,7 +8,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from airflow_provider_sfcrm.activation.ids import is_well_formed
-from airflow_provider_sfcrm.activation.json_values import json_value
+from airflow_provider_sfcrm.activation.json_values import UnsendableValueError, json_value
+from airflow_provider_sfcrm.activation.names import API_NAME
 
 #: Salesforce's cap on records per sObject Collections request.
 MAX_BATCH_SIZE = 200
@@ -91,13 +92,28 @@ def duplicate_rule_header(options: Mapping[str, Any] | None) -> str | None:
 def to_api_record(record: Mapping[str, Any], sobject: str) -> dict[str, Any]:
     """A new dict with ``attributes.type`` set and JSON-safe values; the caller's dict is untouched.
 
+    A mapping value is a parent set by its external id (``{"Account": {"Ext_Id__c": "A-1"}}``): it
+    must hold exactly one field (and optionally ``attributes``).
+
     Raises :class:`~.values.UnsendableValueError` naming the first field whose value cannot be sent.
     """
     api_record: dict[str, Any] = {"attributes": {"type": sobject}}
     for name, value in record.items():
         if name != "attributes":
-            api_record[name] = json_value(value, name)
+            api_record[name] = (
+                _parent_key(value, name) if isinstance(value, Mapping) else json_value(value, name)
+            )
     return api_record
+
+
+def _parent_key(value: Mapping[str, Any], name: str) -> dict[str, Any]:
+    keys = [key for key in value if key != "attributes"]
+    if len(keys) != 1 or not isinstance(keys[0], str) or not API_NAME.fullmatch(keys[0]):
+        raise UnsendableValueError(
+            name, 'a parent set by its external id holds one field, e.g. {"Ext_Id__c": "A-1"}'
+        )
+    kept = {"attributes": dict(value["attributes"])} if isinstance(value.get("attributes"), Mapping) else {}
+    return {**kept, keys[0]: json_value(value[keys[0]], f"{name}.{keys[0]}")}
 
 
 def count_by_code(codes: Sequence[str]) -> dict[str, int]:

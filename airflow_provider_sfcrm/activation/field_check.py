@@ -1,7 +1,8 @@
 """Checks the audience-status fields (one per Mapping ID) against an object's describe JSON.
 
-Every activated audience writes its members' status into a custom **Text Area (Long)** field on
-Lead or Contact whose name equals the audience's Mapping ID (``crm_2_seg`` → ``crm_2_seg__c``).
+Every activated audience writes its members' status into a custom **Text Area (Long)** field —
+on Lead or Contact as in the reference product, or on any other object written — whose name equals
+the audience's Mapping ID (``crm_2_seg`` → ``crm_2_seg__c``).
 In the reference product a wrong field only shows up at run time as "Unknown errors"; this module
 says up front, per Mapping ID, what is wrong and how to fix it. Pure: no Airflow, no HTTP.
 """
@@ -15,12 +16,14 @@ from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Any
 
+from airflow_provider_sfcrm.activation.names import validate_api_name
 from airflow_provider_sfcrm.activation.wording import plural
 
 #: The reference product allows at most this many audience fields active at once per destination.
 MAX_AUDIENCE_FIELDS = 25
 
-#: The objects an audience can be activated into (one per destination).
+#: The objects the reference product activates audiences into; their names are put in their usual
+#: case. Any other object with the fields will do too.
 AUDIENCE_OBJECTS = ("Lead", "Contact")
 
 #: Long and rich text areas hold 256 to 131,072 characters.
@@ -154,15 +157,17 @@ def field_api_name(mapping_id: str) -> str:
 def normalise_audience_request(sobject: object, mapping_ids: object) -> tuple[str, list[str]]:
     """Check the (possibly templated) object and Mapping IDs an operator was given.
 
-    ``sobject`` must be Lead or Contact (any case). ``mapping_ids`` is a list of strings, or one
-    string holding a JSON list or comma-separated IDs (what a Jinja template renders to).
+    ``sobject`` is any object's API name (Lead and Contact in any case). ``mapping_ids`` is a list
+    of strings, or one string holding a JSON list or comma-separated IDs (what a Jinja template
+    renders to).
 
     :return: the object's proper name and the list of Mapping IDs, as given.
     :raises ValueError: naming what is wrong.
     """
     objects = {name.lower(): name for name in AUDIENCE_OBJECTS}
-    if not isinstance(sobject, str) or sobject.strip().lower() not in objects:
-        raise ValueError(f"sobject {sobject!r} is not supported: audience fields live on Lead or Contact")
+    name = sobject.strip() if isinstance(sobject, str) else sobject
+    validate_api_name(name, "object name (sobject)")
+    assert isinstance(name, str)
     ids: object = mapping_ids
     if isinstance(mapping_ids, str):
         text = mapping_ids.strip()
@@ -181,7 +186,7 @@ def normalise_audience_request(sobject: object, mapping_ids: object) -> tuple[st
         raise ValueError(f"every Mapping ID must be a string, got {not_strings!r}")
     if not ids:
         raise ValueError("no Mapping IDs given")
-    return objects[sobject.strip().lower()], ids
+    return objects.get(name.lower(), name), ids
 
 
 def field_type_label(field: Mapping[str, Any]) -> str:

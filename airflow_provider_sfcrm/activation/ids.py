@@ -11,11 +11,14 @@ _UPPER_AS_ONE = str.maketrans(
 )
 _ID_CHARS = re.compile(r"^[0-9A-Za-z]+\Z")
 
-# Key prefixes (first three characters of an Id) of the objects this product touches.
+# Key prefixes (first three characters of an Id) of standard objects whose prefixes are fixed in
+# every org: the setup objects the hook checks Ids of, and common data objects. The object written
+# by an export is told by its describe's ``keyPrefix`` (custom objects get theirs per org, ``a0…``).
 KEY_PREFIXES: dict[str, str] = {
     "Account": "001",
     "Contact": "003",
     "Lead": "00Q",
+    "Opportunity": "006",
     "Campaign": "701",
     "CampaignMember": "00v",
     "User": "005",

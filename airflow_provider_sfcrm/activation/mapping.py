@@ -1,9 +1,12 @@
 """How segment columns become Salesforce fields: identity, attributes and audience statuses.
 
-A segment row carries an identity column, attribute columns and one status column per audience.
-:class:`ExportMapping` says which column goes to which field; :func:`check_mapping_against_describe`
-refuses, before any write, a mapping the object cannot take (unknown or read-only fields, missing
-required fields on create); :func:`build_records` turns rows into one record per person. Pure: no
+A segment row carries an identity column, attribute columns and, optionally, one status column
+per audience. :class:`ExportMapping` says which column goes to which field of which object (any
+object the connection's user can write); :func:`check_mapping_against_describe` refuses, before
+any write, a mapping the object cannot take (unknown or read-only fields, missing required fields
+on create, a parent reference that names no external id) and records each field's type;
+:func:`build_records` turns rows into one record per row, each value typed as its field takes it
+(:mod:`.typed_values`) and parents set by their external id (:mod:`.references`). Pure: no
 Airflow, no HTTP.
 """
 
@@ -19,6 +22,13 @@ import pyarrow.compute as pc
 from airflow_provider_sfcrm.activation.field_check import field_api_name
 from airflow_provider_sfcrm.activation.json_values import json_value
 from airflow_provider_sfcrm.activation.names import validate_api_name
+from airflow_provider_sfcrm.activation.references import (
+    check_reference,
+    is_reference,
+    split_reference,
+    validate_reference,
+)
+from airflow_provider_sfcrm.activation.typed_values import FieldType, sendable
 from airflow_provider_sfcrm.activation.values import column_type_problems, text_column_problem
 
 #: Audience membership statuses of the reference product.
@@ -41,14 +51,17 @@ class MappingError(ValueError):
 class ExportMapping:
     """Which segment column goes to which Salesforce field.
 
-    :param sobject: target object (``Contact`` or ``Lead``).
+    :param sobject: target object (any object the user can write: ``Contact``, ``Account``, ``Thing__c``...).
     :param operation: ``update`` (by Salesforce Id), ``upsert`` (on ``external_id_field``), ``insert``
         or ``publish`` (a Platform Event: created like a record, never updated or deduplicated).
     :param identity_column: the column holding the person's identity (None for ``insert``).
     :param identity_field: ``Id`` for update, the external-id field for upsert, None for insert.
-    :param attributes: ``{column: field}`` for every mapped column except the identity.
+    :param attributes: ``{column: field}`` for every mapped column except the identity; a field
+        may be a parent's external id, ``Relationship.Field`` (``Account.Ext_Id__c``).
     :param audiences: ``{status column: field API name}`` (``crm_1_seg`` → ``crm_1_seg__c``).
     :param status_values: translation of ``realized``/``existing``/``exited`` into what is written.
+    :param field_types: ``{attribute field: FieldType}`` from the describe (filled by
+        :func:`check_mapping_against_describe`); values are sent typed as their field takes them.
     """
 
     sobject: str
@@ -58,6 +71,7 @@ class ExportMapping:
     attributes: dict[str, str] = field(default_factory=dict)
     audiences: dict[str, str] = field(default_factory=dict)
     status_values: dict[str, str] = field(default_factory=dict)
+    field_types: dict[str, FieldType] = field(default_factory=dict, compare=False)
 
     @property
     def write_key(self) -> str | None:
@@ -99,7 +113,8 @@ def build_mapping(
     try:
         validate_api_name(sobject, "object name")
         for column, target in field_mapping.items():
-            validate_api_name(target, f"field name (mapped from column {column!r})")
+            what = f"field name (mapped from column {column!r})"
+            (validate_reference if is_reference(target) else validate_api_name)(target, what)
         if external_id_field is not None:
             validate_api_name(external_id_field, "external-id field name")
         audience_fields = {column: field_api_name(mid) for column, mid in (audiences or {}).items()}
@@ -164,23 +179,32 @@ def required_on_create(describe: Mapping[str, Any]) -> list[str]:
     ]
 
 
-def check_mapping_against_describe(mapping: ExportMapping, describe: Mapping[str, Any]) -> ExportMapping:
+def check_mapping_against_describe(
+    mapping: ExportMapping,
+    describe: Mapping[str, Any],
+    parents: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ExportMapping:
     """Refuse a mapping the object cannot take; return it with the org's spelling of each field.
 
     Unknown fields (or fields hidden by field-level security), fields the user cannot write for
-    this operation, an identity field that is not an external id, and — when rows may create
-    records — required fields left unmapped are configuration errors: every row would fail.
+    this operation, an object the user cannot create or update records of, an identity field that
+    is not an external id, a reference that names no lookup or no external id of its parent, a
+    lookup set twice, and — when rows may create records — required fields left unmapped are
+    configuration errors: every row would fail.
 
+    :param parents: ``{object: describe}`` of the parents that reference targets
+        (``Account.Ext_Id__c``) point to (see :func:`~.references.parent_objects`).
     :raises MappingError: listing every problem.
     """
     by_name = {str(f.get("name", "")).lower(): f for f in describe.get("fields") or ()}
-    needs = {
-        "update": ("updateable",),
-        "insert": ("createable",),
-        "upsert": ("createable", "updateable"),
-        "publish": ("createable",),
-    }
-    problems: list[str] = []
+    needs = _NEEDS[mapping.operation]
+    problems: list[str] = [
+        f"the connection's user cannot {verb} {mapping.sobject} records (object permissions)"
+        for flag, verb in (("createable", "create"), ("updateable", "update"))
+        if flag in needs and describe.get(flag) is False
+    ]
+    field_types: dict[str, FieldType] = {}
+    lookups: dict[str, str] = {}  # lookup field (lower case) → the target that sets it
 
     def canonical(name: str, *, is_key: bool = False) -> str:
         described = by_name.get(name.lower())
@@ -192,17 +216,40 @@ def check_mapping_against_describe(mapping: ExportMapping, describe: Mapping[str
         if is_key and name.lower() != "id" and not (described.get("externalId") or described.get("idLookup")):
             problems.append(f"{mapping.sobject}.{described['name']} is not an External ID field")
         if not is_key or name.lower() != "id":
-            missing = [flag for flag in needs[mapping.operation] if not described.get(flag)]
+            missing = [flag for flag in needs if not described.get(flag)]
             if missing:
                 where = f"{mapping.sobject}.{described['name']}"
                 problems.append(f"{where} is not {' and '.join(missing)} for the connection's user")
+        field_types[str(described["name"])] = FieldType.from_describe(described)
         return str(described["name"])
 
+    def reference(target: str) -> str:
+        spelled, lookup, key, found = check_reference(target, describe, parents or {}, needs)
+        problems.extend(found)
+        if lookup is not None:
+            earlier = lookups.setdefault(str(lookup["name"]).lower(), spelled)
+            if earlier != spelled:
+                problems.append(
+                    f"{mapping.sobject}.{lookup['name']} is set twice: by {earlier} and by {spelled}"
+                )
+        if key is not None:
+            field_types[spelled] = key
+        return spelled
+
     identity_field = canonical(mapping.identity_field, is_key=True) if mapping.identity_field else None
-    attributes = {col: canonical(name) for col, name in mapping.attributes.items()}
+    attributes = {
+        col: reference(name) if is_reference(name) else canonical(name)
+        for col, name in mapping.attributes.items()
+    }
     audiences = {col: canonical(name) for col, name in mapping.audiences.items()}
+    plain = {name.lower() for name in attributes.values() if not is_reference(name)}
+    problems += [
+        f"{mapping.sobject}.{by_name[lookup]['name']} is mapped both directly and through {target}"
+        for lookup, target in lookups.items()
+        if lookup in plain
+    ]
     if mapping.may_create:
-        written = {f.lower() for f in [identity_field or "", *attributes.values()]}
+        written = {f.lower() for f in [identity_field or "", *attributes.values(), *lookups]}
         unmapped = [name for name in required_on_create(describe) if name.lower() not in written]
         if unmapped:
             problems.append(
@@ -219,7 +266,17 @@ def check_mapping_against_describe(mapping: ExportMapping, describe: Mapping[str
         attributes=attributes,
         audiences=audiences,
         status_values=mapping.status_values,
+        field_types={name: kind for name, kind in field_types.items() if name in attributes.values()},
     )
+
+
+#: The field flags each operation needs.
+_NEEDS = {
+    "update": ("updateable",),
+    "insert": ("createable",),
+    "upsert": ("createable", "updateable"),
+    "publish": ("createable",),
+}
 
 
 def membership_columns(mapping: ExportMapping, schema: pa.Schema) -> list[str]:
@@ -245,6 +302,7 @@ def check_columns(
     types = {
         str(f.get("name", "")).lower(): str(f.get("type") or "").lower() for f in describe.get("fields") or ()
     }
+    types.update({name.lower(): kind.type for name, kind in mapping.field_types.items()})
     problems = []
     if mapping.identity_column:
         problems.append(
@@ -272,7 +330,8 @@ def check_columns(
         if column not in members
     ]
     for column, name in mapping.attributes.items():
-        where = f"{mapping.sobject}.{name}"
+        key = mapping.field_types.get(name)  # a parent's key names its own object
+        where = f"{key.sobject}.{key.name}" if key and key.sobject else f"{mapping.sobject}.{name}"
         problems.append(
             column_type_problems(column, schema.field(column).type, where, types.get(name.lower(), ""))
         )
@@ -367,22 +426,38 @@ def outgoing_text(values: pa.Array | pa.ChunkedArray) -> pa.Array:
 def build_records(table: pa.Table, mapping: ExportMapping) -> list[dict[str, Any]]:
     """One record per row of ``table``: identity, non-null attributes and non-empty statuses.
 
-    Null attributes and empty statuses are left out, so Salesforce keeps what it has. Audiences
+    Null attributes and empty statuses are left out, so Salesforce keeps what it has. Values are
+    typed from ``mapping.field_types``; a ``Relationship.Field`` target becomes ``{Relationship:
+    {Field: value}}``. Audiences
     sharing one field have their (translated) statuses joined with ``;`` in audience order. The
     columns are prepared with pyarrow; Python only assembles the dicts.
     """
     plain = dict(mapping.attributes)
     if mapping.identity_column:
         plain = {mapping.identity_column: mapping.identity_field, **plain}
-    columns: dict[str, pa.Array] = {target: _json_ready(table.column(col)) for col, target in plain.items()}
+    columns: dict[str, pa.Array] = {
+        target: _typed(table.column(col), mapping.field_types.get(target)) for col, target in plain.items()
+    }
     columns.update(field_statuses(table, mapping))
     # Filled column by column: no row dicts with nulls are built only to be filtered again.
     records: list[dict[str, Any]] = [{} for _ in range(table.num_rows)]
     for target, values in columns.items():
+        if is_reference(target):  # {"Account": {"Ext_Id__c": value}}
+            relationship, key_field = split_reference(target)
+            for record, value in zip(records, values.to_pylist(), strict=True):
+                if value is not None:
+                    record[relationship] = {key_field: value}
+            continue
         for record, value in zip(records, values.to_pylist(), strict=True):
             if value is not None:
                 record[target] = value
     return records
+
+
+def _typed(values: pa.Array | pa.ChunkedArray, field_type: FieldType | None) -> pa.Array:
+    """The column as sent: typed as its field takes it, else as it comes (:func:`_json_ready`)."""
+    typed = sendable(values, field_type) if field_type is not None else None
+    return _json_ready(values) if typed is None else typed
 
 
 def mapping_summary(mapping: ExportMapping) -> dict[str, Sequence[str] | str | None]:

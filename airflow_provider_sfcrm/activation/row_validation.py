@@ -21,8 +21,15 @@ import pyarrow.compute as pc
 
 from airflow_provider_sfcrm.activation.ids import KEY_PREFIXES
 from airflow_provider_sfcrm.activation.mapping import STATUSES, ExportMapping, required_on_create
+from airflow_provider_sfcrm.activation.references import is_reference, reference_checks, reference_lookups
 from airflow_provider_sfcrm.activation.results import RecordError
-from airflow_provider_sfcrm.activation.values import TEXT_TYPES, value_checks
+from airflow_provider_sfcrm.activation.typed_values import (
+    FieldType,
+    choice_checks,
+    multi_select_text,
+    range_checks,
+)
+from airflow_provider_sfcrm.activation.values import TEXT_TYPES, ValueCheck, value_checks
 
 MISSING_IDENTITY = "MISSING_IDENTITY"
 MALFORMED_ID = "MALFORMED_ID"
@@ -120,6 +127,10 @@ class RowRules:
     :param required: ``[(column, field)]`` that must be non-empty on rows that may create.
     :param field_types: ``{column: (field label, describe type)}`` of every mapped attribute, for
         the type checks of :func:`~.values.value_checks`.
+    :param typed: ``{column: FieldType}`` of every mapped attribute, for the checks of what the
+        field itself allows (:mod:`.typed_values`: picklist values, number ranges).
+    :param references: ``{column: (target, FieldType of the parent's key field)}`` of the columns that
+        set a lookup through the parent's external id (:mod:`.references`).
     """
 
     mapping: ExportMapping
@@ -129,6 +140,8 @@ class RowRules:
     email_columns: dict[str, str] = field(default_factory=dict)
     required: list[tuple[str, str]] = field(default_factory=list)
     field_types: dict[str, tuple[str, str]] = field(default_factory=dict)
+    typed: dict[str, FieldType] = field(default_factory=dict)
+    references: dict[str, tuple[str, FieldType]] = field(default_factory=dict)
 
 
 def rules_from_describe(mapping: ExportMapping, describe: Mapping[str, Any]) -> RowRules:
@@ -145,12 +158,20 @@ def rules_from_describe(mapping: ExportMapping, describe: Mapping[str, Any]) -> 
     max_lengths: dict[str, tuple[str, int]] = {}
     emails: dict[str, str] = {}
     field_types: dict[str, tuple[str, str]] = {}
+    typed: dict[str, FieldType] = {}
+    references: dict[str, tuple[str, FieldType]] = {}
     for column, name in columns.items():
+        if is_reference(name):
+            parent_key = mapping.field_types.get(name)
+            if parent_key is not None:
+                references[column] = (name, parent_key)
+            continue
         described = by_name.get(name.lower()) or {}
         label = str(described.get("label") or name)
         sf_type = str(described.get("type") or "").lower()
         if column in mapping.attributes:
             field_types[column] = (label, sf_type)
+            typed[column] = FieldType.from_describe({**described, "name": name, "label": label})
         length = described.get("length")
         if sf_type in TEXT_TYPES and isinstance(length, int) and length > 0:
             max_lengths[column] = (label, length)
@@ -159,6 +180,9 @@ def rules_from_describe(mapping: ExportMapping, describe: Mapping[str, Any]) -> 
     required: list[tuple[str, str]] = []
     if mapping.may_create:
         column_of = {name.lower(): col for col, name in columns.items()}
+        column_of.update(
+            {lookup.lower(): col for col, lookup in reference_lookups(mapping, describe).items()}
+        )
         required = [(column_of[n.lower()], n) for n in required_on_create(describe) if n.lower() in column_of]
     return RowRules(
         mapping=mapping,
@@ -168,6 +192,8 @@ def rules_from_describe(mapping: ExportMapping, describe: Mapping[str, Any]) -> 
         email_columns=emails,
         required=required,
         field_types=field_types,
+        typed=typed,
+        references=references,
     )
 
 
@@ -195,8 +221,15 @@ def validate_chunk(table: pa.Table, rules: RowRules) -> dict[int, list[RecordErr
             )
 
         add(any_missing, required_error)
+    # Per field, the checks come in the order Salesforce applies them (its first error is the one
+    # it answers): picklist values, length, e-mail form, kind of value, range.
+    for column, typed in rules.typed.items():
+        _add_checks(add, table.column(column), choice_checks(table.column(column), typed), typed.name)
     for column, (label, max_length) in rules.max_lengths.items():
-        text = salesforce_text(table.column(column))
+        values = table.column(column)
+        if column in rules.typed and rules.typed[column].type == "multipicklist":
+            values = multi_select_text(values)  # Salesforce measures what it stores
+        text = salesforce_text(values)
         too_long = salesforce_lengths(text) > max_length
         name = _field_of(mapping, column)
         add(
@@ -220,15 +253,16 @@ def validate_chunk(table: pa.Table, rules: RowRules) -> dict[int, list[RecordErr
             ),
         )
     for column, (label, sf_type) in rules.field_types.items():
-        values = table.column(column)
-        name = _field_of(mapping, column)
-        for check in value_checks(values, label, sf_type):
-            add(
-                check.mask,
-                lambda pos, values=values, check=check, name=name: RecordError(
-                    check.code, check.message(values[pos].as_py()), (name,)
-                ),
-            )
+        _add_checks(
+            add,
+            table.column(column),
+            value_checks(table.column(column), label, sf_type),
+            _field_of(mapping, column),
+        )
+    for column, typed in rules.typed.items():
+        _add_checks(add, table.column(column), range_checks(table.column(column), typed), typed.name)
+    for column, (target, key) in rules.references.items():
+        _add_checks(add, table.column(column), reference_checks(table.column(column), target, key), target)
     allowed = pa.array(STATUSES)
     for column, name in mapping.audiences.items():
         text = as_text(table.column(column))
@@ -245,6 +279,15 @@ def validate_chunk(table: pa.Table, rules: RowRules) -> dict[int, list[RecordErr
             ),
         )
     return errors
+
+
+def _add_checks(add, values: pa.Array | pa.ChunkedArray, checks: list[ValueCheck], name: str) -> None:
+    """Add each failing row of each check as an error on field ``name``."""
+    for check in checks:
+        add(
+            check.mask,
+            lambda pos, check=check: RecordError(check.code, check.message(values[pos].as_py()), (name,)),
+        )
 
 
 def _field_of(mapping: ExportMapping, column: str) -> str:

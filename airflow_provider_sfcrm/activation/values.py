@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from airflow_provider_sfcrm.activation.datetimes import ISO_8601, SALESFORCE_TRIMMED, datetime_text
 from airflow_provider_sfcrm.activation.json_values import INVALID_TYPE, NON_FINITE_NUMBER
 
 #: Describe types whose values are text (with a maximum ``length``, checked by row validation).
@@ -44,7 +45,6 @@ _NUMBER = {"double", "currency", "percent", "int", "long"}
 _NUMBER_TEXT = r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$"
 _WHOLE_NUMBER_TEXT = r"^\s*[+-]?\d+(\.0*)?\s*$"
 _WHOLE = {"int", "long"}
-_DATETIME_TEXT = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?(Z|[+-]\d{2}:?\d{2})?$"
 _TRUE_FALSE = pa.array(["true", "false"])
 
 
@@ -154,13 +154,17 @@ def value_checks(values: pa.Array, label: str, sf_type: str) -> list[ValueCheck]
     elif family == "boolean":
         fits = _mask(pc.is_in(pc.utf8_lower(pc.utf8_trim_whitespace(text)), value_set=_TRUE_FALSE))
     elif family == "date":
-        day = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(text), 0, 10)
-        # strptime rolls 2026-02-30 over into March: a real day is one that prints back the same.
+        # Salesforce keeps a date's day (what follows it only has to have the form of a time): the
+        # form, then a real day — strptime rolls 2026-02-30 into March, a real day prints back the same.
+        trimmed = pc.utf8_trim(text, characters=SALESFORCE_TRIMMED)
+        day = pc.utf8_slice_codeunits(trimmed, 0, 10)
         parsed = pc.strptime(day, "%Y-%m-%d", "s", error_is_null=True)
         fits = _mask(pc.equal(pc.strftime(parsed, "%Y-%m-%d"), day))
-        fits &= _mask(pc.match_substring_regex(pc.utf8_trim_whitespace(text), _DATETIME_TEXT))
+        fits &= _mask(pc.match_substring_regex(trimmed, ISO_8601))
     elif family == "datetime":
-        fits = _mask(pc.match_substring_regex(pc.utf8_trim_whitespace(text), _DATETIME_TEXT))
+        # Read one by one as Salesforce reads them (hours below 24, an offset under a day...): the
+        # form alone would let "T25:00" through.
+        fits = np.array([v is None or datetime_text(v) is not None for v in text.to_pylist()], dtype=bool)
     else:  # time: Salesforce parses it; no check of ours is better than a wrong one
         return checks
     checks.append(ValueCheck(present & ~fits, INVALID_TYPE, lambda v: _not_of_type(label, v)))

@@ -130,8 +130,16 @@ def export_lineage(
     describe: Mapping[str, Any],
     written: int,
 ) -> ExportLineage:
-    """The lineage of one export of ``mapping`` (an ``ExportMapping``); a SQL segment has no input here."""
-    names = [mapping.identity_field or "", *mapping.attributes.values(), *mapping.audiences.values()]
+    """The lineage of one export of ``mapping`` (an ``ExportMapping``); a SQL segment has no input here.
+
+    A parent set by its external id (``Account.Ext_Id__c``) is reported as the lookup it sets
+    (``AccountId``).
+    """
+    from airflow_provider_sfcrm.activation.references import reference_lookups
+
+    lookups = reference_lookups(mapping, describe)
+    attributes = [lookups.get(column, name) for column, name in mapping.attributes.items()]
+    names = [mapping.identity_field or "", *attributes, *mapping.audiences.values()]
     return ExportLineage(
         inputs=[dataset_of_path(str(segment_path))] if segment_path is not None else [],
         instance_url=instance_url,

@@ -1,4 +1,4 @@
-"""Checks (and optionally creates) the audience (Mapping ID) fields on Lead / Contact before any write."""
+"""Checks (and optionally creates) the audience (Mapping ID) fields on an object before any write."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ class SalesforceCustomFieldValidationOperator(BaseOperator):
     Tooling API and grants read/edit on it; it never alters a field that already exists. Returns
     ``{mapping_id: verdict dict}`` (small, JSON-serialisable) for XCom.
 
-    :param sobject: ``Lead`` or ``Contact`` (templated).
+    :param sobject: the object (``Lead``, ``Contact``, ``Account``, ``Thing__c``...) (templated).
     :param mapping_ids: the audiences' Mapping IDs, with or without ``__c``; a list, or one
         comma-separated string (templated).
     :param sfcrm_conn_id: the Salesforce CRM connection.

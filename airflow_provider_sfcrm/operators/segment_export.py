@@ -1,4 +1,5 @@
-"""Activates a segment into Salesforce Leads or Contacts: mapped attributes and audience statuses."""
+"""Activates a segment into any Salesforce object: mapped attributes, parents by external id and
+(optionally) audience statuses."""
 
 from __future__ import annotations
 
@@ -53,22 +54,27 @@ def default_rejected_rows_path(context: Context, kind: str = "rejected") -> str:
 
 
 class SalesforceSegmentExportOperator(BaseOperator):
-    """Writes a segment's attributes and audience statuses into Salesforce Leads or Contacts.
+    """Writes a segment's attributes (and audience statuses) into any object the user can write.
 
-    The segment (one row per person: an identity, attributes, one status column per audience) is
-    streamed in chunks. Each row is checked against the object's describe before any API call;
+    Leads and Contacts, other standard objects (Account, Opportunity, Campaign, CampaignMember...)
+    and custom ones (``Thing__c``) alike. The segment (one row per record: an identity, attributes,
+    optionally one status column per audience) is streamed in chunks. Values are typed from the
+    object's describe (numbers, checkboxes, dates, date-times in UTC, picklists) and each row is
+    checked against it — with the code Salesforce would answer — before any API call;
     rows that fail, duplicates (the last row of an identity wins) and rows Salesforce refuses go
     to a Parquet file of rejected rows with their codes, messages and original columns. Returns a
     summary (``total == written + rejected``). Row numbers are 0-based positions in the input.
 
-    :param sobject: ``Contact`` or ``Lead`` (templated).
+    :param sobject: the object written: ``Contact``, ``Lead``, ``Account``, ``Thing__c``... (templated).
     :param segment_path: Parquet or CSV file, directory of parts, or glob; local or any
         fsspec / ObjectStoragePath URL (templated). Exactly one of this and ``sql``.
     :param sql: a query whose rows are the segment (templated; ``.sql`` files are read).
     :param source_conn_id: the Airflow SQL connection ``sql`` runs on (common-sql).
     :param field_mapping: ``{column: field}``; the identity column maps to ``Id`` (update) or to
-        ``external_id_field`` (upsert) (templated).
-    :param audiences: ``{status column: Mapping ID}``, e.g. ``{"aud_vip": "crm_1_seg"}`` (templated).
+        ``external_id_field`` (upsert); ``Relationship.Field`` (``Account.Ext_Id__c``) sets a parent
+        by its external id in the same request (templated).
+    :param audiences: ``{status column: Mapping ID}``, e.g. ``{"aud_vip": "crm_1_seg"}``; optional
+        (templated).
     :param status_values: translation of ``realized``/``existing``/``exited``; default as is.
     :param operation: ``update`` (by Id, default), ``upsert`` (on ``external_id_field``; creates
         missing people; its rows must carry the fields required on create) or ``insert`` (creates
@@ -211,7 +217,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         self._check_filter_columns()  # before any API call when the segment is a file
         hook = SalesforceCrmHook(sfcrm_conn_id=self.sfcrm_conn_id)
         describe = hook.describe_object(mapping.sobject)
-        mapping = self._checked_against(describe, mapping)
+        mapping = self._checked_against(describe, mapping, hook)
         rejected_path = self.rejected_rows_path or default_rejected_rows_path(context)
         sync = None
         if self.sync_state:
@@ -419,9 +425,13 @@ class SalesforceSegmentExportOperator(BaseOperator):
             return  # reported, with the context it deserves, where the segment is opened
         compiled_row_filter(self._row_filter, schema)
 
-    def _checked_against(self, describe: Mapping[str, Any], mapping: ExportMapping) -> ExportMapping:
-        """Fail before any write when an audience field or a mapped field cannot be written."""
+    def _checked_against(
+        self, describe: Mapping[str, Any], mapping: ExportMapping, hook: SalesforceCrmHook
+    ) -> ExportMapping:
+        """Fail before any write when an audience field, a mapped field or a parent reference cannot
+        be written."""
         from airflow_provider_sfcrm.activation.mapping import MappingError, check_mapping_against_describe
+        from airflow_provider_sfcrm.activation.references import parent_objects
 
         if self.validate_fields and mapping.audiences:
             try:
@@ -434,8 +444,11 @@ class SalesforceSegmentExportOperator(BaseOperator):
                     verdicts_as_dicts(verdicts),
                 )
             self.log.info("Field check: %s", found_message(mapping.sobject, verdicts))
+        parents = {
+            name: hook.describe_object(name) for name in parent_objects(mapping.attributes.values(), describe)
+        }
         try:
-            return check_mapping_against_describe(mapping, describe)
+            return check_mapping_against_describe(mapping, describe, parents)
         except MappingError as exc:
             raise SfCrmConfigError(str(exc)) from exc
 

@@ -1,4 +1,4 @@
-"""Waits until every audience (Mapping ID) field on Lead / Contact exists and is usable."""
+"""Waits until every audience (Mapping ID) field on an object exists and is usable."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ class SalesforceCustomFieldSensor(BaseSensorOperator):
     logs which. A field of the wrong type or too short, or an invalid Mapping ID, cannot be fixed
     by waiting: the sensor fails at once with :class:`SfCrmFieldValidationError` naming it.
 
-    :param sobject: ``Lead`` or ``Contact`` (templated).
+    :param sobject: the object (``Lead``, ``Contact``, ``Account``, ``Thing__c``...) (templated).
     :param mapping_ids: the audiences' Mapping IDs, with or without ``__c``; a list, or one
         comma-separated string (templated).
     :param sfcrm_conn_id: the Salesforce CRM connection.

@@ -90,6 +90,7 @@ class SyncRecords:
                 identity_column="__id",
                 identity_field=field_name,
                 attributes=attributes,
+                field_types=self.mapping.field_types,  # values typed as a stateless export sends them
             )
             for at, record in zip(chosen, build_records(part, send), strict=True):
                 records[at] = record

@@ -1,4 +1,4 @@
-"""Waits, in the triggerer, until every audience (Mapping ID) field on Lead / Contact is usable."""
+"""Waits, in the triggerer, until every audience (Mapping ID) field on the object is usable."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ class SalesforceCustomFieldTrigger(BaseTrigger):
     "message": ..., "verdicts": ...}``; verdicts are ``{mapping_id: FieldVerdict.to_dict()}``.
 
     :param sfcrm_conn_id: the Salesforce CRM connection; the trigger builds its own hook from it.
-    :param sobject: ``Lead`` or ``Contact``.
+    :param sobject: the object (``Lead``, ``Contact``, any other).
     :param mapping_ids: the audiences' Mapping IDs.
     :param poke_interval: seconds between two checks.
     :param deadline: the epoch second (UTC) after which the trigger gives up; None waits forever.

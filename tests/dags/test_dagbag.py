@@ -18,6 +18,7 @@ EXPECTED_DAG_IDS = {
     "example_sfcrm_extract_contacts_leads",
     "example_sfcrm_activate_contacts_by_email",
     "example_sfcrm_publish_audience_events",
+    "example_sfcrm_accounts_contacts",
 }
 DAILY_ACTIVATIONS = ("example_sfcrm_activate_contacts", "example_sfcrm_activate_leads")
 

@@ -144,7 +144,7 @@ def test_more_than_25_fields_is_refused_naming_the_limit(sfcrm_conn):
 @pytest.mark.parametrize(
     ("arguments", "reason"),
     [
-        ({"sobject": "Account"}, "'Account' is not supported"),
+        ({"sobject": "Con tact"}, "invalid Salesforce object name"),
         ({"mapping_ids": []}, "no Mapping IDs"),
         ({"field_length": 255}, "field_length must be an integer from 256 to 131072"),
         ({"field_length": 131073}, "field_length"),

@@ -1,4 +1,4 @@
-"""Small Contact / Lead describe documents shaped like Salesforce's, for the export unit tests."""
+"""Small Contact / Lead / Account describe documents shaped like Salesforce's, for the export unit tests."""
 
 from __future__ import annotations
 
@@ -77,3 +77,23 @@ def describe(sobject: str = "Contact") -> dict[str, Any]:
         fields.append(_field("Company", "Company", length=255, nillable=False))
     prefix = {"Contact": "003", "Lead": "00Q"}[sobject]
     return {"name": sobject, "label": sobject, "keyPrefix": prefix, "fields": fields}
+
+
+def contact_with_account() -> dict[str, Any]:
+    """The Contact describe with its lookup to Account (relationship name ``Account``)."""
+    contact = describe("Contact")
+    contact["fields"].append(
+        _field(
+            "AccountId", "Account ID", "reference", 18, referenceTo=["Account"], relationshipName="Account"
+        )
+    )
+    return contact
+
+
+def account(ext_id_length: int = 20) -> dict[str, Any]:
+    """An Account describe with an External ID ``Ext_Id__c``."""
+    fields = [
+        _field("Id", "Account ID", "id", 18, createable=False, updateable=False, idLookup=True),
+        _field("Ext_Id__c", "Ext Id", length=ext_id_length, externalId=True, idLookup=True),
+    ]
+    return {"name": "Account", "label": "Account", "keyPrefix": "001", "fields": fields}

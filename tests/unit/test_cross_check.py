@@ -27,6 +27,7 @@ from sfcrm_sandbox.models.custom_fields import custom_field_spec
 from sfcrm_sandbox.models.ids import KEY_PREFIXES, case_suffix
 from sfcrm_sandbox.models.objects import OBJECTS
 from sfcrm_sandbox.models.store import OrgStore
+from sfcrm_sandbox.models.values import ValueRejected, coerce
 from sfcrm_sandbox.models.writes import Writer
 from sfcrm_sandbox.responses.call import Call
 from sfcrm_sandbox.responses.describe import field_describe, object_describe
@@ -34,7 +35,12 @@ from sfcrm_sandbox.responses.tooling import ToolingResponses
 
 from airflow_provider_sfcrm.activation.field_check import field_api_name
 from airflow_provider_sfcrm.activation.ids import is_well_formed
-from airflow_provider_sfcrm.activation.mapping import build_mapping, required_on_create
+from airflow_provider_sfcrm.activation.mapping import (
+    build_mapping,
+    build_records,
+    check_mapping_against_describe,
+    required_on_create,
+)
 from airflow_provider_sfcrm.activation.names import validate_api_name
 from airflow_provider_sfcrm.activation.row_validation import (
     rules_from_describe,
@@ -437,11 +443,40 @@ def test_describe_tells_the_client_what_the_sandbox_enforces(org: OrgStore, sobj
 
 # --- typed values: where the client already checks a value's kind ------------------------------
 
+
+def _picklist(kind: str, restricted: bool, values: dict[str, bool], **more: Any) -> dict[str, Any]:
+    """Picklist metadata: ``values`` maps each value to whether it is active."""
+    return {
+        "type": kind,
+        "label": kind,
+        "valueSet": {
+            "restricted": restricted,
+            "valueSetDefinition": {
+                "value": [{"fullName": v, "isActive": active} for v, active in values.items()]
+            },
+        },
+        **more,
+    }
+
+
 TYPED_FIELDS = {
     "Score__c": {"type": "Number", "precision": 18, "scale": 4, "label": "Score"},
     "Opted__c": {"type": "Checkbox", "label": "Opted"},
     "Since__c": {"type": "Date", "label": "Since"},
     "Seen__c": {"type": "DateTime", "label": "Seen"},
+    "Amount__c": {"type": "Currency", "precision": 8, "scale": 2, "label": "Amount"},
+    "Share__c": {"type": "Percent", "precision": 5, "scale": 2, "label": "Share"},
+    "Count__c": {"type": "Number", "precision": 6, "scale": 0, "label": "Count"},
+    "Tier__c": _picklist("Picklist", True, {"Gold": True, "Silver": True, "Bronze": False}),
+    "Mood__c": _picklist("Picklist", False, {"Happy": True, "Sad": False}),
+    "Topics__c": _picklist(
+        "MultiselectPicklist", True, {"News": True, "Sports": True, "Old": False}, visibleLines=4
+    ),
+    "Tags__c": _picklist("MultiselectPicklist", False, {f"t{i}": True for i in range(3)}, visibleLines=4),
+    "Home__c": {"type": "Url", "label": "Home"},
+    "Mobile__c": {"type": "Phone", "label": "Mobile"},
+    "Work_Email__c": {"type": "Email", "label": "Work Email"},
+    "Code__c": {"type": "Text", "length": 10, "label": "Code"},
 }
 NUMBERS = ["12", " 12 ", "\t12\n", "+5", "-5", ".5", "5.", "1e5", "1E-2", "-0", "007", "12.50", "1_000"]
 NUMBERS += ["١٢", "１２", "abc", "", "  ", "inf", "-Infinity", "NaN", "0x10", "1,5", "12.5.1", "--1", "1e"]
@@ -503,20 +538,99 @@ def test_kinds_of_values(typed_org: OrgStore, sobject: str, field: str, values: 
     assert_kinds_agree(typed_org, sobject, field, values)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the client lets through date-times Salesforce cannot read (a space before the time, "
-    "months, days and hours out of range): REST would refuse the whole request (JSON_PARSER_ERROR); "
-    "the client's typed rules are to refuse them",
-)
 @pytest.mark.parametrize(
     ("field", "value"),
     [
         ("Seen__c", "2024-01-31 10:00:00"),
         ("Seen__c", "2024-13-01T00:00:00Z"),
         ("Seen__c", "2024-01-31T25:00:00Z"),
+        ("Seen__c", "2024-01-31T10:00:00+24:00"),
+        ("Seen__c", "2024-01-31Z"),
         ("Since__c", "2024-01-31 10:00:00"),
+        ("Since__c", "2024-01-31Z"),
     ],
 )
-def test_date_times_the_client_lets_through(typed_org: OrgStore, field: str, value: str):
+def test_date_times_salesforce_cannot_read(typed_org: OrgStore, field: str, value: str):
+    """A space before the time, months, days and hours out of range: REST would refuse the whole
+    request (JSON_PARSER_ERROR), so the client refuses the row."""
+    client, _ = insert_verdicts(typed_org, "Contact", field, [value], json_body=False)
+    assert client[0] is not None and client[0][0] == "INVALID_TYPE_ON_FIELD_IN_RECORD"
     assert_kinds_agree(typed_org, "Contact", field, [value])
+
+
+# --- typed values: every rule of a field's own definition --------------------------------------
+
+RANGES = ["0", "999999.99", "999999.994", "999999.995", "-999999.995", "1000000", "1e6", "1e5"]
+RANGES += ["123.456", "0.005", " 42 ", "12345678901234567890", "1e300", "abc", "", "-0.004"]
+PICKS = ["Gold", "Silver", " Gold ", "gold", "Bronze", "Platinum", "", "Gold;Silver", "x" * 300]
+MOODS = ["Happy", "Sad", "Angry", "happy", "", "y" * 256]
+TOPICS = ["News", "News;Sports", " News ; Sports ", "News;News", "Old", "News;Old", "news", ";;", ""]
+TOPICS += ["Sports;Unknown;Also", "News;" * 3]
+TAGS = ["t0;t1", ";".join(f"t{i}" for i in range(100)), ";".join(f"t{i}" for i in range(101))]
+TAGS += [";".join(["t1"] * 150), ";".join("x" * 40 for _ in range(120)), "free text", ""]
+TAGS += [";".join(f"{i:02d}" + "x" * 43 for i in range(95))]  # 4,464 characters stored: too long
+URLS = ["https://example.com", "not a url at all", "u" * 255, "u" * 256]
+PHONES = ["+1 (555) 010-0000", "call me", "9" * 40, "9" * 41]
+EMAILS = ["ann@example.com", "ann@", " ann@example.com ", "a" * 69 + "@example.com"]
+CODES = ["ABC", "x" * 10, "x" * 11, "  " + "x" * 10 + "  ", "😀" * 5, "😀" * 6]
+EVERY_TYPE_VALUES = [
+    ("Amount__c", RANGES),
+    ("Share__c", RANGES + ["999.99", "999.994", "999.995", "1000"]),
+    ("Count__c", RANGES + ["999999.4", "999999.5", "-999999.5"]),
+    ("Score__c", NUMBERS),
+    ("Tier__c", PICKS),
+    ("Mood__c", MOODS),
+    ("Topics__c", TOPICS),
+    ("Tags__c", TAGS),
+    ("Home__c", URLS),
+    ("Mobile__c", PHONES),
+    ("Work_Email__c", EMAILS),
+    ("Code__c", CODES),
+    ("Opted__c", BOOLEANS),
+    ("Since__c", DATES),
+    ("Seen__c", DATE_TIMES),
+]
+
+
+@pytest.mark.parametrize(("field", "values"), EVERY_TYPE_VALUES)
+def test_every_rule_of_every_type(typed_org: OrgStore, field: str, values: list[str]):
+    """Every verdict on the field — kind, range, picklist values, length, e-mail form — is the
+    same on both sides, message included (Bulk's per-record view)."""
+    client, sandbox = insert_verdicts(typed_org, "Contact", field, values, json_body=False)
+    assert_agree(values, client, sandbox, f"Contact.{field} values")
+
+
+@pytest.mark.parametrize(("field", "values"), EVERY_TYPE_VALUES)
+def test_what_the_client_sends_is_stored_as_the_value_given(
+    typed_org: OrgStore, field: str, values: list[str]
+):
+    """For each value both accept, the typed value the client sends (a number, a boolean, a UTC
+    date-time, a cleaned multi-select) is stored exactly as the text given would have been."""
+    client, _ = insert_verdicts(typed_org, "Contact", field, values, json_body=False)
+    accepted = [v for v, verdict in zip(values, client, strict=True) if verdict is None]
+    describe = sandbox_describe(typed_org, "Contact")
+    mapping = check_mapping_against_describe(
+        build_mapping(
+            sobject="Contact", operation="insert", field_mapping={"value": field, "last": "LastName"}
+        ),
+        describe,
+    )
+    records = build_records(
+        pa.table({"value": pa.array(accepted, pa.string()), "last": ["x"] * len(accepted)}), mapping
+    )
+    spec = typed_org.visible_fields("Contact")[field.lower()][0]
+
+    def stored(value: Any) -> Any:
+        try:
+            return coerce(spec, value)
+        except ValueRejected as refused:
+            return refused.error["statusCode"]
+
+    differences = [
+        f"  {given!r}: sent {record.get(field)!r} → {stored(record.get(field))!r}, given → {stored(given)!r}"
+        for given, record in zip(accepted, records, strict=True)
+        if stored(record.get(field)) != stored(given)
+    ]
+    assert not differences, f"{len(differences)} values stored differently:\n" + "\n".join(differences)
+    if field in ("Seen__c",):
+        assert all(record[field].endswith("Z") for record in records if field in record)

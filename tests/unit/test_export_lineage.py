@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from airflow_provider_sfcrm.operators._export_lineage import ExportLineage, dataset_of_path, fields_written
-from tests.unit._export_describe import describe
+from tests.unit._export_describe import contact_with_account, describe
 
 
 @pytest.mark.parametrize(
@@ -45,6 +45,20 @@ def test_the_output_is_the_object_in_its_org_with_the_fields_written():
     ]
     assert output.outputFacets["outputStatistics"].rowCount == 42
     assert [(d.namespace, d.name) for d in lineage.inputs] == [("s3://bucket", "seg.parquet")]
+
+
+def test_a_parent_set_by_its_external_id_is_reported_as_its_lookup():
+    from airflow_provider_sfcrm.activation.mapping import build_mapping
+    from airflow_provider_sfcrm.operators._export_lineage import export_lineage
+
+    contact = contact_with_account()
+    mapping = build_mapping(
+        sobject="Contact",
+        operation="insert",
+        field_mapping={"last": "LastName", "account": "Account.Ext_Id__c"},
+    )
+    lineage = export_lineage("/data/seg.parquet", "https://acme.my.salesforce.com", mapping, contact, 3)
+    assert lineage.fields == [("LastName", "string", "Last Name"), ("AccountId", "reference", "Account ID")]
 
 
 def test_without_the_openlineage_provider_there_is_simply_no_lineage(monkeypatch):

@@ -15,7 +15,7 @@ from airflow_provider_sfcrm.activation.mapping import (
     check_mapping_against_describe,
     required_on_create,
 )
-from tests.unit._export_describe import describe
+from tests.unit._export_describe import account, contact_with_account, describe
 
 
 def _mapping(**overrides):
@@ -186,4 +186,76 @@ def test_values_become_json_types():
     )
     assert build_records(table, mapping) == [
         {"Id": "003A", "N__c": 1.5, "D__c": "2026-01-02", "T__c": "2026-01-02T03:04:05", "X__c": True}
+    ]
+
+
+# --- any object, typed values, parents by external id -------------------------------------------
+
+
+def test_a_parent_is_set_by_its_external_id_in_the_same_record():
+    mapping = build_mapping(
+        sobject="Contact",
+        operation="upsert",
+        external_id_field="Ext_Id__c",
+        field_mapping={"ext": "Ext_Id__c", "last": "LastName", "account": "account.ext_id__c"},
+    )
+    checked = check_mapping_against_describe(mapping, contact_with_account(), {"Account": account()})
+    assert checked.attributes == {"last": "LastName", "account": "Account.Ext_Id__c"}
+    assert checked.field_types["Account.Ext_Id__c"].sobject == "Account"
+    table = pa.table({"ext": ["C-1", "C-2"], "last": ["Ng", "Li"], "account": ["A-1", None]})
+    assert build_records(table, checked) == [
+        {"Ext_Id__c": "C-1", "LastName": "Ng", "Account": {"Ext_Id__c": "A-1"}},
+        {"Ext_Id__c": "C-2", "LastName": "Li"},  # no key: the lookup is left as it is
+    ]
+
+
+@pytest.mark.parametrize(
+    ("field_mapping", "problem"),
+    [
+        (
+            {"a": "AccountId", "b": "Account.Ext_Id__c"},
+            "Contact.AccountId is mapped both directly and through",
+        ),
+        ({"a": "Account.Ext_Id__c", "b": "Account.Id"}, "Contact.AccountId is set twice"),
+        ({"a": "Account.Id"}, "Account.Id is not an External ID field"),
+        ({"a": "Acc.Ext_Id__c"}, "Contact has no lookup whose relationship name is 'Acc'"),
+    ],
+)
+def test_references_that_cannot_work_are_refused_before_any_row(field_mapping, problem):
+    mapping = build_mapping(
+        sobject="Contact", operation="update", field_mapping={"sfid": "Id", **field_mapping}
+    )
+    with pytest.raises(MappingError, match=problem):
+        check_mapping_against_describe(mapping, contact_with_account(), {"Account": account()})
+
+
+@pytest.mark.parametrize(("operation", "flag"), [("insert", "createable"), ("update", "updateable")])
+def test_an_object_the_user_cannot_write_is_refused(operation, flag):
+    refused = {**account(), flag: False}
+    mapping = build_mapping(
+        sobject="Account",
+        operation=operation,
+        field_mapping={"sfid": "Id"} if operation == "update" else {"ext": "Ext_Id__c"},
+    )
+    with pytest.raises(MappingError, match="the connection's user cannot .* Account records"):
+        check_mapping_against_describe(mapping, refused)
+
+
+def test_checked_mapping_sends_typed_values():
+    mapping = check_mapping_against_describe(
+        build_mapping(
+            sobject="Contact",
+            operation="update",
+            field_mapping={
+                "sfid": "Id",
+                "score": "Score__c",
+                "born": "Birthdate",
+                "opt": "HasOptedOutOfEmail",
+            },
+        ),
+        describe("Contact"),
+    )
+    table = pa.table({"sfid": ["003A"], "score": [" 12.5 "], "born": ["1990-01-31"], "opt": ["TRUE"]})
+    assert build_records(table, mapping) == [
+        {"Id": "003A", "Score__c": 12.5, "Birthdate": "1990-01-31", "HasOptedOutOfEmail": True}
     ]

@@ -22,7 +22,7 @@ from airflow_provider_sfcrm.operators.segment_export import (
     SalesforceSegmentExportOperator,
     default_rejected_rows_path,
 )
-from tests.unit._export_describe import describe
+from tests.unit._export_describe import account, contact_with_account, describe
 
 
 class FakeHook:
@@ -408,3 +408,40 @@ def test_duplicate_rule_header_and_publish_reach_the_hook(monkeypatch, tmp_path)
             field_mapping={"message": "Message__c"},
             duplicate_rule_header={"allow_save": True},
         ).execute({})
+
+
+def test_the_object_write_operator_is_the_export_without_audiences(monkeypatch, fake_hook, tmp_path):
+    """Any object, parents by external id: the parent's describe is read before anything is written."""
+    from airflow_provider_sfcrm.operators.object_write import SalesforceObjectWriteOperator
+
+    contact, parent = contact_with_account(), account(ext_id_length=5)
+    described = []
+
+    def describe_object(self, sobject, refresh=False):
+        described.append(sobject)
+        return {"Contact": contact, "Account": parent}[sobject]
+
+    monkeypatch.setattr(FakeHook, "describe_object", describe_object)
+    path = tmp_path / "people.parquet"
+    pq.write_table(pa.table({"last": ["Ng", "Li"], "account": ["A-1", "A-123456"]}), path)
+
+    summary = SalesforceObjectWriteOperator(
+        task_id="write",
+        sobject="Contact",
+        operation="insert",
+        segment_path=str(path),
+        field_mapping={"last": "LastName", "account": "Account.Ext_Id__c"},
+        rejected_rows_path=str(tmp_path / "rejected.parquet"),
+        max_rejected_ratio=1.0,
+    ).execute({})
+
+    assert isinstance(
+        SalesforceObjectWriteOperator(task_id="t", sobject="X", field_mapping={}),
+        SalesforceSegmentExportOperator,
+    )
+    assert described == ["Contact", "Account"]
+    assert (summary["written"], summary["rejected_by_code"]) == (
+        1,
+        {"INVALID_FIELD": 1},
+    )  # A-123456: too long
+    assert fake_hook.instances[0].writes == [("Contact", 1, None)]

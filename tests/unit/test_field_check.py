@@ -285,6 +285,8 @@ def test_verdict_dict_is_json_and_round_trips():
         ("lead", ("crm_1_seg",), ("Lead", ["crm_1_seg"])),
         (" CONTACT ", "crm_1_seg, crm_2_seg", ("Contact", ["crm_1_seg", "crm_2_seg"])),
         ("Contact", '["crm_1_seg", "crm 2"]', ("Contact", ["crm_1_seg", "crm 2"])),
+        (" Account ", ["crm_1_seg"], ("Account", ["crm_1_seg"])),
+        ("Thing__c", ["crm_1_seg"], ("Thing__c", ["crm_1_seg"])),
     ],
 )
 def test_normalise_audience_request(sobject, mapping_ids, expected):
@@ -294,8 +296,8 @@ def test_normalise_audience_request(sobject, mapping_ids, expected):
 @pytest.mark.parametrize(
     ("sobject", "mapping_ids", "reason"),
     [
-        ("Account", ["crm_1_seg"], "'Account' is not supported"),
-        (None, ["crm_1_seg"], "Lead or Contact"),
+        ("Con tact", ["crm_1_seg"], "invalid Salesforce object name (sobject) 'Con tact'"),
+        (None, ["crm_1_seg"], "invalid Salesforce object name (sobject) None"),
         ("Contact", [], "no Mapping IDs"),
         ("Contact", "", "no Mapping IDs"),
         ("Contact", "[1, 2]", "must be a string"),

@@ -100,6 +100,27 @@ def test_to_api_record_names_the_unsendable_field_and_its_code(value, code):
     assert (excinfo.value.field, excinfo.value.code) == ("Blob__c", code)
 
 
+def test_to_api_record_sends_a_parent_by_its_external_id():
+    record = {
+        "LastName": "Doe",
+        "Account": {"Ext_Id__c": "A-1"},
+        "Who": {"attributes": {"type": "Lead"}, "N__c": 2},
+    }
+    assert to_api_record(record, "Task") == {
+        "attributes": {"type": "Task"},
+        "LastName": "Doe",
+        "Account": {"Ext_Id__c": "A-1"},
+        "Who": {"attributes": {"type": "Lead"}, "N__c": 2},
+    }
+
+
+@pytest.mark.parametrize("value", [{}, {"A__c": 1, "B__c": 2}, {"not a name": 1}, {"Ext__c": [1]}])
+def test_to_api_record_refuses_what_is_no_parent_reference(value):
+    with pytest.raises(UnsendableValueError, match="'Account") as excinfo:
+        to_api_record({"Account": value}, "Contact")
+    assert excinfo.value.code == "INVALID_TYPE_ON_FIELD_IN_RECORD"
+
+
 def test_count_by_code_orders_by_frequency():
     assert count_by_code(["B", "A", "B", "C"]) == {"B": 2, "A": 1, "C": 1}
 

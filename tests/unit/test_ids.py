@@ -116,6 +116,7 @@ def test_has_prefix_of(record_id, sobject, expected):
         ("Account", "001"),
         ("Contact", "003"),
         ("Lead", "00Q"),
+        ("Opportunity", "006"),
         ("Campaign", "701"),
         ("CampaignMember", "00v"),
         ("User", "005"),

@@ -25,7 +25,7 @@ import math
 import re
 import string
 from collections.abc import Callable
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
 from sfcrm_sandbox.models.fields import FieldSpec
@@ -241,7 +241,10 @@ def _number(spec: FieldSpec, value: Any) -> int | float:
         return float(number)
     # UNVERIFIED: digits beyond the scale are rounded half up (as Setup rounds what users type);
     # what is left of the decimal point must fit precision - scale digits.
-    rounded = Decimal(str(number)).quantize(Decimal(1).scaleb(-spec.scale), rounding=ROUND_HALF_UP)
+    try:
+        rounded = Decimal(str(number)).quantize(Decimal(1).scaleb(-spec.scale), rounding=ROUND_HALF_UP)
+    except InvalidOperation:  # more digits than a Decimal holds (1e300): far outside any field's range
+        raise _outside_range(spec, number) from None
     if abs(rounded) >= Decimal(10) ** (spec.precision - spec.scale):
         raise _outside_range(spec, number)
     return float(rounded)

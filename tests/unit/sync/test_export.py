@@ -322,3 +322,17 @@ def test_a_filtered_out_duplicate_does_not_reject_the_row_it_repeats(tmp_path):
     table = members([(1, "a@x.com", True), (2, "b@x.com", True), (1, "skip@x.com", False)])
     counts = sync.run(table, T1, Writer(), row_filter=compile_filter("email <> 'skip@x.com'", table.schema))
     assert (counts.written, counts.rejected, counts.filtered) == (2, 0, 1)
+
+
+def test_changed_values_are_sent_typed_as_without_a_sync_state(tmp_path):
+    sync = Sync(tmp_path, field_mapping={"sfid": "Id", "score": "Score__c", "born": "Birthdate"})
+    writer = Writer()
+    table = pa.table(
+        {"sfid": [to18("003ak0000000001")], "score": [" 12.50 "], "born": ["1990-01-31T23:00:00-05:00"]}
+    )
+
+    sync.run(table, T1, writer)
+
+    assert writer.calls[0][1] == [
+        {"Id": to18("003ak0000000001"), "Score__c": 12.5, "Birthdate": "1990-01-31"}
+    ]

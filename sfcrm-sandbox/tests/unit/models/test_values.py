@@ -211,6 +211,12 @@ def test_typed_custom_fields(metadata, value, stored):
         (NUMBER_8_2, 999999.995, "NUMBER_OUTSIDE_VALID_RANGE", None),  # rounds up to 1,000,000.00
         (
             NUMBER_8_2,
+            "1e300",  # more digits than a Decimal holds once scaled: out of range, not a crash
+            "NUMBER_OUTSIDE_VALID_RANGE",
+            "X: value outside of valid range on numeric field: 1.0E300",
+        ),
+        (
+            NUMBER_8_2,
             "-1e19",
             "NUMBER_OUTSIDE_VALID_RANGE",
             "X: value outside of valid range on numeric field: -1.0E19",
