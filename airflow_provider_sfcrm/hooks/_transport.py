@@ -242,6 +242,7 @@ class RestTransport:
         headers: Mapping[str, str] | None = None,
         idempotent: bool = True,
         on_lost_answer: Callable[[], None] | None = None,
+        data: bytes | None = None,
     ) -> requests.Response:
         """Send one REST request under the fault policy; returns any response not handled here.
 
@@ -250,11 +251,20 @@ class RestTransport:
             then never resent and ``SfCrmOutcomeUnknownError`` is raised instead.
         :param on_lost_answer: called when an attempt may have been processed but its answer was
             lost, before the request is sent again.
+        :param data: a raw body instead of ``json`` (Bulk CSV uploads; set its ``Content-Type``).
         """
         retrying = self._retrying(retry_if_exception_type(_Retryable), label)
         try:
             response = retrying(
-                self._send_once, method, path, json, params, headers, idempotent, on_lost_answer or _nothing
+                self._send_once,
+                method,
+                path,
+                json,
+                params,
+                headers,
+                idempotent,
+                on_lost_answer or _nothing,
+                data,
             )
         except _SessionExpired:
             raise SfCrmAuthError(
@@ -301,6 +311,7 @@ class RestTransport:
         headers: Mapping[str, str] | None,
         idempotent: bool,
         on_lost_answer: Callable[[], None],
+        data: bytes | None = None,
     ) -> requests.Response:
         token = self.token()
         all_headers = {"Authorization": f"Bearer {token.access_token}", "Accept": "application/json"}
@@ -310,6 +321,7 @@ class RestTransport:
                 method,
                 self.url(path, token),
                 json=json,
+                data=data,
                 params=params,
                 headers=all_headers,
                 timeout=self.timeout,

@@ -101,6 +101,11 @@ class SalesforceSegmentExportOperator(BaseOperator):
     :param shard_index: with ``shard_count``: this task syncs the people of that shard of the segment
         (split with ``airflow_provider_sfcrm.sync.sharding.shard_numbers``) (templated).
     :param shard_count: how many shards the segment is split into (templated).
+    :param api: ``"rest"`` (default: sObject Collections), ``"bulk"`` (Bulk API 2.0 ingest: the task
+        defers while Salesforce processes the job, and a retry resumes the job instead of uploading
+        again) or ``"auto"`` (Bulk API 2.0 when the segment has more rows than
+        ``airflow_provider_sfcrm.operators._bulk_export.BULK_THRESHOLD_ROWS``, 10,000, and there is no
+        ``sync_state``) (templated). See the README, "Bulk API 2.0".
     """
 
     template_fields: Sequence[str] = (
@@ -118,6 +123,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         "stale_rows_path",
         "shard_index",
         "shard_count",
+        "api",
     )
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "field_mapping": "json", "audiences": "json"}
@@ -151,6 +157,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         stale_rows_path: str | None = None,
         shard_index: int | str = 0,
         shard_count: int | str = 1,
+        api: str = "rest",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -179,6 +186,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         self.stale_rows_path = stale_rows_path
         self.shard_index = shard_index
         self.shard_count = shard_count
+        self.api = api
         self._stop = threading.Event()
         self._lineage: ExportLineage | None = None
 
@@ -204,10 +212,33 @@ class SalesforceSegmentExportOperator(BaseOperator):
             self.sync_state,
             mapping_summary(mapping),
         )
+        # Bulk API 2.0 (issue 12): when chosen, bulk_export spools and uploads the rows, then defers.
+        from airflow_provider_sfcrm.operators._bulk_export import bulk_export
+
+        bulk_summary = bulk_export(self, context, hook, describe, mapping, rejected_path, dry_run, sync)
+        if bulk_summary is not None:  # Bulk chosen, but nothing left to send after the checks
+            return bulk_summary
         counts = self._export(hook, describe, mapping, rejected_path, dry_run, sync)
         summary = self._summarise(
             hook, mapping, counts, rejected_path, dry_run, time.monotonic() - started, sync
         )
+        return self._conclude(hook, mapping, describe, summary, dry_run)
+
+    def execute_bulk_complete(self, context: Context, event: dict[str, Any], **state: Any) -> dict[str, Any]:
+        """Resumed when the Bulk API 2.0 jobs ended: map their results back (``_bulk_export``)."""
+        from airflow_provider_sfcrm.operators._bulk_export import bulk_export_complete
+
+        return bulk_export_complete(self, context, event, **state)
+
+    def _conclude(
+        self,
+        hook: SalesforceCrmHook,
+        mapping: ExportMapping,
+        describe: Mapping[str, Any],
+        summary: ExportSummary,
+        dry_run: bool,
+    ) -> dict[str, Any]:
+        """Lineage, the summary in the log, and the task's verdict (the rejected ratio, a stop)."""
         if not dry_run:
             from airflow_provider_sfcrm.operators._export_lineage import export_lineage
 
@@ -287,8 +318,12 @@ class SalesforceSegmentExportOperator(BaseOperator):
         rejected_path: str,
         dry_run: bool,
         sync: SyncSettings | None = None,
+        bulk: Any = None,
     ) -> ExportCounts:
-        """Stream the segment through the core; rejected rows are saved before anything is judged."""
+        """Stream the segment through the core; rejected rows are saved before anything is judged.
+
+        ``bulk(source, rules, rejected, options)``, when given, runs the export instead (Bulk API 2.0).
+        """
         from airflow_provider_sfcrm.activation.mapping import MappingError, check_columns
         from airflow_provider_sfcrm.activation.report import RejectedRowsWriter
         from airflow_provider_sfcrm.activation.row_validation import rules_from_describe
@@ -318,6 +353,8 @@ class SalesforceSegmentExportOperator(BaseOperator):
                 RejectedRowsWriter(where, source.schema) as rejected,
             ):
                 rules = rules_from_describe(mapping, describe)
+                if bulk is not None:
+                    return bulk(source, rules, rejected, options)
                 if sync is None:
                     stateless = None if write is None else partial(write, external_id_field=mapping.write_key)
                     return SegmentExport(source, rules, rejected, write=stateless, **options).run()
