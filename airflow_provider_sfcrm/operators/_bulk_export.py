@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 BULK_THRESHOLD_ROWS = 10_000
 APIS = ("rest", "bulk", "auto")
 #: The trigger's first pause between polls (it doubles up to :data:`MAX_POLL_INTERVAL_S`).
-POLL_INTERVAL_S = 2.0
+POLL_INTERVAL_S = 1.0
 MAX_POLL_INTERVAL_S = 30.0
 _JOBS = "jobs.json"
 
@@ -125,6 +125,7 @@ def bulk_export(
         trigger=SalesforceBulkJobTrigger(
             sfcrm_conn_id=operator.sfcrm_conn_id,
             job_ids=jobs,
+            expected_records=manifest.part_rows,
             poll_interval=POLL_INTERVAL_S,
             max_poll_interval=MAX_POLL_INTERVAL_S,
         ),

@@ -21,11 +21,16 @@ class SalesforceBulkJobTrigger(BaseTrigger):
 
     The event is ``{"status": "success", "jobs": {job_id: job info}}`` once every job ended (in
     whatever state: the task reads each one's results), ``{"status": "error", "message": ...}`` when
-    polling failed, or ``{"status": "timeout", "message": ..., "jobs": ...}``. The poll interval
-    starts at ``poll_interval`` and doubles up to ``max_poll_interval``.
+    polling failed, or ``{"status": "timeout", "message": ..., "jobs": ...}``.
+
+    Polls are spaced by what the jobs tell: once a job's ``numberRecordsProcessed`` grows, the next
+    poll comes when, at the rate seen, its remaining records should be done; before that (queued
+    jobs), the pause starts at ``poll_interval`` and doubles. Pauses stay within ``poll_interval`` ..
+    ``max_poll_interval``: few requests, and little waiting after a job ends.
 
     :param sfcrm_conn_id: the Salesforce CRM connection; the trigger builds its own hook from it.
     :param job_ids: the Bulk API 2.0 ingest jobs to wait for.
+    :param expected_records: the records uploaded to each job (same order), for the estimate.
     :param poll_interval: seconds before the second poll.
     :param max_poll_interval: the longest pause between two polls.
     :param deadline: the epoch second (UTC) after which the trigger gives up; None waits forever.
@@ -36,13 +41,15 @@ class SalesforceBulkJobTrigger(BaseTrigger):
         *,
         sfcrm_conn_id: str,
         job_ids: Sequence[str],
-        poll_interval: float = 2.0,
+        expected_records: Sequence[int] | None = None,
+        poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
         deadline: float | None = None,
     ) -> None:
         super().__init__()
         self.sfcrm_conn_id = sfcrm_conn_id
         self.job_ids = list(job_ids)
+        self.expected_records = [int(n) for n in expected_records] if expected_records is not None else None
         self.poll_interval = float(poll_interval)
         self.max_poll_interval = float(max_poll_interval)
         self.deadline = None if deadline is None else float(deadline)
@@ -53,6 +60,7 @@ class SalesforceBulkJobTrigger(BaseTrigger):
             {
                 "sfcrm_conn_id": self.sfcrm_conn_id,
                 "job_ids": list(self.job_ids),
+                "expected_records": self.expected_records,
                 "poll_interval": self.poll_interval,
                 "max_poll_interval": self.max_poll_interval,
                 "deadline": self.deadline,
@@ -76,12 +84,20 @@ class SalesforceBulkJobTrigger(BaseTrigger):
             hook = await asyncio.to_thread(self._new_hook)
             jobs = hook.bulk2_ingest_jobs()
             pause = self.poll_interval
+            expected = dict(zip(self.job_ids, self.expected_records or [], strict=False))
+            seen: dict[str, tuple[float, int]] = {}  # job -> (when, records processed) at its first progress
             while True:
+                estimates = []
                 for job_id in self.job_ids:
-                    if job_id not in ended:
-                        info = await asyncio.to_thread(jobs.info, job_id)
-                        if info.get("state") in TERMINAL_STATES:
-                            ended[job_id] = _essentials(info)
+                    if job_id in ended:
+                        continue
+                    info = await asyncio.to_thread(jobs.info, job_id)
+                    if info.get("state") in TERMINAL_STATES:
+                        ended[job_id] = _essentials(info)
+                        continue
+                    estimate = _remaining_s(seen, job_id, info, expected.get(job_id))
+                    if estimate is not None:
+                        estimates.append(estimate)
                 waiting = [job_id for job_id in self.job_ids if job_id not in ended]
                 if not waiting:
                     return {"status": "success", "jobs": ended}
@@ -98,11 +114,31 @@ class SalesforceBulkJobTrigger(BaseTrigger):
                         "message": f"Bulk API 2.0 jobs {', '.join(waiting)} had not ended by the deadline",
                         "jobs": ended,
                     }
+                if estimates:  # processing: come back when the slowest job should be done
+                    pause = max(self.poll_interval, min(max(estimates), self.max_poll_interval))
                 await asyncio.sleep(pause if remaining is None else min(pause, remaining))
-                pause = min(pause * 2, self.max_poll_interval)
+                if not estimates:  # still queued: back off
+                    pause = min(pause * 2, self.max_poll_interval)
         except Exception as exc:
             # Hook errors never carry secrets (hook contract); the class name helps whoever reads the log.
             return {"status": "error", "message": f"{type(exc).__name__}: {exc}", "jobs": ended}
+
+
+def _remaining_s(
+    seen: dict[str, tuple[float, int]], job_id: str, info: dict[str, Any], expected: int | None
+) -> float | None:
+    """Seconds until the job should have processed all ``expected`` records, at the rate seen so far."""
+    now, processed = time.monotonic(), int(info.get("numberRecordsProcessed") or 0)
+    if not processed:  # still queued: no rate yet
+        return None
+    if job_id not in seen:  # the first sign of progress is where the rate is measured from
+        seen[job_id] = (now, processed)
+        return None
+    since, before = seen[job_id]
+    if expected is None or processed <= before or now <= since:
+        return None
+    rate = (processed - before) / (now - since)
+    return max(expected - processed, 0) / rate
 
 
 def _essentials(info: dict[str, Any]) -> dict[str, Any]:
