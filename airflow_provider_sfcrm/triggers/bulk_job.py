@@ -16,6 +16,11 @@ if TYPE_CHECKING:
     from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
 
 
+# The clock and the pause, as module names so that tests can drive them.
+_monotonic = time.monotonic
+_sleep = asyncio.sleep
+
+
 class SalesforceBulkJobTrigger(BaseTrigger):
     """Polls each job's info until all have ended, then fires one event.
 
@@ -116,7 +121,7 @@ class SalesforceBulkJobTrigger(BaseTrigger):
                     }
                 if estimates:  # processing: come back when the slowest job should be done
                     pause = max(self.poll_interval, min(max(estimates), self.max_poll_interval))
-                await asyncio.sleep(pause if remaining is None else min(pause, remaining))
+                await _sleep(pause if remaining is None else min(pause, remaining))
                 if not estimates:  # still queued: back off
                     pause = min(pause * 2, self.max_poll_interval)
         except Exception as exc:
@@ -128,7 +133,7 @@ def _remaining_s(
     seen: dict[str, tuple[float, int]], job_id: str, info: dict[str, Any], expected: int | None
 ) -> float | None:
     """Seconds until the job should have processed all ``expected`` records, at the rate seen so far."""
-    now, processed = time.monotonic(), int(info.get("numberRecordsProcessed") or 0)
+    now, processed = _monotonic(), int(info.get("numberRecordsProcessed") or 0)
     if not processed:  # still queued: no rate yet
         return None
     if job_id not in seen:  # the first sign of progress is where the rate is measured from
