@@ -21,6 +21,7 @@ table is printed (and pasted into the README), the chart goes to ``docs/side-by-
 (matplotlib: the ``bench`` extra).
 
     .venv/bin/python benchmarks/bench_side_by_side.py [--rows 100000 [1000000]] [--only ours-bulk,...]
+        [--json figures.json]; --from-json a.json b.json prints and charts runs made before
 """
 
 from __future__ import annotations
@@ -96,14 +97,15 @@ def _run_ours(config: dict[str, Any], api: str, max_workers: int) -> int:
     try:
         summary = operator.execute({})
     except TaskDeferred as deferred:  # what the triggerer and the resumed task would do
-
-        async def first_event():
-            async for event in deferred.trigger.run():
-                return event.payload
-
-        event = asyncio.run(first_event())
+        event = asyncio.run(_first_event(deferred.trigger))
         summary = getattr(operator, deferred.method_name)({}, event=event, **(deferred.kwargs or {}))
     return int(summary["written"])
+
+
+async def _first_event(trigger) -> dict[str, Any]:
+    async for event in trigger.run():
+        return event.payload
+    raise RuntimeError("the trigger ended without an event")
 
 
 def _run_official(config: dict[str, Any]) -> int:
@@ -278,8 +280,8 @@ def table(rows: list[dict[str, Any]]) -> str:
     for row in rows:
         star = "*" if row["extrapolated_from"] else ""
         lines.append(
-            f"| {row['rows']:,} | {row['contender']}{star} | {row['wall_s']:,.1f} | {row['rows_per_s']:,.0f} | "
-            f"{row['api_requests']:,} | {row['cpu_s']:,.1f} | {row['rss_mb']:,.0f} |"
+            f"| {row['rows']:,} | {row['contender']}{star} | {row['wall_s']:,.1f} | {row['rows_per_s']:,.0f} "
+            f"| {row['api_requests']:,} | {row['cpu_s']:,.1f} | {row['rss_mb']:,.0f} |"
         )
     if any(row["extrapolated_from"] for row in rows):
         naive = next(row["extrapolated_from"] for row in rows if row["extrapolated_from"])
@@ -314,8 +316,8 @@ def chart(rows: list[dict[str, Any]], path: Path) -> None:
         axis.legend()
     axes[1].set_yscale("log")
     figure.suptitle(
-        f"Updating Contacts by Id; sandbox latency {LATENCY_MS} ms/request + {PER_RECORD_MS} ms/record (REST), "
-        "Bulk 5,000 records/s org-wide"
+        f"Updating Contacts by Id; sandbox latency {LATENCY_MS} ms/request + {PER_RECORD_MS} ms/record "
+        "(REST), Bulk model 5,000 records/s org-wide"
     )
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -330,10 +332,22 @@ def main() -> int:
     parser.add_argument("--only", default="", help=f"comma-separated, of {', '.join(CONTENDERS)}")
     parser.add_argument("--chart", type=Path, default=REPO / "docs" / "side-by-side.png")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
+    parser.add_argument(
+        "--from-json",
+        type=Path,
+        nargs="+",
+        default=None,
+        help="print and chart figures written before, no run",
+    )
     parser.add_argument("--child", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         return run_child(*args.child)
+    if args.from_json:
+        rows = [row for path in args.from_json for row in json.loads(path.read_text())]
+        print(table(rows))
+        chart(rows, args.chart)
+        return 0
 
     work = Path(tempfile.mkdtemp(prefix="sfcrm-bench-side-"))
     os.environ.setdefault("AIRFLOW_HOME", str(work / "airflow"))

@@ -120,7 +120,7 @@ class Bulk2IngestJobs:
         ).json()
 
     def info(self, job_id: str) -> dict[str, Any]:
-        """The job's info: ``state``, ``numberRecordsProcessed``, ``numberRecordsFailed``, ``errorMessage``…"""
+        """The job's info: ``state``, ``numberRecordsProcessed``, ``numberRecordsFailed``, ..."""
         return self._request("GET", f"jobs/ingest/{job_id}", "GET jobs/ingest/{id}").json()
 
     def results(self, job_id: str, kind: str) -> bytes:
