@@ -21,7 +21,7 @@ from typing import Any
 
 from airflow_provider_sfcrm.activation.names import validate_api_name
 from airflow_provider_sfcrm.exceptions import SfCrmApiError
-from airflow_provider_sfcrm.hooks._transport import RestTransport, api_error
+from airflow_provider_sfcrm.hooks._transport import RestTransport, checked_request
 
 #: Job states after which nothing changes any more.
 TERMINAL_STATES = ("JobComplete", "Failed", "Aborted")
@@ -42,11 +42,7 @@ class Bulk2IngestJobs:
         self.transport = transport
 
     def _request(self, method: str, path: str, label: str, **kwargs: Any) -> Any:
-        response = self.transport.request(method, path, label=label, **kwargs)
-        if response.status_code >= 300:
-            code, message = api_error(response)
-            raise SfCrmApiError(f"{label}: {code}: {message}", status=response.status_code, error_code=code)
-        return response
+        return checked_request(self.transport, method, path, label, **kwargs)
 
     def create(
         self,

@@ -113,6 +113,17 @@ class _SessionExpired(_Retryable):
     """401 INVALID_SESSION_ID: a new token was fetched, send again at once."""
 
 
+def checked_request(
+    transport: RestTransport, method: str, path: str, label: str, **kwargs: Any
+) -> requests.Response:
+    """``transport.request(...)``; an answer of 300 or more raises ``SfCrmApiError`` (Salesforce's code)."""
+    response = transport.request(method, path, label=label, **kwargs)
+    if response.status_code >= 300:
+        code, message = api_error(response)
+        raise SfCrmApiError(f"{label}: {code}: {message}", status=response.status_code, error_code=code)
+    return response
+
+
 def api_error(response: requests.Response) -> tuple[str, str]:
     """``(errorCode, message)`` of a REST error body (array or object), or ``HTTP_<status>``."""
     try:

@@ -34,16 +34,15 @@ from tests.integration._export_org import (
 from tests.integration.test_segment_export_contacts import (
     KIND_CODES,
     SCHEMA,
-    _expected,
     _operator,
     _seed,
     _segment_rows,
-    _untouched,
+    check_rejected_file,
+    expected_codes,
+    org_mismatches,
 )
 
 pytestmark = pytest.mark.integration
-
-FIELDS = ["FirstName", "LastName", "Email", "crm_1_seg__c", "crm_2_seg__c"]
 
 
 @pytest.fixture(scope="module")
@@ -111,41 +110,15 @@ def test_bulk_update_passes_the_rest_acceptance(org, tmp_path):
     good = n - len(bad)
     assert summary["total"] == n and summary["written"] == good and summary["rejected"] == len(bad)
     assert (summary["created"], summary["updated"]) == (0, good)
-    assert summary["rejected_by_code"] == {
-        "DUPLICATE_IN_SEGMENT": per_kind,
-        "ENTITY_IS_DELETED": per_kind,
-        "INVALID_EMAIL_ADDRESS": per_kind,
-        "INVALID_STATUS": per_kind,
-        "MALFORMED_ID": 2 * per_kind,
-        "MISSING_IDENTITY": per_kind,
-        "STRING_TOO_LONG": per_kind,
-    }
+    assert summary["rejected_by_code"] == expected_codes(per_kind)
     assert org.write_calls() == writes_before  # no sObject Collections write: one Bulk job
     assert len(_ingest_jobs(org)) == jobs_before + 1
     assert summary["api_calls"] <= 20, summary["api_calls"]
 
-    rejected = pq.read_table(summary["rejected_rows_path"]).to_pylist()
-    assert {r["sfcrm_row_number"]: r["sfcrm_error_code"] for r in rejected} == {
-        i: KIND_CODES[kind] for i, kind in bad.items()
-    }
-    for r in rejected:  # the original columns travel with the verdict
-        assert r["score"] == r["sfcrm_row_number"] and r["sfid"] == rows[r["score"]]["sfid"]
-        assert r["sfcrm_source"] == (
-            "salesforce" if r["sfcrm_error_code"] == "ENTITY_IS_DELETED" else "client"
-        )
-
-    state = snapshot(org.hook, "Contact")
-    mismatches = []
-    for i, sfid in enumerate(ids):
-        kind = bad.get(i)
-        if kind == "deleted":
-            assert sfid not in state
-            continue
-        expected = _untouched(i, "b") if kind else _expected(i, rows[i], "b")
-        actual = {f: state[sfid][f] for f in FIELDS}
-        if actual != expected:
-            mismatches.append((i, kind, actual, expected))
+    check_rejected_file(summary["rejected_rows_path"], rows, bad)
+    mismatches = org_mismatches(org, ids, rows, bad, "b")
     assert not mismatches, mismatches[:3]
+    state = snapshot(org.hook, "Contact")
 
     again = run_deferrable(_operator(segment, tmp_path / "rejected-2.parquet", api="bulk"), _context())
     assert {k: again[k] for k in ("total", "written", "rejected", "rejected_by_code")} == {
