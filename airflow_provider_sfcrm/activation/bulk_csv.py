@@ -92,7 +92,8 @@ def parse_error(text: str) -> RecordError:
 
 def read_results(csv_data: bytes, columns: int) -> Iterator[tuple[dict[str, str], list[str]]]:
     """``(sf__ columns, uploaded values)`` per row of a result CSV whose last ``columns`` are the upload's."""
-    reader = csv.reader(io.StringIO(csv_data.decode("utf-8")))
+    # Decoded as it is read: a million result rows are never held a second time as one string.
+    reader = csv.reader(io.TextIOWrapper(io.BytesIO(csv_data), encoding="utf-8", newline=""))
     header = next(reader, None)
     if header is None:
         return
