@@ -57,8 +57,18 @@ FIELDS = {"sfid": "Id", "first": "FirstName", "last": "LastName", "email": "Emai
 
 
 def _usage() -> tuple[float, float]:
+    """CPU seconds (user + system) and peak RSS in MB of this process.
+
+    The peak is Linux's ``VmHWM`` (this process image's own high-water mark): ``ru_maxrss`` would
+    carry over the parent's peak at the fork, and the parent holds the seeded Ids.
+    """
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    status = Path("/proc/self/status")
+    peak_kb = usage.ru_maxrss
+    if status.exists():
+        line = next((line for line in status.read_text().splitlines() if line.startswith("VmHWM:")), None)
+        peak_kb = int(line.split()[1]) if line else peak_kb
+    return usage.ru_utime + usage.ru_stime, peak_kb / 1024
 
 
 def _records(path: str) -> list[dict[str, Any]]:
