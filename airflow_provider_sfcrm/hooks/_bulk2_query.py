@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from airflow_provider_sfcrm.exceptions import SfCrmApiError
-from airflow_provider_sfcrm.hooks._transport import RestTransport, api_error
+from airflow_provider_sfcrm.hooks._transport import RestTransport, checked_request
 
 TERMINAL_STATES = ("JobComplete", "Failed", "Aborted")
 
@@ -33,11 +33,7 @@ class Bulk2QueryJobs:
         self.sleep = sleep
 
     def _request(self, method: str, path: str, label: str, **kwargs: Any) -> Any:
-        response = self.transport.request(method, path, label=label, **kwargs)
-        if response.status_code >= 300:
-            code, message = api_error(response)
-            raise SfCrmApiError(f"{label}: {code}: {message}", status=response.status_code, error_code=code)
-        return response
+        return checked_request(self.transport, method, path, label, **kwargs)
 
     def create(self, soql: str, *, include_deleted: bool) -> dict[str, Any]:
         """Create a query job (``queryAll`` with ``include_deleted``); its job info."""

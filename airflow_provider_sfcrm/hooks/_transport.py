@@ -113,6 +113,17 @@ class _SessionExpired(_Retryable):
     """401 INVALID_SESSION_ID: a new token was fetched, send again at once."""
 
 
+def checked_request(
+    transport: RestTransport, method: str, path: str, label: str, **kwargs: Any
+) -> requests.Response:
+    """``transport.request(...)``; an answer of 300 or more raises ``SfCrmApiError`` (Salesforce's code)."""
+    response = transport.request(method, path, label=label, **kwargs)
+    if response.status_code >= 300:
+        code, message = api_error(response)
+        raise SfCrmApiError(f"{label}: {code}: {message}", status=response.status_code, error_code=code)
+    return response
+
+
 def api_error(response: requests.Response) -> tuple[str, str]:
     """``(errorCode, message)`` of a REST error body (array or object), or ``HTTP_<status>``."""
     try:
@@ -242,6 +253,7 @@ class RestTransport:
         headers: Mapping[str, str] | None = None,
         idempotent: bool = True,
         on_lost_answer: Callable[[], None] | None = None,
+        data: bytes | None = None,
     ) -> requests.Response:
         """Send one REST request under the fault policy; returns any response not handled here.
 
@@ -250,11 +262,20 @@ class RestTransport:
             then never resent and ``SfCrmOutcomeUnknownError`` is raised instead.
         :param on_lost_answer: called when an attempt may have been processed but its answer was
             lost, before the request is sent again.
+        :param data: a raw body instead of ``json`` (Bulk CSV uploads; set its ``Content-Type``).
         """
         retrying = self._retrying(retry_if_exception_type(_Retryable), label)
         try:
             response = retrying(
-                self._send_once, method, path, json, params, headers, idempotent, on_lost_answer or _nothing
+                self._send_once,
+                method,
+                path,
+                json,
+                params,
+                headers,
+                idempotent,
+                on_lost_answer or _nothing,
+                data,
             )
         except _SessionExpired:
             raise SfCrmAuthError(
@@ -301,6 +322,7 @@ class RestTransport:
         headers: Mapping[str, str] | None,
         idempotent: bool,
         on_lost_answer: Callable[[], None],
+        data: bytes | None = None,
     ) -> requests.Response:
         token = self.token()
         all_headers = {"Authorization": f"Bearer {token.access_token}", "Accept": "application/json"}
@@ -310,6 +332,7 @@ class RestTransport:
                 method,
                 self.url(path, token),
                 json=json,
+                data=data,
                 params=params,
                 headers=all_headers,
                 timeout=self.timeout,

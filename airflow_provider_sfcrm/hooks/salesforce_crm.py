@@ -38,6 +38,7 @@ from airflow_provider_sfcrm.exceptions import (
     SfCrmOutcomeUnknownError,
 )
 from airflow_provider_sfcrm.hooks._auth import AUTH_TYPES, Credentials, OAuthToken, resolve_base_url
+from airflow_provider_sfcrm.hooks._bulk2_ingest import Bulk2IngestJobs
 from airflow_provider_sfcrm.hooks._bulk2_query import Bulk2QueryJobs
 from airflow_provider_sfcrm.hooks._collections import CollectionsWriter
 from airflow_provider_sfcrm.hooks._jwt import JwtKey
@@ -338,6 +339,10 @@ class SalesforceCrmHook(BaseHook):
     def bulk2_query_jobs(self) -> Bulk2QueryJobs:
         """Bulk API 2.0 query jobs through this hook's session (create, wait, read results, delete)."""
         return Bulk2QueryJobs(self._transport)
+
+    def bulk2_ingest_jobs(self) -> Bulk2IngestJobs:
+        """Bulk API 2.0 ingest jobs through this hook's session (create, upload, close, results, abort)."""
+        return Bulk2IngestJobs(self._transport)
 
     def daily_api_usage(self) -> tuple[int, int]:
         """``(used, max)`` of the org's daily API requests, from the ``limits`` resource."""

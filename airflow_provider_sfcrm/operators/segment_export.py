@@ -123,6 +123,11 @@ class SalesforceSegmentExportOperator(BaseOperator):
         ``allow_save`` (save records that active alert duplicate rules match, instead of their
         ``DUPLICATES_DETECTED``), ``include_record_details``, ``run_as_current_user``. None
         (default): no header.
+    :param api: ``"rest"`` (default: sObject Collections), ``"bulk"`` (Bulk API 2.0 ingest: the task
+        defers while Salesforce processes the job, and a retry resumes the job instead of uploading
+        again) or ``"auto"`` (Bulk API 2.0 when the segment has more rows than
+        ``airflow_provider_sfcrm.operators._bulk_export.BULK_THRESHOLD_ROWS``, 10,000, and there is no
+        ``sync_state``) (templated). See the README, "Bulk API 2.0".
     """
 
     template_fields: Sequence[str] = (
@@ -141,6 +146,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         "shard_index",
         "shard_count",
         "row_filter",
+        "api",
     )
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "field_mapping": "json", "audiences": "json"}
@@ -176,6 +182,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         shard_count: int | str = 1,
         row_filter: str | None = None,
         duplicate_rule_header: Mapping[str, bool | None] | None = None,
+        api: str = "rest",
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -206,6 +213,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         self.shard_count = shard_count
         self.row_filter = row_filter
         self.duplicate_rule_header = duplicate_rule_header
+        self.api = api
         self._stop = threading.Event()
         self._lineage: ExportLineage | None = None
         self._row_filter: str | None = None
@@ -234,10 +242,33 @@ class SalesforceSegmentExportOperator(BaseOperator):
             self.sync_state,
             mapping_summary(mapping),
         )
+        # Bulk API 2.0: when chosen, bulk_export spools and uploads the rows, then defers.
+        from airflow_provider_sfcrm.operators._bulk_export import bulk_export
+
+        bulk_summary = bulk_export(self, context, hook, describe, mapping, rejected_path, dry_run, sync)
+        if bulk_summary is not None:  # Bulk chosen, but nothing left to send after the checks
+            return bulk_summary
         counts = self._export(hook, describe, mapping, rejected_path, dry_run, sync)
         summary = self._summarise(
             hook, mapping, counts, rejected_path, dry_run, time.monotonic() - started, sync
         )
+        return self._conclude(hook, mapping, describe, summary, dry_run)
+
+    def execute_bulk_complete(self, context: Context, event: dict[str, Any], **state: Any) -> dict[str, Any]:
+        """Resumed when the Bulk API 2.0 jobs ended: map their results back (``_bulk_export``)."""
+        from airflow_provider_sfcrm.operators._bulk_export import bulk_export_complete
+
+        return bulk_export_complete(self, context, event, **state)
+
+    def _conclude(
+        self,
+        hook: SalesforceCrmHook,
+        mapping: ExportMapping,
+        describe: Mapping[str, Any],
+        summary: ExportSummary,
+        dry_run: bool,
+    ) -> dict[str, Any]:
+        """Lineage, the summary in the log, and the task's verdict (the rejected ratio, a stop)."""
         if not dry_run:
             from airflow_provider_sfcrm.operators._export_lineage import export_lineage
 
@@ -317,8 +348,12 @@ class SalesforceSegmentExportOperator(BaseOperator):
         rejected_path: str,
         dry_run: bool,
         sync: SyncSettings | None = None,
+        bulk: Any = None,
     ) -> ExportCounts:
-        """Stream the segment through the core; rejected rows are saved before anything is judged."""
+        """Stream the segment through the core; rejected rows are saved before anything is judged.
+
+        ``bulk(source, rules, rejected, options)``, when given, runs the export instead (Bulk API 2.0).
+        """
         from airflow_provider_sfcrm.activation.mapping import MappingError, check_columns
         from airflow_provider_sfcrm.activation.report import RejectedRowsWriter
         from airflow_provider_sfcrm.activation.row_validation import rules_from_describe
@@ -351,6 +386,8 @@ class SalesforceSegmentExportOperator(BaseOperator):
                 RejectedRowsWriter(where, source.schema) as rejected,
             ):
                 rules = rules_from_describe(mapping, describe)
+                if bulk is not None:
+                    return bulk(source, rules, rejected, options)
                 if sync is None:
                     stateless = None if write is None else partial(write, external_id_field=mapping.write_key)
                     return SegmentExport(source, rules, rejected, write=stateless, **options).run()

@@ -1,0 +1,278 @@
+"""An export through Bulk API 2.0: the rows to send spooled as CSV job data, then the jobs' results
+mapped back onto the input rows.
+
+:class:`BulkSpoolExport` runs the same pipeline as :class:`~.segment.SegmentExport` (the same
+checks, duplicates, client-side rejects and counts of rows refused before sending), but its writer
+does not send: every record that can be encoded becomes a row of a CSV part (at most
+``max_part_bytes``: one job each), and the rows' original columns and input row numbers are kept
+beside it. :func:`conclude` later takes each job's per-row results (see :mod:`.bulk_csv`) and
+produces what a REST export would have: written / created / updated counts, and every row
+Salesforce refused in the rejected-rows file with its code.
+
+Spool directory: ``part-<n>.csv`` (the job data), ``hashes-<n>.npy`` (each row's key),
+``rows.npy`` (input row number of each spooled row, over all parts), ``sent.parquet`` (their
+original columns), ``client-rejected.parquet`` (rows refused before sending, written by the caller),
+``manifest.json`` (written last: the spool is complete). Pure: no Airflow, no HTTP.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from airflow_provider_sfcrm.activation.bulk_csv import encode_rows, record_row, row_hash
+from airflow_provider_sfcrm.activation.json_values import UnsendableValueError
+from airflow_provider_sfcrm.activation.mapping import ExportMapping, audience_fields
+from airflow_provider_sfcrm.activation.report import SOURCE_CLIENT, SOURCE_SALESFORCE, RejectedRowsWriter
+from airflow_provider_sfcrm.activation.results import UNKNOWN_OUTCOME, RecordError, RecordResult
+from airflow_provider_sfcrm.activation.row_validation import as_text
+from airflow_provider_sfcrm.activation.segment import ExportCounts, SegmentExport
+
+MANIFEST = "manifest.json"
+CLIENT_REJECTED = "client-rejected.parquet"
+_SENT, _ROWS = "sent.parquet", "rows.npy"
+
+
+def job_columns(mapping: ExportMapping) -> list[str]:
+    """The CSV header of the export's jobs: the identity field, the mapped fields, the audience fields."""
+    columns = [mapping.identity_field] if mapping.identity_field else []
+    for name in [*mapping.attributes.values(), *audience_fields(mapping)]:
+        if name not in columns:
+            columns.append(name)
+    return columns
+
+
+@dataclass(frozen=True)
+class SpoolManifest:
+    """A complete spool: its header, rows per part, and the counts of the validation pass."""
+
+    header: list[str]
+    part_rows: list[int]
+    counts: dict[str, Any]
+
+    @property
+    def spooled(self) -> int:
+        return sum(self.part_rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"header": self.header, "part_rows": self.part_rows, "counts": self.counts}
+
+
+class BulkSpool:
+    """Write the job data of one export into ``directory`` (see the module's docstring).
+
+    :param header: the jobs' columns (:func:`job_columns`).
+    :param max_part_bytes: CSV bytes per part, its header row included.
+    """
+
+    def __init__(self, directory: str | Path, header: Sequence[str], *, max_part_bytes: int):
+        self.directory = Path(directory)
+        self.header = list(header)
+        self.max_part_bytes = max_part_bytes
+        self._header_bytes = len(encode_rows(self.header, []))
+        self._part_rows: list[int] = []
+        self._part_size = 0
+        self._part: Any = None
+        self._hashes: list[np.ndarray] = []
+        self._pending_hashes: list[int] = []
+        self._rows: list[np.ndarray] = []
+        self._sent: pq.ParquetWriter | None = None
+
+    def write(self, records: list[dict[str, Any]], progress: Callable[[int], None]) -> list[RecordResult]:
+        """The export's writer: spool each record; a value that cannot be sent fails its record at once."""
+        results = []
+        for index, record in enumerate(records):
+            try:
+                values = record_row(record, self.header)
+            except UnsendableValueError as exc:
+                results.append(RecordResult.failure(index, exc.code, f"record {index}: {exc}", [exc.field]))
+                continue
+            self._append(values)
+            results.append(RecordResult(index, True))
+        progress(len(records))
+        return results
+
+    def keep(self, table: pa.Table, rows: Sequence[int]) -> None:
+        """Keep the original columns and input row numbers of the rows just spooled (in spool order)."""
+        if not table.num_rows:
+            return
+        if self._sent is None:
+            self._sent = pq.ParquetWriter(self.directory / _SENT, table.schema)
+        self._sent.write_table(table)
+        self._rows.append(np.asarray(rows, dtype=np.int64))
+
+    def _append(self, values: list[str]) -> None:
+        line = encode_rows([], [values])
+        if self._part is None or self._part_size + len(line) > self.max_part_bytes and self._part_rows[-1]:
+            self._close_part()
+            self._part = open(self.directory / f"part-{len(self._part_rows)}.csv", "wb")  # noqa: SIM115
+            self._part.write(encode_rows(self.header, []))
+            self._part_rows.append(0)
+            self._part_size = self._header_bytes
+        self._part.write(line)
+        self._part_size += len(line)
+        self._part_rows[-1] += 1
+        self._pending_hashes.append(row_hash(values))
+
+    def _close_part(self) -> None:
+        if self._part is None:
+            return
+        self._part.close()
+        np.save(
+            self.directory / f"hashes-{len(self._part_rows) - 1}.npy",
+            np.array(self._pending_hashes, np.int64),
+        )
+        self._pending_hashes = []
+        self._part = None
+
+    def finish(self, counts: ExportCounts) -> SpoolManifest:
+        """Close the files and write the manifest (last: its presence means the spool is complete)."""
+        self._close_part()
+        if self._sent is not None:
+            self._sent.close()
+        rows = np.concatenate(self._rows) if self._rows else np.zeros(0, np.int64)
+        np.save(self.directory / _ROWS, rows)
+        manifest = SpoolManifest(
+            self.header,
+            list(self._part_rows),
+            {
+                "total": counts.total,
+                "rejected": counts.rejected,
+                "rejected_by_code": dict(counts.rejected_by_code),
+            },
+        )
+        if manifest.spooled != len(rows):  # pragma: no cover - guarded by construction
+            raise RuntimeError(f"spooled {manifest.spooled} records but kept {len(rows)} rows")
+        write_json_atomically(self.directory / MANIFEST, manifest.to_dict())
+        return manifest
+
+
+def read_manifest(directory: str | Path) -> SpoolManifest | None:
+    """The manifest of a complete spool in ``directory``; None when there is none (yet)."""
+    path = Path(directory) / MANIFEST
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text())
+    return SpoolManifest(data["header"], list(data["part_rows"]), data["counts"])
+
+
+def part_data(directory: str | Path, part: int) -> bytes:
+    return (Path(directory) / f"part-{part}.csv").read_bytes()
+
+
+def part_hashes(directory: str | Path, part: int) -> np.ndarray:
+    return np.load(Path(directory) / f"hashes-{part}.npy")
+
+
+def write_json_atomically(path: Path, data: Mapping[str, Any]) -> None:
+    """Write ``data`` as JSON to ``path`` so that it appears whole or not at all."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(json.dumps(data, sort_keys=True))
+    os.replace(temporary, path)
+
+
+class BulkSpoolExport(SegmentExport):
+    """:class:`~.segment.SegmentExport` whose writer is a :class:`BulkSpool` (nothing is sent).
+
+    Rows refused before sending go to ``rejected`` as always; the rows spooled are not counted as
+    written: the jobs' results decide (:func:`conclude`).
+    """
+
+    def __init__(self, *args: Any, spool: BulkSpool, **kwargs: Any):
+        super().__init__(*args, write=spool.write, **kwargs)
+        self.spool = spool
+
+    def _count_results(self, results: list[RecordResult], rows: list[int], table: pa.Table) -> None:
+        spooled = [pos for pos, result in enumerate(results) if result.success]
+        self.spool.keep(
+            table.take(spooled) if len(spooled) < table.num_rows else table, [rows[p] for p in spooled]
+        )
+
+
+def conclude(
+    directory: str | Path,
+    manifest: SpoolManifest,
+    results: Sequence[RecordResult],
+    mapping: ExportMapping,
+    rejected_where: Any,
+) -> ExportCounts:
+    """The export's counts once every spooled row has its result (``results``, in spool order); the
+    complete rejected-rows file (refused before sending, then refused by Salesforce, by row number)
+    is written to ``rejected_where``."""
+    directory = Path(directory)
+    if len(results) != manifest.spooled:
+        raise ValueError(f"{len(results)} results for {manifest.spooled} spooled rows")
+    counts = ExportCounts(total=int(manifest.counts["total"]))
+    rows = np.load(directory / _ROWS)
+    unknown = []
+    for result, row in zip(results, rows.tolist(), strict=True):
+        if not result.success:
+            continue
+        created = {"insert": True, "update": False}.get(mapping.operation, result.created)
+        counts.written += 1
+        if created is None:
+            unknown.append(row)
+        elif created:
+            counts.created += 1
+        else:
+            counts.updated += 1
+    counts.add_unknown_split(unknown)
+    client = pq.read_table(directory / CLIENT_REJECTED)
+    failed = np.array([pos for pos, result in enumerate(results) if not result.success], dtype=np.int64)
+    salesforce_path = directory / "salesforce-rejected.parquet"
+    source_schema = _source_schema(directory, client)
+    with RejectedRowsWriter(str(salesforce_path), source_schema) as rejected:
+        if len(failed):
+            _write_failed(rejected, directory / _SENT, failed, results, rows, mapping)
+        by_code = Counter(rejected.by_code)
+    combined = pa.concat_tables([client, pq.read_table(salesforce_path)])
+    combined = combined.sort_by("sfcrm_row_number")
+    pq.write_table(combined, rejected_where)
+    counts.rejected = combined.num_rows
+    counts.rejected_by_code = Counter(manifest.counts["rejected_by_code"]) + by_code
+    return counts
+
+
+def _source_schema(directory: Path, client: pa.Table) -> pa.Schema:
+    sent = directory / _SENT
+    return pq.read_schema(sent) if sent.is_file() else client.schema
+
+
+def _write_failed(
+    rejected: RejectedRowsWriter,
+    sent_path: Path,
+    failed: np.ndarray,
+    results: Sequence[RecordResult],
+    rows: np.ndarray,
+    mapping: ExportMapping,
+) -> None:
+    """Append the spooled rows at positions ``failed`` (sorted) with their errors, batch by batch."""
+    start = 0
+    for batch in pq.ParquetFile(sent_path).iter_batches(batch_size=65_536):
+        end = start + batch.num_rows
+        lo, hi = np.searchsorted(failed, [start, end])
+        picked = failed[lo:hi]
+        if len(picked):
+            table = pa.Table.from_batches([batch]).take(picked - start)
+            errors = [
+                list(results[p].errors) or [RecordError("UNKNOWN_ERROR", "no error given")] for p in picked
+            ]
+            identities = (
+                as_text(table.column(mapping.identity_column)).to_pylist()
+                if mapping.identity_column
+                else [None] * len(picked)
+            )
+            sources = [
+                SOURCE_CLIENT if e[0].status_code == UNKNOWN_OUTCOME else SOURCE_SALESFORCE for e in errors
+            ]
+            rejected.write(table, rows[picked].tolist(), identities, errors, sources)
+        start = end

@@ -1,0 +1,297 @@
+"""The segment export through Bulk API 2.0 ingest jobs: choose the API, spool, upload, defer, resume.
+
+1. **Choose** (:func:`resolve_api`): ``api="bulk"``, or ``"auto"`` when the segment has more than
+   :data:`BULK_THRESHOLD_ROWS` rows and nothing needs the REST path (a sync state, ``all_or_none``,
+   ``auto_assign=True``, ``duplicate_rule_header``, ``operation="publish"``, a dry run).
+2. **Spool**: the segment runs through the same checks as on REST (client-side rejects, duplicates,
+   counts identical); the rows to send become CSV job data in a spool directory
+   (:mod:`~airflow_provider_sfcrm.activation.bulk_spool`), one job per 100 MB part.
+3. **Upload**: per part, create a job, record its id in ``jobs.json`` in the spool directory, upload
+   the CSV, record that it was uploaded, close it (``UploadComplete``).
+4. **Defer** to :class:`~airflow_provider_sfcrm.triggers.bulk_job.SalesforceBulkJobTrigger`, which
+   polls the jobs from the triggerer: no worker slot is held while Salesforce processes them.
+5. **Resume** (:func:`bulk_export_complete`): read each job's successful, failed and unprocessed
+   results, map them back onto the input rows, write the rejected-rows file (the client-side rejects
+   and Salesforce's, with its codes), count, remove the spool directory.
+
+Crash safety: the spool directory is keyed by DAG, run, task and map index — not by try — under
+``$AIRFLOW_HOME/sfcrm/bulk``. A retry finds the complete spool (``manifest.json``) and the jobs
+already created (``jobs.json``): a job recorded as uploaded is closed if still ``Open`` and waited for,
+never uploaded again; a job created but not recorded as uploaded is aborted (an ``Open`` job is never
+processed) and its part goes into a new job. The spool directory must therefore be on a disk every
+worker of the task's retries and resumptions sees (one machine, or a shared ``$AIRFLOW_HOME``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from airflow_provider_sfcrm.exceptions import (
+    SfCrmApiError,
+    SfCrmConfigError,
+    SfCrmOutcomeUnknownError,
+    SfCrmStoppedError,
+)
+
+if TYPE_CHECKING:
+    from airflow_provider_sfcrm.activation.bulk_spool import SpoolManifest
+    from airflow_provider_sfcrm.activation.mapping import ExportMapping
+    from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
+
+#: ``api="auto"`` uses Bulk API 2.0 above this many segment rows: REST spends 5 requests per 1,000
+#: rows, a Bulk job about 10 whatever its size, and Salesforce advises Bulk beyond a few thousand.
+BULK_THRESHOLD_ROWS = 10_000
+APIS = ("rest", "bulk", "auto")
+#: The trigger's first pause between polls (it doubles up to :data:`MAX_POLL_INTERVAL_S`).
+POLL_INTERVAL_S = 1.0
+MAX_POLL_INTERVAL_S = 30.0
+_JOBS = "jobs.json"
+
+
+def resolve_api(operator: Any, mapping: ExportMapping, *, dry_run: bool, has_sync: bool) -> str:
+    """``"rest"`` or ``"bulk"`` for this run (see the module's docstring)."""
+    api = str(operator.api).strip().lower()
+    if api not in APIS:
+        raise SfCrmConfigError(f"api must be one of {', '.join(APIS)}, not {operator.api!r}")
+    needs_rest = {
+        "sync_state": has_sync,
+        "all_or_none": bool(operator.all_or_none),
+        "auto_assign=True (Bulk jobs run a Lead assignment rule only when given its Id)": operator.auto_assign
+        is True,
+        # Bulk API 2.0 takes no duplicate-rule header, and events are published in order over REST.
+        "duplicate_rule_header": bool(operator.duplicate_rule_header),
+        'operation="publish"': mapping.operation == "publish",
+    }
+    blockers = [name for name, present in needs_rest.items() if present]
+    if api == "bulk" and blockers:
+        raise SfCrmConfigError(f'api="bulk" cannot be used with {", ".join(blockers)}; use api="rest"')
+    if api == "rest" or dry_run or (api == "auto" and blockers):
+        return "rest"
+    if api == "bulk":
+        return "bulk"
+    with operator._segment(mapping) as source:
+        rows = sum(batch.num_rows for batch in source.batches(mapping.columns[:1] or None))
+    chosen = "bulk" if rows > BULK_THRESHOLD_ROWS else "rest"
+    operator.log.info("api=auto: %d segment rows, threshold %d: %s", rows, BULK_THRESHOLD_ROWS, chosen)
+    return chosen
+
+
+def bulk_spool_dir(context: Any) -> Path:
+    """``$AIRFLOW_HOME/sfcrm/bulk/<dag_id>/<run_id>/<task_id>[_<map_index>]``: the same for every try."""
+    from airflow_provider_sfcrm.operators._export_support import default_rejected_rows_path
+
+    return Path(default_rejected_rows_path(context, "bulk")).with_suffix("")
+
+
+def bulk_export(
+    operator: Any,
+    context: Any,
+    hook: SalesforceCrmHook,
+    describe: Any,
+    mapping: ExportMapping,
+    rejected_path: str,
+    dry_run: bool,
+    sync: Any,
+) -> dict[str, Any] | None:
+    """Run the export through Bulk API 2.0 when :func:`resolve_api` says so: spool, upload, defer.
+
+    None when REST is chosen. Defers (``TaskDeferred``) once the jobs are queued; with nothing to
+    send after the checks, concludes at once and returns the summary.
+    """
+    if resolve_api(operator, mapping, dry_run=dry_run, has_sync=sync is not None) != "bulk":
+        return None
+    from airflow_provider_sfcrm.activation.bulk_spool import read_manifest
+
+    directory = bulk_spool_dir(context)
+    manifest = read_manifest(directory)
+    if manifest is None:
+        shutil.rmtree(directory, ignore_errors=True)
+        directory.mkdir(parents=True)
+        manifest = _spool(operator, hook, describe, mapping, directory)
+    else:
+        operator.log.info("Resuming the Bulk API 2.0 export spooled in %s (an earlier try)", directory)
+    if operator._stop.is_set():
+        raise SfCrmStoppedError("stopped before the Bulk API 2.0 jobs were queued; a retry resumes the spool")
+    jobs = _submit(operator, hook, mapping, directory, manifest)
+    state = {"rejected_path": rejected_path, "api_calls": hook.api_calls}
+    if not jobs:
+        operator.log.info("Nothing to send after the checks: no Bulk API 2.0 job")
+        return bulk_export_complete(operator, context, {"status": "success", "jobs": {}}, **state)
+    from airflow_provider_sfcrm.triggers.bulk_job import SalesforceBulkJobTrigger
+
+    operator.log.info("Bulk API 2.0 jobs queued: %s; deferring until they end", ", ".join(jobs))
+    operator.defer(
+        trigger=SalesforceBulkJobTrigger(
+            sfcrm_conn_id=operator.sfcrm_conn_id,
+            job_ids=jobs,
+            expected_records=manifest.part_rows,
+            poll_interval=POLL_INTERVAL_S,
+            max_poll_interval=MAX_POLL_INTERVAL_S,
+        ),
+        method_name="execute_bulk_complete",
+        kwargs=state,
+    )
+    return None  # pragma: no cover - defer() raises
+
+
+def _spool(
+    operator: Any, hook: SalesforceCrmHook, describe: Any, mapping: ExportMapping, directory: Path
+) -> SpoolManifest:
+    """Run the checks and write the job data (the same pipeline as REST, with a spooling writer)."""
+    from airflow_provider_sfcrm.activation.bulk_spool import (
+        CLIENT_REJECTED,
+        BulkSpool,
+        BulkSpoolExport,
+        job_columns,
+    )
+    from airflow_provider_sfcrm.hooks._bulk2_ingest import MAX_UPLOAD_BYTES
+
+    spool = BulkSpool(directory, job_columns(mapping), max_part_bytes=MAX_UPLOAD_BYTES)
+
+    def run(source: Any, rules: Any, rejected: Any, options: dict[str, Any]) -> Any:
+        return BulkSpoolExport(source, rules, rejected, spool=spool, **options).run()
+
+    counts = operator._export(
+        hook, describe, mapping, str(directory / CLIENT_REJECTED), False, None, bulk=run
+    )
+    manifest = spool.finish(counts)
+    operator.log.info(
+        "Spooled %d rows to send in %d Bulk API 2.0 job(s); %d rows refused before sending",
+        manifest.spooled,
+        len(manifest.part_rows),
+        counts.rejected,
+    )
+    return manifest
+
+
+def _submit(
+    operator: Any, hook: SalesforceCrmHook, mapping: ExportMapping, directory: Path, manifest: SpoolManifest
+) -> list[str]:
+    """Create, upload and close one job per part, or resume those an earlier try recorded; their ids."""
+    from airflow_provider_sfcrm.activation.bulk_spool import part_data
+
+    jobs = hook.bulk2_ingest_jobs()
+    record = _read_jobs(directory)
+    parts: list[dict[str, Any]] = record["parts"]
+
+    def save() -> None:
+        from airflow_provider_sfcrm.activation.bulk_spool import write_json_atomically
+
+        write_json_atomically(directory / _JOBS, record)
+
+    def new_job(part: int) -> str:
+        info = jobs.create(
+            mapping.sobject,
+            mapping.operation,
+            external_id_field=mapping.identity_field if mapping.operation == "upsert" else None,
+            assignment_rule_id=operator.auto_assign if isinstance(operator.auto_assign, str) else None,
+        )
+        entry = {"job_id": str(info["id"]), "uploaded": False}
+        if part < len(parts):
+            parts[part] = entry
+        else:
+            parts.append(entry)
+        save()  # before the upload: a retry must know this job exists
+        return entry["job_id"]
+
+    for part in range(len(manifest.part_rows)):
+        entry = parts[part] if part < len(parts) else None
+        if entry is not None and not entry["uploaded"]:
+            state = jobs.info(entry["job_id"]).get("state")
+            if state == "Open":  # the upload may or may not have arrived: this job can never be closed safely
+                operator.log.info(
+                    "Job %s of an earlier try was not uploaded for sure; aborting it", entry["job_id"]
+                )
+                jobs.abort(entry["job_id"])
+                entry = None
+            else:
+                entry["uploaded"] = True
+                save()
+        if entry is None:
+            job_id = new_job(part)
+            try:
+                jobs.upload(job_id, part_data(directory, part))
+            except SfCrmOutcomeUnknownError:
+                operator.log.info(
+                    "The upload to job %s may not have arrived; aborting it, using a new job", job_id
+                )
+                jobs.abort(job_id)
+                job_id = new_job(part)
+                jobs.upload(job_id, part_data(directory, part))
+            parts[part]["uploaded"] = True
+            save()
+            jobs.close(job_id)
+        elif jobs.info(entry["job_id"]).get("state") == "Open":
+            jobs.close(entry["job_id"])
+        else:
+            operator.log.info("Job %s of an earlier try is already queued; waiting for it", entry["job_id"])
+    return [entry["job_id"] for entry in parts[: len(manifest.part_rows)]]
+
+
+def _read_jobs(directory: Path) -> dict[str, Any]:
+    import json
+
+    path = directory / _JOBS
+    if path.is_file():
+        return json.loads(path.read_text())
+    return {"parts": [], "started_at": time.time()}
+
+
+def bulk_export_complete(
+    operator: Any, context: Any, event: dict[str, Any], *, rejected_path: str, api_calls: int = 0
+) -> dict[str, Any]:
+    """Map the ended jobs' results onto the input rows, write the rejected rows, count, conclude."""
+    from airflow_provider_sfcrm.activation.bulk_csv import ResultIndex, job_results
+    from airflow_provider_sfcrm.activation.bulk_spool import conclude, part_hashes, read_manifest
+    from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
+    from airflow_provider_sfcrm.operators._export_support import atomic_output, our_errors
+
+    if event.get("status") != "success":
+        # The spool and jobs.json stay: a retry waits for the same jobs again.
+        raise SfCrmApiError(f"waiting for the Bulk API 2.0 jobs failed: {event.get('message')}")
+    directory = bulk_spool_dir(context)
+    manifest = read_manifest(directory)
+    if manifest is None:
+        raise SfCrmConfigError(
+            f"the Bulk API 2.0 spool {directory} is gone: the task resumed on a worker that does not "
+            "share $AIRFLOW_HOME/sfcrm/bulk with the one that spooled it"
+        )
+    mapping, _ = operator._checked_arguments()
+    hook = SalesforceCrmHook(sfcrm_conn_id=operator.sfcrm_conn_id)
+    describe = hook.describe_object(mapping.sobject)
+    mapping = operator._checked_against(describe, mapping)
+    record = _read_jobs(directory)
+    jobs = hook.bulk2_ingest_jobs()
+    results = []
+    for part, rows in enumerate(manifest.part_rows):
+        job_id = record["parts"][part]["job_id"]
+        info = event["jobs"].get(job_id) or jobs.info(job_id)
+        note = f"job {job_id} ended {info.get('state')}" + (
+            f": {info['errorMessage']}" if info.get("errorMessage") else ""
+        )
+        operator.log.info(
+            "%s: %s records processed, %s failed",
+            note,
+            info.get("numberRecordsProcessed"),
+            info.get("numberRecordsFailed"),
+        )
+        results += job_results(
+            ResultIndex(part_hashes(directory, part)),
+            rows,
+            successful=jobs.results(job_id, "successfulResults"),
+            failed=jobs.results(job_id, "failedResults"),
+            unprocessed=jobs.results(job_id, "unprocessedrecords"),
+            columns=len(manifest.header),
+            job_note=note,
+        )
+    with our_errors(operator.segment_path, rejected_path), atomic_output(rejected_path) as where:
+        counts = conclude(directory, manifest, results, mapping, where)
+    seconds = time.time() - float(record.get("started_at", time.time()))
+    summary = operator._summarise(hook, mapping, counts, rejected_path, False, seconds, None)
+    summary = dataclasses.replace(summary, api_calls=summary.api_calls + int(api_calls))
+    shutil.rmtree(directory, ignore_errors=True)
+    return operator._conclude(hook, mapping, describe, summary, False)

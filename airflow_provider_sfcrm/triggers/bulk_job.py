@@ -1,0 +1,152 @@
+"""Waits, in the triggerer, until Bulk API 2.0 ingest jobs have ended (``JobComplete``, ``Failed``,
+``Aborted``)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from airflow.triggers.base import BaseTrigger, TriggerEvent
+
+from airflow_provider_sfcrm.hooks._bulk2_ingest import TERMINAL_STATES
+
+if TYPE_CHECKING:
+    from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
+
+
+# The clock and the pause, as module names so that tests can drive them.
+_monotonic = time.monotonic
+_sleep = asyncio.sleep
+
+
+class SalesforceBulkJobTrigger(BaseTrigger):
+    """Polls each job's info until all have ended, then fires one event.
+
+    The event is ``{"status": "success", "jobs": {job_id: job info}}`` once every job ended (in
+    whatever state: the task reads each one's results), ``{"status": "error", "message": ...}`` when
+    polling failed, or ``{"status": "timeout", "message": ..., "jobs": ...}``.
+
+    Polls are spaced by what the jobs tell: once a job's ``numberRecordsProcessed`` grows, the next
+    poll comes when, at the rate seen, its remaining records should be done; before that (queued
+    jobs), the pause starts at ``poll_interval`` and doubles. Pauses stay within ``poll_interval`` ..
+    ``max_poll_interval``: few requests, and little waiting after a job ends.
+
+    :param sfcrm_conn_id: the Salesforce CRM connection; the trigger builds its own hook from it.
+    :param job_ids: the Bulk API 2.0 ingest jobs to wait for.
+    :param expected_records: the records uploaded to each job (same order), for the estimate.
+    :param poll_interval: seconds before the second poll.
+    :param max_poll_interval: the longest pause between two polls.
+    :param deadline: the epoch second (UTC) after which the trigger gives up; None waits forever.
+    """
+
+    def __init__(
+        self,
+        *,
+        sfcrm_conn_id: str,
+        job_ids: Sequence[str],
+        expected_records: Sequence[int] | None = None,
+        poll_interval: float = 1.0,
+        max_poll_interval: float = 30.0,
+        deadline: float | None = None,
+    ) -> None:
+        super().__init__()
+        self.sfcrm_conn_id = sfcrm_conn_id
+        self.job_ids = list(job_ids)
+        self.expected_records = [int(n) for n in expected_records] if expected_records is not None else None
+        self.poll_interval = float(poll_interval)
+        self.max_poll_interval = float(max_poll_interval)
+        self.deadline = None if deadline is None else float(deadline)
+
+    def serialize(self) -> tuple[str, dict[str, Any]]:
+        return (
+            f"{type(self).__module__}.{type(self).__qualname__}",
+            {
+                "sfcrm_conn_id": self.sfcrm_conn_id,
+                "job_ids": list(self.job_ids),
+                "expected_records": self.expected_records,
+                "poll_interval": self.poll_interval,
+                "max_poll_interval": self.max_poll_interval,
+                "deadline": self.deadline,
+            },
+        )
+
+    def _new_hook(self) -> SalesforceCrmHook:
+        # Imported here so that a triggerer only loads simple-salesforce when the trigger runs.
+        from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
+
+        return SalesforceCrmHook(sfcrm_conn_id=self.sfcrm_conn_id)
+
+    async def run(self) -> AsyncIterator[TriggerEvent]:
+        # Exactly one event, whatever happens: the task resumes on it.
+        yield TriggerEvent(await self._wait())
+
+    async def _wait(self) -> dict[str, Any]:
+        ended: dict[str, dict[str, Any]] = {}
+        try:
+            # The hook reads its connection and talks HTTP synchronously: keep both off the event loop.
+            hook = await asyncio.to_thread(self._new_hook)
+            jobs = hook.bulk2_ingest_jobs()
+            pause = self.poll_interval
+            expected = dict(zip(self.job_ids, self.expected_records or [], strict=False))
+            seen: dict[str, tuple[float, int]] = {}  # job -> (when, records processed) at its first progress
+            while True:
+                estimates = []
+                for job_id in self.job_ids:
+                    if job_id in ended:
+                        continue
+                    info = await asyncio.to_thread(jobs.info, job_id)
+                    if info.get("state") in TERMINAL_STATES:
+                        ended[job_id] = _essentials(info)
+                        continue
+                    estimate = _remaining_s(seen, job_id, info, expected.get(job_id))
+                    if estimate is not None:
+                        estimates.append(estimate)
+                waiting = [job_id for job_id in self.job_ids if job_id not in ended]
+                if not waiting:
+                    return {"status": "success", "jobs": ended}
+                self.log.info(
+                    "Waiting for %d of %d Bulk API 2.0 jobs: %s",
+                    len(waiting),
+                    len(self.job_ids),
+                    ", ".join(waiting),
+                )
+                remaining = None if self.deadline is None else self.deadline - time.time()
+                if remaining is not None and remaining <= 0:
+                    return {
+                        "status": "timeout",
+                        "message": f"Bulk API 2.0 jobs {', '.join(waiting)} had not ended by the deadline",
+                        "jobs": ended,
+                    }
+                if estimates:  # processing: come back when the slowest job should be done
+                    pause = max(self.poll_interval, min(max(estimates), self.max_poll_interval))
+                await _sleep(pause if remaining is None else min(pause, remaining))
+                if not estimates:  # still queued: back off
+                    pause = min(pause * 2, self.max_poll_interval)
+        except Exception as exc:
+            # Hook errors never carry secrets (hook contract); the class name helps whoever reads the log.
+            return {"status": "error", "message": f"{type(exc).__name__}: {exc}", "jobs": ended}
+
+
+def _remaining_s(
+    seen: dict[str, tuple[float, int]], job_id: str, info: dict[str, Any], expected: int | None
+) -> float | None:
+    """Seconds until the job should have processed all ``expected`` records, at the rate seen so far."""
+    now, processed = _monotonic(), int(info.get("numberRecordsProcessed") or 0)
+    if not processed:  # still queued: no rate yet
+        return None
+    if job_id not in seen:  # the first sign of progress is where the rate is measured from
+        seen[job_id] = (now, processed)
+        return None
+    since, before = seen[job_id]
+    if expected is None or processed <= before or now <= since:
+        return None
+    rate = (processed - before) / (now - since)
+    return max(expected - processed, 0) / rate
+
+
+def _essentials(info: dict[str, Any]) -> dict[str, Any]:
+    """What the task needs of a job's info (the event is stored in the metadata database)."""
+    keys = ("id", "state", "errorMessage", "numberRecordsProcessed", "numberRecordsFailed")
+    return {key: info.get(key) for key in keys}

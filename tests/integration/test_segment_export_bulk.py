@@ -1,0 +1,276 @@
+"""Acceptance: segments into Contacts through Bulk API 2.0 (``api="bulk"`` / ``"auto"``), deferral,
+and resuming the same job after a crash, against a sandbox over HTTPS.
+
+The same acceptance as the REST path (``test_segment_export_contacts``): counts add up, every good
+row is in Salesforce by SOQL, every bad row is in the rejected file with Salesforce's code (or ours,
+for the rows refused before sending), and a second run changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from types import SimpleNamespace
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from airflow.sdk.exceptions import TaskDeferred
+
+from airflow_provider_sfcrm.exceptions import SfCrmConfigError
+from airflow_provider_sfcrm.hooks._bulk2_ingest import Bulk2IngestJobs
+from airflow_provider_sfcrm.operators import _bulk_export
+from airflow_provider_sfcrm.operators._bulk_export import bulk_spool_dir
+from airflow_provider_sfcrm.triggers.bulk_job import SalesforceBulkJobTrigger
+from tests.integration._export_org import (
+    bad_positions,
+    delete,
+    snapshot,
+    start_export_org,
+    write_segment,
+)
+from tests.integration.test_segment_export_contacts import (
+    KIND_CODES,
+    SCHEMA,
+    _operator,
+    _seed,
+    _segment_rows,
+    check_rejected_file,
+    expected_codes,
+    org_mismatches,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def org(tmp_path_factory):
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        # Bulk jobs processed at once: the tests wait for polls, not for a processing model.
+        yield from start_export_org(
+            tmp_path_factory.mktemp("export-bulk"), monkeypatch, bulk_records_per_s=0, bulk_job_latency_ms=0
+        )
+
+
+@pytest.fixture(autouse=True)
+def _fast_polls(monkeypatch):
+    monkeypatch.setattr(_bulk_export, "POLL_INTERVAL_S", 0.05)
+
+
+def _context() -> dict[str, Any]:
+    """A task instance of a run of its own: its Bulk spool directory is its own."""
+    ti = SimpleNamespace(
+        dag_id="bulk_dag", run_id=f"run_{uuid.uuid4().hex[:8]}", task_id="export", map_index=-1
+    )
+    return {"ti": ti}
+
+
+def run_deferrable(operator, context: dict[str, Any]) -> dict[str, Any]:
+    """Execute; when the task defers, run its trigger to its event and resume as Airflow would."""
+    try:
+        return operator.execute(context)
+    except TaskDeferred as deferred:
+        json.dumps(deferred.trigger.serialize()[1])  # only plain values cross to the triggerer
+        json.dumps(deferred.kwargs)
+        event = asyncio.run(_first_event(deferred.trigger))
+        return getattr(operator, deferred.method_name)(
+            context, event=event.payload, **(deferred.kwargs or {})
+        )
+
+
+async def _first_event(trigger):
+    async for event in trigger.run():
+        return event
+    raise AssertionError("the trigger ended without an event")
+
+
+def _ingest_jobs(org) -> list[dict[str, Any]]:
+    """The org's Bulk API 2.0 ingest jobs, from its job list."""
+    return [
+        job
+        for job in org.hook.get_conn().restful("jobs/ingest")["records"]
+        if job.get("jobType") == "V2Ingest"
+    ]
+
+
+@pytest.mark.timeout(600)
+def test_bulk_update_passes_the_rest_acceptance(org, tmp_path):
+    n, per_kind = 5_000, 20
+    ids = _seed(org, n, "b")
+    bad = bad_positions(n, list(KIND_CODES), per_kind, seed=12, not_after=n - 100)
+    delete(org.hook, [ids[i] for i, kind in bad.items() if kind == "deleted"])
+    rows = _segment_rows(ids, bad)
+    segment = write_segment(tmp_path / "contacts.parquet", rows, SCHEMA)
+    writes_before, jobs_before = org.write_calls(), len(_ingest_jobs(org))
+
+    summary = run_deferrable(_operator(segment, tmp_path / "rejected.parquet", api="bulk"), _context())
+
+    good = n - len(bad)
+    assert summary["total"] == n and summary["written"] == good and summary["rejected"] == len(bad)
+    assert (summary["created"], summary["updated"]) == (0, good)
+    assert summary["rejected_by_code"] == expected_codes(per_kind)
+    assert org.write_calls() == writes_before  # no sObject Collections write: one Bulk job
+    assert len(_ingest_jobs(org)) == jobs_before + 1
+    assert summary["api_calls"] <= 20, summary["api_calls"]
+
+    check_rejected_file(summary["rejected_rows_path"], rows, bad)
+    mismatches = org_mismatches(org, ids, rows, bad, "b")
+    assert not mismatches, mismatches[:3]
+    state = snapshot(org.hook, "Contact")
+
+    again = run_deferrable(_operator(segment, tmp_path / "rejected-2.parquet", api="bulk"), _context())
+    assert {k: again[k] for k in ("total", "written", "rejected", "rejected_by_code")} == {
+        k: summary[k] for k in ("total", "written", "rejected", "rejected_by_code")
+    }
+    assert snapshot(org.hook, "Contact") == state
+
+
+def test_auto_uses_bulk_above_the_threshold_and_rest_below(org, tmp_path, monkeypatch):
+    monkeypatch.setattr(_bulk_export, "BULK_THRESHOLD_ROWS", 300)
+    ids = _seed(org, 500, "a")
+    mapping = {"sfid": "Id", "last": "LastName"}
+    big = write_segment(
+        tmp_path / "big.parquet",
+        [{"sfid": sfid, "last": f"Auto{i}"} for i, sfid in enumerate(ids)],
+        pa.schema([("sfid", pa.string()), ("last", pa.string())]),
+    )
+    small = write_segment(
+        tmp_path / "small.parquet",
+        [{"sfid": sfid, "last": f"Small{i}"} for i, sfid in enumerate(ids[:300])],
+        pa.schema([("sfid", pa.string()), ("last", pa.string())]),
+    )
+    writes, jobs = org.write_calls(), len(_ingest_jobs(org))
+
+    summary = run_deferrable(
+        _operator(big, tmp_path / "r1.parquet", api="auto", field_mapping=mapping, audiences={}), _context()
+    )
+    assert (summary["written"], summary["rejected"]) == (500, 0)
+    assert (org.write_calls(), len(_ingest_jobs(org))) == (writes, jobs + 1)
+
+    summary = _operator(
+        small, tmp_path / "r2.parquet", api="auto", field_mapping=mapping, audiences={}
+    ).execute(_context())
+    assert (summary["written"], summary["rejected"]) == (300, 0)
+    assert org.write_calls() == writes + 2 and len(_ingest_jobs(org)) == jobs + 1
+    state = snapshot(org.hook, "Contact")
+    assert [state[sfid]["LastName"] for sfid in ids] == [f"Small{i}" for i in range(300)] + [
+        f"Auto{i}" for i in range(300, 500)
+    ]
+
+
+def test_bulk_upsert_and_insert_count_created_and_updated(org, tmp_path):
+    tag = uuid.uuid4().hex[:6]
+    schema = pa.schema([("ext", pa.string()), ("first", pa.string()), ("last", pa.string())])
+    first = write_segment(
+        tmp_path / "u1.parquet",
+        [{"ext": f"{tag}-{i}", "first": "One", "last": f"U{i}"} for i in range(40)],
+        schema,
+    )
+    mapping = {"ext": "Ext_Id__c", "first": "FirstName", "last": "LastName"}
+    options = dict(
+        api="bulk", operation="upsert", external_id_field="Ext_Id__c", field_mapping=mapping, audiences={}
+    )
+    created = run_deferrable(_operator(first, tmp_path / "ru1.parquet", **options), _context())
+    assert (created["written"], created["created"], created["updated"]) == (40, 40, 0)
+
+    second_rows = [{"ext": f"{tag}-{i}", "first": "Two", "last": f"U{i}"} for i in range(20, 60)]
+    second_rows.append({"ext": f"{tag}-x", "first": "NoLast", "last": None})  # refused before sending
+    second = write_segment(tmp_path / "u2.parquet", second_rows, schema)
+    upserted = run_deferrable(
+        _operator(second, tmp_path / "ru2.parquet", max_rejected_ratio=0.5, **options), _context()
+    )
+    assert (upserted["written"], upserted["created"], upserted["updated"]) == (40, 20, 20)
+    assert upserted["rejected_by_code"] == {"REQUIRED_FIELD_MISSING": 1}
+    assert pq.read_table(upserted["rejected_rows_path"]).column("sfcrm_source").to_pylist() == ["client"]
+    rows = org.hook.query_all(f"SELECT Ext_Id__c, FirstName FROM Contact WHERE Ext_Id__c LIKE '{tag}-%'")
+    assert sorted((r["Ext_Id__c"], r["FirstName"]) for r in rows) == sorted(
+        [(f"{tag}-{i}", "One") for i in range(20)] + [(f"{tag}-{i}", "Two") for i in range(20, 60)]
+    )
+
+    inserts = write_segment(
+        tmp_path / "i.parquet",
+        [{"ext": None, "first": "Same", "last": f"Ins{tag}"} for _ in range(3)],  # identical rows
+        schema,
+    )
+    inserted = run_deferrable(
+        _operator(
+            inserts,
+            tmp_path / "ri.parquet",
+            api="bulk",
+            operation="insert",
+            field_mapping={"first": "FirstName", "last": "LastName"},
+            audiences={},
+        ),
+        _context(),
+    )
+    assert (inserted["written"], inserted["created"], inserted["rejected"]) == (3, 3, 0)
+    assert len(org.hook.query_all(f"SELECT Id FROM Contact WHERE LastName = 'Ins{tag}'")) == 3
+
+
+def test_the_task_defers_to_a_serialisable_trigger(org, tmp_path):
+    ids = _seed(org, 10, "t")
+    segment = write_segment(tmp_path / "t.parquet", _segment_rows(ids, {}), SCHEMA)
+    context = _context()
+    with pytest.raises(TaskDeferred) as deferred:
+        _operator(segment, tmp_path / "t-rejected.parquet", api="bulk").execute(context)
+    assert deferred.value.method_name == "execute_bulk_complete"
+    classpath, kwargs = deferred.value.trigger.serialize()
+    assert classpath == "airflow_provider_sfcrm.triggers.bulk_job.SalesforceBulkJobTrigger"
+    assert SalesforceBulkJobTrigger(**kwargs).serialize() == (classpath, kwargs)
+    assert len(kwargs["job_ids"]) == 1
+    event = asyncio.run(_first_event(deferred.value.trigger)).payload
+    assert event["status"] == "success" and event["jobs"][kwargs["job_ids"][0]]["state"] == "JobComplete"
+    operator = _operator(segment, tmp_path / "t-rejected.parquet", api="bulk")  # a new process resumes
+    summary = operator.execute_bulk_complete(context, event=event, **deferred.value.kwargs)
+    assert (summary["total"], summary["written"]) == (10, 10)
+    assert not bulk_spool_dir(context).exists()
+
+
+@pytest.mark.parametrize("crash_in", ["close", "upload"])
+def test_a_retry_after_a_crash_resumes_instead_of_uploading_again(org, tmp_path, monkeypatch, crash_in):
+    ids = _seed(org, 30, "c")
+    segment = write_segment(tmp_path / "c.parquet", _segment_rows(ids, {}), SCHEMA)
+    context, jobs_before = _context(), {job["id"] for job in _ingest_jobs(org)}
+    real = getattr(Bulk2IngestJobs, crash_in)
+    uploads = []
+
+    def crash_once(self, job_id, *args):
+        if not uploads:
+            uploads.append(job_id)
+            if crash_in == "upload":  # the upload's answer is lost: it may or may not have arrived
+                real(self, job_id, *args)
+            raise RuntimeError("worker died")
+        return real(self, job_id, *args)
+
+    monkeypatch.setattr(Bulk2IngestJobs, crash_in, crash_once)
+    with pytest.raises(RuntimeError, match="worker died"):
+        _operator(segment, tmp_path / "c-rejected.parquet", api="bulk").execute(context)
+    first = [job for job in _ingest_jobs(org) if job["id"] not in jobs_before]
+    assert [job["id"] for job in first] == uploads
+
+    summary = run_deferrable(_operator(segment, tmp_path / "c-rejected.parquet", api="bulk"), context)
+
+    assert (summary["total"], summary["written"], summary["rejected"]) == (30, 30, 0)
+    jobs = {job["id"]: job["state"] for job in _ingest_jobs(org) if job["id"] not in jobs_before}
+    if crash_in == "close":  # uploaded for sure: the same job is closed and waited for
+        assert jobs == {uploads[0]: "JobComplete"}
+    else:  # not known to be uploaded: that job is aborted (never processed), the data goes to a new one
+        assert len(jobs) == 2 and jobs.pop(uploads[0]) == "Aborted"
+        assert list(jobs.values()) == ["JobComplete"]
+    state = snapshot(org.hook, "Contact")
+    assert [state[sfid]["LastName"] for sfid in ids] == [f"Last{i}" for i in range(30)]
+
+
+def test_bulk_refuses_what_only_rest_can_do(org, tmp_path):
+    ids = _seed(org, 3, "r")
+    segment = write_segment(tmp_path / "r.parquet", _segment_rows(ids, {}), SCHEMA)
+    with pytest.raises(SfCrmConfigError, match='api="bulk" cannot be used with all_or_none'):
+        _operator(segment, tmp_path / "r1.parquet", api="bulk", all_or_none=True).execute(_context())
+    with pytest.raises(SfCrmConfigError, match='api="bulk" cannot be used with duplicate_rule_header'):
+        _operator(
+            segment, tmp_path / "r3.parquet", api="bulk", duplicate_rule_header={"allow_save": True}
+        ).execute(_context())
+    with pytest.raises(SfCrmConfigError, match="api must be one of rest, bulk, auto"):
+        _operator(segment, tmp_path / "r2.parquet", api="soap").execute(_context())

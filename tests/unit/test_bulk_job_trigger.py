@@ -1,0 +1,122 @@
+"""SalesforceBulkJobTrigger: one event once every job ended; polls paced by the processing rate seen."""
+
+from __future__ import annotations
+
+import asyncio
+
+from airflow_provider_sfcrm.exceptions import SfCrmApiError
+from airflow_provider_sfcrm.triggers import bulk_job
+from airflow_provider_sfcrm.triggers.bulk_job import SalesforceBulkJobTrigger
+
+
+class _Jobs:
+    def __init__(self, answers: dict[str, list[dict]]):
+        self.answers = {job: iter(infos) for job, infos in answers.items()}
+        self.polls = 0
+
+    def info(self, job_id: str) -> dict:
+        self.polls += 1
+        answer = next(self.answers[job_id])
+        if isinstance(answer, Exception):
+            raise answer
+        return {"id": job_id, **answer}
+
+
+def _run(trigger, jobs, monkeypatch):
+    """Run the trigger to its event with a fake clock: each pause advances it; returns (event, pauses)."""
+    pauses: list[float] = []
+    now = [0.0]
+
+    async def fake_sleep(seconds: float) -> None:
+        pauses.append(round(seconds, 3))
+        now[0] += seconds
+
+    monkeypatch.setattr(bulk_job, "_sleep", fake_sleep)
+    monkeypatch.setattr(bulk_job, "_monotonic", lambda: now[0])
+    monkeypatch.setattr(
+        trigger, "_new_hook", lambda: type("Hook", (), {"bulk2_ingest_jobs": lambda self: jobs})()
+    )
+
+    async def first():
+        async for event in trigger.run():
+            return event.payload
+
+    return asyncio.run(first()), pauses
+
+
+def test_queued_jobs_back_off_then_polls_follow_the_processing_rate(monkeypatch):
+    jobs = _Jobs(
+        {
+            "750a": [
+                {"state": "UploadComplete", "numberRecordsProcessed": 0},
+                {"state": "UploadComplete", "numberRecordsProcessed": 0},
+                {"state": "InProgress", "numberRecordsProcessed": 1_000},
+                {"state": "InProgress", "numberRecordsProcessed": 21_000},  # 20,000 in 4 s: 5,000/s
+                {"state": "JobComplete", "numberRecordsProcessed": 100_000, "numberRecordsFailed": 3},
+            ]
+        }
+    )
+    trigger = SalesforceBulkJobTrigger(
+        sfcrm_conn_id="c", job_ids=["750a"], expected_records=[100_000], poll_interval=1, max_poll_interval=30
+    )
+    event, pauses = _run(trigger, jobs, monkeypatch)
+    assert event == {
+        "status": "success",
+        "jobs": {
+            "750a": {
+                "id": "750a",
+                "state": "JobComplete",
+                "errorMessage": None,
+                "numberRecordsProcessed": 100_000,
+                "numberRecordsFailed": 3,
+            }
+        },
+    }
+    # 1, 2 while queued; 4 after the first progress (no rate yet); then 79,000 left at 5,000/s.
+    assert pauses == [1, 2, 4, 15.8]
+
+
+def test_the_estimate_is_capped_and_several_jobs_are_all_awaited(monkeypatch):
+    slow = [{"state": "InProgress", "numberRecordsProcessed": n} for n in (10, 20)]
+    jobs = _Jobs(
+        {
+            "750a": [
+                *slow,
+                {"state": "Failed", "errorMessage": "out of batches", "numberRecordsProcessed": 30},
+            ],
+            "750b": [{"state": "JobComplete", "numberRecordsProcessed": 5}],
+        }
+    )
+    trigger = SalesforceBulkJobTrigger(
+        sfcrm_conn_id="c", job_ids=["750a", "750b"], expected_records=[10_000, 5], max_poll_interval=30
+    )
+    event, pauses = _run(trigger, jobs, monkeypatch)
+    assert event["status"] == "success"
+    assert (
+        event["jobs"]["750a"]["state"] == "Failed"
+        and event["jobs"]["750a"]["errorMessage"] == "out of batches"
+    )
+    assert event["jobs"]["750b"]["state"] == "JobComplete"
+    assert pauses == [1, 30]  # 9,980 left at 10 per second: capped at max_poll_interval
+    assert jobs.polls == 4  # the ended job is not asked again
+
+
+def test_a_failed_poll_is_an_error_event_and_a_deadline_a_timeout(monkeypatch):
+    jobs = _Jobs({"750a": [SfCrmApiError("GET jobs/ingest/{id}: NOT_FOUND: gone")]})
+    event, _ = _run(SalesforceBulkJobTrigger(sfcrm_conn_id="c", job_ids=["750a"]), jobs, monkeypatch)
+    assert event["status"] == "error" and "NOT_FOUND: gone" in event["message"]
+
+    jobs = _Jobs({"750a": [{"state": "InProgress"}]})
+    trigger = SalesforceBulkJobTrigger(sfcrm_conn_id="c", job_ids=["750a"], deadline=0.0)
+    event, _ = _run(trigger, jobs, monkeypatch)
+    assert event["status"] == "timeout" and "750a" in event["message"]
+
+
+def test_it_serialises_to_plain_values():
+    trigger = SalesforceBulkJobTrigger(
+        sfcrm_conn_id="c", job_ids=["750a"], expected_records=[7], deadline=9.5
+    )
+    classpath, kwargs = trigger.serialize()
+    assert classpath == "airflow_provider_sfcrm.triggers.bulk_job.SalesforceBulkJobTrigger"
+    assert SalesforceBulkJobTrigger(**kwargs).serialize() == (classpath, kwargs)
+    assert kwargs["job_ids"] == ["750a"] and kwargs["expected_records"] == [7]

@@ -1,0 +1,115 @@
+"""BulkSpool: records become CSV parts within the upload limit; conclude() counts and merges the rejects."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from airflow_provider_sfcrm.activation.bulk_csv import row_hash
+from airflow_provider_sfcrm.activation.bulk_spool import (
+    CLIENT_REJECTED,
+    BulkSpool,
+    conclude,
+    job_columns,
+    part_data,
+    part_hashes,
+    read_manifest,
+)
+from airflow_provider_sfcrm.activation.mapping import build_mapping
+from airflow_provider_sfcrm.activation.report import RejectedRowsWriter
+from airflow_provider_sfcrm.activation.results import RecordError, RecordResult
+from airflow_provider_sfcrm.activation.segment import ExportCounts
+
+SCHEMA = pa.schema([("ext", pa.string()), ("last", pa.string()), ("score", pa.float64())])
+
+
+def _mapping():
+    return build_mapping(
+        sobject="Contact",
+        operation="upsert",
+        field_mapping={"ext": "Ext_Id__c", "last": "LastName", "score": "Score__c"},
+        audiences={"aud": "crm_1_seg"},
+        status_values={},
+        external_id_field="Ext_Id__c",
+    )
+
+
+def test_the_header_is_identity_fields_then_audience_fields():
+    assert job_columns(_mapping()) == ["Ext_Id__c", "LastName", "Score__c", "crm_1_seg__c"]
+
+
+def test_records_are_split_into_parts_and_unsendable_ones_fail_at_once(tmp_path):
+    header = ["Ext_Id__c", "LastName", "Score__c"]
+    spool = BulkSpool(tmp_path, header, max_part_bytes=60)
+    progress = []
+    records = [{"Ext_Id__c": f"E{i}", "LastName": f"Name{i}", "Score__c": i / 2} for i in range(6)]
+    records[3]["Score__c"] = float("nan")
+    results = spool.write(records, progress.append)
+    assert [r.success for r in results] == [True, True, True, False, True, True]
+    assert results[3].status_codes == ("NON_FINITE_NUMBER",) and results[3].errors[0].fields == ("Score__c",)
+    assert progress == [6]
+    kept = [n for n in range(6) if n != 3]
+    spool.keep(
+        pa.Table.from_pylist([{"ext": f"E{n}", "last": "x", "score": 0.0} for n in kept], SCHEMA), kept
+    )
+    manifest = spool.finish(ExportCounts(total=7, rejected=2, rejected_by_code=Counter({"X": 2})))
+
+    assert manifest.part_rows == [2, 2, 1]  # 27 header bytes + 16 per row: two rows per 60-byte part
+    assert read_manifest(tmp_path) == manifest
+    assert part_data(tmp_path, 0) == b"Ext_Id__c,LastName,Score__c\nE0,Name0,0.0\nE1,Name1,0.5\n"
+    assert part_data(tmp_path, 2) == b"Ext_Id__c,LastName,Score__c\nE5,Name5,2.5\n"
+    assert list(part_hashes(tmp_path, 1)) == [
+        row_hash(["E2", "Name2", "1.0"]),
+        row_hash(["E4", "Name4", "2.0"]),
+    ]
+
+
+def test_conclude_counts_the_results_and_merges_both_kinds_of_rejects_by_row(tmp_path):
+    mapping = _mapping()
+    spool = BulkSpool(tmp_path, job_columns(mapping), max_part_bytes=10_000)
+    rows = [0, 2, 3, 5]
+    spool.write([{"Ext_Id__c": f"E{n}", "LastName": "L"} for n in rows], lambda n: None)
+    sent = pa.Table.from_pylist([{"ext": f"E{n}", "last": "L", "score": float(n)} for n in rows], SCHEMA)
+    spool.keep(sent, rows)
+    with RejectedRowsWriter(str(tmp_path / CLIENT_REJECTED), SCHEMA) as client:
+        client.write(
+            pa.Table.from_pylist([{"ext": "E1", "last": None, "score": 1.0}], SCHEMA),
+            [1],
+            ["E1"],
+            [[RecordError("REQUIRED_FIELD_MISSING", "LastName")]],
+            "client",
+        )
+    manifest = spool.finish(
+        ExportCounts(total=6, rejected=1, rejected_by_code=Counter({"REQUIRED_FIELD_MISSING": 1}))
+    )
+    results = [
+        RecordResult(0, True, id="003a", created=True),
+        RecordResult(1, False, errors=(RecordError("DUPLICATE_VALUE", "dup", ("Ext_Id__c",)),)),
+        RecordResult(2, True, id="003b", created=False),
+        RecordResult(3, True, id="003c", created=None),
+    ]
+
+    counts = conclude(tmp_path, manifest, results, mapping, str(tmp_path / "rejected.parquet"))
+
+    assert (counts.total, counts.written, counts.created, counts.updated, counts.created_or_updated) == (
+        6,
+        3,
+        1,
+        1,
+        1,
+    )
+    assert counts.created_or_updated_rows == [[5, 5]]
+    assert counts.rejected == 2 and counts.rejected_by_code == {
+        "REQUIRED_FIELD_MISSING": 1,
+        "DUPLICATE_VALUE": 1,
+    }
+    rejected = pq.read_table(tmp_path / "rejected.parquet").to_pylist()
+    assert [
+        (r["sfcrm_row_number"], r["sfcrm_error_code"], r["sfcrm_source"], r["score"]) for r in rejected
+    ] == [
+        (1, "REQUIRED_FIELD_MISSING", "client", 1.0),
+        (2, "DUPLICATE_VALUE", "salesforce", 2.0),
+    ]
+    assert rejected[1]["sfcrm_identity"] == "E2" and rejected[1]["sfcrm_error_fields"] == [["Ext_Id__c"]]
