@@ -148,6 +148,7 @@ class BulkSpool:
                 "total": counts.total,
                 "rejected": counts.rejected,
                 "rejected_by_code": dict(counts.rejected_by_code),
+                "filtered": counts.filtered,
             },
         )
         if manifest.spooled != len(rows):  # pragma: no cover - guarded by construction
@@ -212,6 +213,7 @@ def conclude(
     if len(results) != manifest.spooled:
         raise ValueError(f"{len(results)} results for {manifest.spooled} spooled rows")
     counts = ExportCounts(total=int(manifest.counts["total"]))
+    counts.filtered = int(manifest.counts.get("filtered", 0))  # left out by the row_filter, never spooled
     rows = np.load(directory / _ROWS)
     unknown = []
     for result, row in zip(results, rows.tolist(), strict=True):

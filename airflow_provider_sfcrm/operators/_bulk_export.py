@@ -263,7 +263,7 @@ def bulk_export_complete(
     mapping, _ = operator._checked_arguments()
     hook = SalesforceCrmHook(sfcrm_conn_id=operator.sfcrm_conn_id)
     describe = hook.describe_object(mapping.sobject)
-    mapping = operator._checked_against(describe, mapping)
+    mapping = operator._checked_against(describe, mapping, hook)
     record = _read_jobs(directory)
     jobs = hook.bulk2_ingest_jobs()
     results = []

@@ -63,7 +63,8 @@ class SalesforceSegmentExportOperator(BaseOperator):
     checked against it — with the code Salesforce would answer — before any API call;
     rows that fail, duplicates (the last row of an identity wins) and rows Salesforce refuses go
     to a Parquet file of rejected rows with their codes, messages and original columns. Returns a
-    summary (``total == written + rejected``). Row numbers are 0-based positions in the input.
+    summary (``total == written + rejected + filtered + unchanged + stale``; the last two with a
+    ``sync_state``). Row numbers are 0-based positions in the input.
 
     :param sobject: the object written: ``Contact``, ``Lead``, ``Account``, ``Thing__c``... (templated).
     :param segment_path: Parquet or CSV file, directory of parts, or glob; local or any

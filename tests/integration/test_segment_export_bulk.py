@@ -160,6 +160,36 @@ def test_auto_uses_bulk_above_the_threshold_and_rest_below(org, tmp_path, monkey
     ]
 
 
+def test_bulk_sends_only_the_rows_a_row_filter_selects_and_counts_the_others(org, tmp_path):
+    ids = _seed(org, 40, "f")
+    mapping = {"sfid": "Id", "last": "LastName"}
+    segment = write_segment(
+        tmp_path / "filtered.parquet",
+        [{"sfid": sfid, "last": f"Kept{i}" if i % 4 else f"Left{i}"} for i, sfid in enumerate(ids)],
+        pa.schema([("sfid", pa.string()), ("last", pa.string())]),
+    )
+    before = snapshot(org.hook, "Contact")
+
+    summary = run_deferrable(
+        _operator(
+            segment,
+            tmp_path / "rf.parquet",
+            api="bulk",
+            field_mapping=mapping,
+            audiences={},
+            row_filter="last NOT IN (" + ", ".join(f"'Left{i}'" for i in range(0, 40, 4)) + ")",
+        ),
+        _context(),
+    )
+
+    assert (summary["total"], summary["written"], summary["filtered"], summary["rejected"]) == (40, 30, 10, 0)
+    state = snapshot(org.hook, "Contact")
+    assert [state[sfid]["LastName"] for i, sfid in enumerate(ids) if i % 4] == [
+        f"Kept{i}" for i in range(40) if i % 4
+    ]
+    assert all(state[sfid] == before[sfid] for i, sfid in enumerate(ids) if not i % 4)
+
+
 def test_bulk_upsert_and_insert_count_created_and_updated(org, tmp_path):
     tag = uuid.uuid4().hex[:6]
     schema = pa.schema([("ext", pa.string()), ("first", pa.string()), ("last", pa.string())])
