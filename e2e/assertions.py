@@ -54,10 +54,10 @@ def _assert_state_matches_org(org: ScenarioOrg, sobject: str, records: list[dict
     sent again)."""
     remembered = org.state_statuses(sobject)
     differ = [
-        (record["Id"], field, record.get(field), remembered.get(record["Id"], {}).get(field))
+        (record["Id"], field, record.get(field), held)
         for record in records
         for field in STATUS_FIELDS
-        if record.get(field) != remembered.get(record["Id"], {}).get(field)
+        if record.get(field) != (held := remembered.get(record["Id"], {}).get(field))
     ]
     assert not differ, (
         f"{sobject}: the sync state remembers {len(differ)} statuses otherwise than the org holds them; "

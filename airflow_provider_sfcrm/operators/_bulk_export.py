@@ -63,7 +63,8 @@ def resolve_api(operator: Any, mapping: ExportMapping, *, dry_run: bool, has_syn
         "auto_assign=True (Bulk jobs run a Lead assignment rule only when given its Id)": operator.auto_assign
         is True,
         # Bulk API 2.0 takes no duplicate-rule header, and events are published in order over REST.
-        "duplicate_rule_header": bool(operator.duplicate_rule_header),
+        # The option as checked (a JSON text rendered from a template is parsed there), not as given.
+        "duplicate_rule_header": operator._duplicate_rules is not None,
         'operation="publish"': mapping.operation == "publish",
     }
     blockers = [name for name, present in needs_rest.items() if present]
