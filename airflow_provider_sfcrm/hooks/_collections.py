@@ -93,6 +93,7 @@ class CollectionsWriter:
         max_workers: int,
         progress: Callable[[int], None] | None,
         stop: threading.Event | None = None,
+        on_batch: Callable[[int, list[RecordResult]], None] | None = None,
     ) -> list[RecordResult]:
         if stop is not None:
             self._stopped = stop
@@ -118,7 +119,10 @@ class CollectionsWriter:
             }
             for future in as_completed(futures):
                 future.result()  # a bug or an auth failure: raise, after cancelling the rest
-                progress(len(futures[future]))
+                indices = futures[future]
+                if on_batch is not None:  # in the caller's thread: it may record to its own connection
+                    on_batch(indices.start, results[indices.start : indices.stop])  # type: ignore[arg-type]
+                progress(len(indices))
         except BaseException:
             self._limit_reached.set()  # stop the other workers before their next request
             pool.shutdown(wait=True, cancel_futures=True)

@@ -437,6 +437,7 @@ class SalesforceCrmHook(BaseHook):
         progress: Callable[[int], None] | None = None,
         stop: threading.Event | None = None,
         duplicate_rule_header: Mapping[str, bool | None] | None = None,
+        on_batch: Callable[[int, list[RecordResult]], None] | None = None,
     ) -> list[RecordResult]:
         """Write ``records`` through sObject Collections; one result per record, in input order.
 
@@ -457,6 +458,10 @@ class SalesforceCrmHook(BaseHook):
             (save records that active *alert* duplicate rules match; block rules still block),
             ``include_record_details``, ``run_as_current_user`` — each True, False or None (not
             sent). None (default): no header, the org's duplicate rules apply as configured.
+        :param on_batch: called in the calling thread as each request finishes, with the position of
+            its first record and its records' results — to record what Salesforce confirmed at once
+            rather than when the whole list is done (a task killed mid-list then loses the record of
+            at most the requests in flight). An exception it raises stops the write and propagates.
         """
         if not isinstance(records, Sequence):  # e.g. a generator: batches need len() and indexing
             records = list(records)
@@ -470,5 +475,10 @@ class SalesforceCrmHook(BaseHook):
             duplicate_rules=duplicate_rule_header,
         )
         return writer.write(
-            records, batch_size=batch_size, max_workers=max_workers, progress=progress, stop=stop
+            records,
+            batch_size=batch_size,
+            max_workers=max_workers,
+            progress=progress,
+            stop=stop,
+            on_batch=on_batch,
         )

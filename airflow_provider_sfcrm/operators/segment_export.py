@@ -511,9 +511,10 @@ class SalesforceSegmentExportOperator(BaseOperator):
             yield FileSegment(spooled, chunk_rows=self.chunk_rows)
 
     def _writer(self, hook: SalesforceCrmHook, mapping: ExportMapping):
-        """``write(records, progress, external_id_field)``: the hook's writes with this task's settings."""
+        """``write(records, progress, external_id_field, on_batch=None)``: the hook's writes with this
+        task's settings."""
 
-        def write(records, progress, external_id_field):
+        def write(records, progress, external_id_field, on_batch=None):
             return hook.upsert_records(
                 mapping.sobject,
                 records,
@@ -526,6 +527,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
                 progress=progress,
                 stop=self._stop,
                 duplicate_rule_header=self._duplicate_rules,
+                on_batch=on_batch,
             )
 
         return write

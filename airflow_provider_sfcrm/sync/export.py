@@ -16,8 +16,10 @@ middle:
    ``filtered``, never sent, and their people — present in the segment — neither vanished nor
    exited: the state keeps what it holds of them;
 5. every record Salesforce confirms updates the state and the status history, in the same
-   transaction; nothing else does. A membership run that completes marks its fields as synced
-   up to its as-of time.
+   transaction, as soon as its request finishes (so a killed task leaves unrecorded only the
+   requests in flight, which its retry sends again; an insert group, one wave of requests, is
+   recorded when it is done); nothing else does. A membership run that
+   completes marks its fields as synced up to its as-of time.
 
 An insert group is recorded in ``sfcrm_sync_pending`` (committed) before it is sent and forgotten
 once its outcome is recorded, so a crash at any point followed by a retry neither duplicates nor
@@ -62,8 +64,10 @@ from airflow_provider_sfcrm.sync.plan import (
 from airflow_provider_sfcrm.sync.records import SyncRecords
 from airflow_provider_sfcrm.sync.store import HistoryRow, StateRow, SyncStateStore
 
-#: Sends records: ``write(records, progress, external_id_field=...)``, as ``SalesforceCrmHook.upsert_records``
-#: (``"Id"``: update by Id; another field: upsert on it; None: insert).
+#: Sends records: ``write(records, progress, external_id_field=..., on_batch=...)``, as
+#: ``SalesforceCrmHook.upsert_records`` (``"Id"``: update by Id; another field: upsert on it; None:
+#: insert). ``on_batch(first, results)``, if the writer calls it, reports each request's results as it
+#: finishes; what it does not report is recorded when ``write`` returns.
 SyncWriteFn = Callable[..., list[RecordResult]]
 
 # Plan values carried with each pending row to the moment its result is known.
@@ -322,8 +326,10 @@ class SyncExport(SegmentExport):
     def _send(
         self, records: list[dict[str, Any]], table: pa.Table, on_progress: Callable[[int], None]
     ) -> list[RecordResult]:
-        """Send by operation; record each call's confirmed records at once (an insert group is
-        recorded before it is sent, and settled with its outcome)."""
+        """Send by operation. An update or upsert records each request's confirmed records as it
+        finishes; an insert group is recorded before it is sent, and its outcomes are recorded and the
+        group settled in one transaction once it is done (a group is one wave of requests).
+        """
         assert self.write is not None
         results: list[RecordResult | None] = [None] * len(records)
         operations = self._operations(table)
@@ -332,12 +338,37 @@ class SyncExport(SegmentExport):
             size = self.insert_group_size if operation == "insert" else max(len(chosen), 1)
             for group in (chosen[at : at + size] for at in range(0, len(chosen), size)):
                 rows = table.take(group)
-                batch_id = self._record_insert_group(rows) if operation == "insert" else None
-                sent = self.write([records[i] for i in group], on_progress, external_id_field=key)
-                self._confirm(rows, sent, batch_id)
+                if operation == "insert":
+                    batch_id = self._record_insert_group(rows)
+                    sent = self.write([records[i] for i in group], on_progress, external_id_field=key)
+                    self._confirm(rows, sent, batch_id)
+                else:
+                    sent = self._write_recording(rows, [records[i] for i in group], on_progress, key)
                 for at, result in zip(group, sent, strict=True):
                     results[at] = replace(result, index=at)
         return [result for result in results if result is not None]
+
+    def _write_recording(
+        self,
+        rows: pa.Table,
+        records: list[dict[str, Any]],
+        on_progress: Callable[[int], None],
+        key: str | None,
+    ) -> list[RecordResult]:
+        """Write updates or upserts, recording each request's confirmed records as it finishes;
+        what the writer did not report as it went is recorded when it returns."""
+        recorded = np.zeros(len(records), dtype=bool)
+
+        def on_batch(first: int, done: list[RecordResult]) -> None:
+            self._confirm(rows.slice(first, len(done)), done, None)
+            recorded[first : first + len(done)] = True
+
+        assert self.write is not None
+        sent = self.write(records, on_progress, external_id_field=key, on_batch=on_batch)
+        rest = np.flatnonzero(~recorded)
+        if rest.size:
+            self._confirm(rows.take(rest), [sent[i] for i in rest], None)
+        return sent
 
     def _record_insert_group(self, picked: pa.Table) -> str:
         """Record (and commit) an insert group before it is sent; returns its id."""
@@ -360,8 +391,8 @@ class SyncExport(SegmentExport):
         return per_row
 
     def _confirm(self, table: pa.Table, results: list[RecordResult], batch_id: str | None) -> None:
-        """Record what Salesforce confirmed (state and history), and settle the insert group —
-        unless an outcome is unknown: then the next run finds out by SOQL."""
+        """Record what Salesforce confirmed of the rows of ``table`` (state and history), and settle
+        the insert group ``batch_id`` — unless an outcome is unknown: then the next run finds out by SOQL."""
         column = {
             name: table.column(_PLAN + name).to_pylist()
             for name in (
@@ -398,7 +429,8 @@ class SyncExport(SegmentExport):
             history += [HistoryRow(column["key"][at], record_id, f, s, self.as_of) for f, s in statuses[at]]
         unknown = any(UNKNOWN_OUTCOME in result.status_codes for result in results)
         settled = [batch_id] if batch_id is not None and not unknown else []
-        self.state.apply(self.scope_id, rows, history, run_id=self.run_id, done_batches=settled)
+        if rows or history or settled:
+            self.state.apply(self.scope_id, rows, history, run_id=self.run_id, done_batches=settled)
 
     def _id_of(self, identity: str | None, operation: str) -> str | None:
         if operation == "update" and identity and is_well_formed(identity):

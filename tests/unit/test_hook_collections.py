@@ -102,6 +102,40 @@ def test_results_keep_input_order_whatever_finishes_first():
     assert transport.requests[0]["records"][0]["attributes"] == {"type": "Contact"}
 
 
+def test_each_requests_results_are_reported_as_it_finishes_in_the_callers_thread():
+    def failing_some(number, records):
+        body = [{"id": r["Ext__c"], "success": True, "errors": [], "created": True} for r in records]
+        body[0] = {"success": False, "errors": [{"statusCode": "INVALID_EMAIL_ADDRESS", "message": "bad"}]}
+        return _response(200, body)
+
+    reported: list[tuple[int, list, str]] = []
+
+    def on_batch(first, results):
+        reported.append((first, results, threading.current_thread().name))
+
+    results = _writer(ScriptedTransport(failing_some)).write(
+        _records(45), batch_size=10, max_workers=3, progress=None, on_batch=on_batch
+    )
+
+    assert sorted(first for first, _, _ in reported) == [0, 10, 20, 30, 40]
+    assert {thread for _, _, thread in reported} == {threading.current_thread().name}
+    for first, batch, _ in reported:  # each request's results, at their input positions
+        assert batch == results[first : first + len(batch)]
+        assert [r.success for r in batch] == [False] + [True] * (len(batch) - 1)
+
+
+def test_a_failing_batch_callback_stops_the_write_and_propagates():
+    def on_batch(first, results):
+        raise RuntimeError("the state store is gone")
+
+    transport = ScriptedTransport(_ok)
+    with pytest.raises(RuntimeError, match="state store is gone"):
+        _writer(transport).write(
+            _records(2000), batch_size=10, max_workers=2, progress=None, on_batch=on_batch
+        )
+    assert len(transport.requests) < 200  # the rest was never sent
+
+
 @pytest.mark.parametrize("with_callback", [False, True], ids=["no-callback", "callback"])
 def test_progress_lines_are_logged_unless_the_caller_counts(monkeypatch, caplog, with_callback):
     monkeypatch.setattr(_collections, "_PROGRESS_EVERY_S", 0.0)  # a line after every batch

@@ -30,14 +30,16 @@ PEOPLE = pa.schema([("email", pa.string()), ("last", pa.string())])
 
 
 class Writer:
-    """Confirms every record (or fails those it is told to); records what it was sent, per call."""
+    """Confirms every record (or fails those it is told to); records what it was sent, per call.
+    With ``request_size``, reports each request's results as it goes, as the hook does."""
 
-    def __init__(self, fail=(), unknown=(), before_send=None):
+    def __init__(self, fail=(), unknown=(), before_send=None, request_size=None):
         self.calls: list[tuple[str | None, list[dict]]] = []
         self.fail, self.unknown, self.before_send = set(fail), set(unknown), before_send
+        self.request_size = request_size
         self.created = 0
 
-    def __call__(self, records, progress, external_id_field):
+    def __call__(self, records, progress, external_id_field, on_batch=None):
         if self.before_send:
             self.before_send(records)
         self.calls.append((external_id_field, records))
@@ -54,6 +56,9 @@ class Writer:
                     to18(f"003ak{self.created:010d}") if external_id_field is None else to18(record["Id"])
                 )
                 results.append(RecordResult(i, True, new_id, created=external_id_field is None))
+        if on_batch is not None and self.request_size:
+            for first in range(0, len(records), self.request_size):
+                on_batch(first, results[first : first + self.request_size])
         progress(len(records))
         return results
 
@@ -229,6 +234,39 @@ def test_an_insert_group_is_recorded_before_it_is_sent_and_settled_after(tmp_pat
         "Id": to18("003ak0000000001"),
         "LastName": "New0",
     }  # known: updated
+
+
+def test_a_crash_mid_update_leaves_every_finished_request_recorded_and_the_retry_sends_the_rest(tmp_path):
+    sync = contacts_sync(tmp_path)
+    day1 = members([(n, f"p{n}@x.com", True) for n in range(1, 51)])
+
+    class Crash(Exception):
+        pass
+
+    def dying(records, progress, external_id_field, on_batch=None):
+        # Requests of 10 records: three finish (and are reported), then the process dies.
+        results = [RecordResult(i, True, to18(r["Id"])) for i, r in enumerate(records)]
+        for first in range(0, 30, 10):
+            on_batch(first, results[first : first + 10])
+        raise Crash
+
+    with pytest.raises(Crash):
+        sync.run(day1, T1, dying, chunk_rows=100)
+    assert len(sync.state()) == 30
+
+    retry = Writer()
+    counts = sync.run(day1, T1, retry, chunk_rows=100)
+    sent = sorted(r["Id"][:15] for _, records in retry.calls for r in records)
+    assert sent == [f"003ak{n:010d}" for n in range(31, 51)]
+    assert (counts.unchanged, counts.written) == (30, 20) and len(sync.state()) == 50
+
+
+def test_what_a_writer_reports_as_it_goes_is_recorded_once(tmp_path):
+    sync = contacts_sync(tmp_path)
+    day1 = members([(n, f"p{n}@x.com", True) for n in range(1, 26)])
+    counts = sync.run(day1, T1, Writer(request_size=10), chunk_rows=100)
+    history = sync.store.connection.execute("SELECT count(*) FROM sfcrm_sync_history").fetchone()[0]
+    assert counts.written == 25 and len(sync.state()) == 25 and history == 25
 
 
 def test_a_crash_mid_insert_then_a_retry_creates_nobody_twice(tmp_path):
