@@ -16,7 +16,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import replace
 from typing import Any
 
@@ -112,17 +112,29 @@ class CollectionsWriter:
         if progress is None:  # nobody above counts: log progress lines here (a caller's callback does)
             progress = ProgressReporter(len(records), self.log.info, interval_s=_PROGRESS_EVERY_S).advance
         pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="sfcrm-batch")
+        # A window of max_workers requests: the next one is submitted only once a finished one has been
+        # reported, so at any moment at most max_workers requests are written but not yet reported —
+        # what a caller recording results in on_batch can lose when the process is killed.
+        waiting = iter(enumerate(ranges, start=1))
+        running: dict[Future, range] = {}
+
+        def submit_next() -> None:
+            for number, indices in waiting:
+                running[pool.submit(self._write_batch, number, records, indices, results)] = indices
+                return
+
         try:
-            futures: dict[Future, range] = {
-                pool.submit(self._write_batch, number, records, indices, results): indices
-                for number, indices in enumerate(ranges, start=1)
-            }
-            for future in as_completed(futures):
-                future.result()  # a bug or an auth failure: raise, after cancelling the rest
-                indices = futures[future]
-                if on_batch is not None:  # in the caller's thread: it may record to its own connection
-                    on_batch(indices.start, results[indices.start : indices.stop])  # type: ignore[arg-type]
-                progress(len(indices))
+            for _ in range(max_workers):
+                submit_next()
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()  # a bug or an auth failure: raise, after cancelling the rest
+                    indices = running.pop(future)
+                    if on_batch is not None:  # in the caller's thread: it may record to its own connection
+                        on_batch(indices.start, results[indices.start : indices.stop])  # type: ignore[arg-type]
+                    progress(len(indices))
+                    submit_next()
         except BaseException:
             self._limit_reached.set()  # stop the other workers before their next request
             pool.shutdown(wait=True, cancel_futures=True)

@@ -124,6 +124,25 @@ def test_each_requests_results_are_reported_as_it_finishes_in_the_callers_thread
         assert [r.success for r in batch] == [False] + [True] * (len(batch) - 1)
 
 
+def test_no_more_than_max_workers_requests_are_ever_sent_and_unreported():
+    reported = [0]
+    unreported_at_send: list[int] = []
+
+    def counting(number, records):
+        unreported_at_send.append(number - reported[0])  # requests sent (this one included) minus reported
+        return _ok(number, records)
+
+    def slow_recorder(first, results):
+        time.sleep(0.005)  # a state store taking its time: the workers must not run ahead of it
+        reported[0] += 1
+
+    _writer(ScriptedTransport(counting)).write(
+        _records(400), batch_size=10, max_workers=3, progress=None, on_batch=slow_recorder
+    )
+    assert reported[0] == 40 and len(unreported_at_send) == 40
+    assert max(unreported_at_send) == 3  # what a kill can leave written but unrecorded
+
+
 def test_a_failing_batch_callback_stops_the_write_and_propagates():
     def on_batch(first, results):
         raise RuntimeError("the state store is gone")
