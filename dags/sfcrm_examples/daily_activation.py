@@ -42,13 +42,23 @@ MEMBERSHIP, CHANGES = "membership", "changes"
 
 
 def activation_params(audiences: Mapping[str, str]) -> dict[str, Param]:
-    """The trigger form: a dry run switch and the audiences to activate."""
+    """The trigger form: a dry run switch, the API to write with and the audiences to activate."""
     return {
         "dry_run": Param(
             False,
             type="boolean",
             title="Dry run",
             description="Validate every row and plan the writes, but write nothing to Salesforce.",
+        ),
+        "api": Param(
+            "auto",
+            type="string",
+            enum=["auto", "rest", "bulk"],
+            title="API",
+            description=(
+                "auto: Bulk API 2.0 when there are many rows to write, else REST (sObject Collections); "
+                "rest or bulk to choose."
+            ),
         ),
         "audiences": Param(
             list(audiences),
@@ -165,6 +175,8 @@ def activate_daily(
         # People of the store that never reached Salesforce have no Id: a few are expected.
         max_rejected_ratio=max_rejected_ratio,
         dry_run="{{ params.dry_run }}",
+        # While a Bulk job runs the task waits in the triggerer, holding no worker slot.
+        api="{{ params.api }}",
         # Only what changed since the last confirmed write is sent; as of the interval's end.
         sync_state=SYNC_STATE_CONN_ID,
         stale_rows_path=mapped["stale_rows_path"],
