@@ -206,6 +206,8 @@ def job_outcomes(
     last_job: dict[str, int] = {}
     unknown: set[str] = set()
     for job, (table, outcome) in enumerate(zip(sent, results, strict=True)):
+        if len(outcome) != table.num_rows:
+            raise ValueError(f"job {job}: {len(outcome)} results for {table.num_rows} spooled rows")
         for batch, result in zip(table.column(_BATCH).to_pylist(), outcome, strict=True):
             if batch is not None:
                 last_job[batch] = job
