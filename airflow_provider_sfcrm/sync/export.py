@@ -23,7 +23,9 @@ middle:
 
 An insert group is recorded in ``sfcrm_sync_pending`` (committed) before it is sent and forgotten
 once its outcome is recorded, so a crash at any point followed by a retry neither duplicates nor
-loses anyone. Pure: no Airflow, no HTTP (the writer and the lookup are parameters).
+loses anyone. Through Bulk API 2.0, :mod:`.bulk` runs the same export with its groups spooled
+instead of sent, and records their results later with the same :mod:`.confirm`. Pure: no Airflow,
+no HTTP (the writer and the lookup are parameters).
 """
 
 from __future__ import annotations
