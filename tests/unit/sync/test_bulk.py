@@ -175,6 +175,9 @@ def test_spooled_runs_recorded_from_their_results_leave_the_state_a_rest_run_lea
         assert _state_and_history(bulk.store) == recorded
 
     assert _state_and_history(bulk.store) == _state_and_history(rest.store)
+    # The fields are marked synced only once every job is recorded.
+    marked = bulk.store.marks(bulk.scope, ["crm_1_seg__c"])
+    assert unmarked != marked == rest.store.marks(rest.scope, ["crm_1_seg__c"])
     assert bulk.store.marks(bulk.scope, ["crm_1_seg__c"]) == rest.store.marks(rest.scope, ["crm_1_seg__c"])
     assert bulk.store.connection.execute("SELECT count(*) FROM sfcrm_sync_pending").fetchone() == (0,)
 
@@ -216,3 +219,34 @@ def test_a_new_spool_of_the_same_run_settles_the_tokens_of_the_one_it_replaces(t
         manifest = _spool_run(sync, day1, T1, tmp_path / attempt, "run1")
     tokens = {row[0] for row in sync.store.connection.execute("SELECT batch_id FROM sfcrm_sync_pending")}
     assert tokens == set(manifest.sync["tokens"])
+
+
+def test_a_completion_that_died_between_two_jobs_records_only_the_rest_when_resumed(tmp_path):
+    day1 = members([(n, f"p{n}@x.com", True) for n in range(1, 7)])
+    (tmp_path / "rest").mkdir()
+    rest = contacts_sync(tmp_path / "rest")
+    rest.run(day1, T1, Writer())
+    (tmp_path / "bulk").mkdir()
+    bulk = contacts_sync(tmp_path / "bulk")
+    manifest = _spool_run(bulk, day1, T1, tmp_path, "run1")
+    parts = job_parts(tmp_path, manifest, "update")
+    assert len(parts) >= 2
+    real, applied = bulk.store.apply, []
+
+    def dies_after_the_first_job(*args, **kwargs):
+        if applied:
+            raise RuntimeError("worker died")
+        applied.append(1)
+        return real(*args, **kwargs)
+
+    bulk.store.apply = dies_after_the_first_job
+    with pytest.raises(RuntimeError, match="worker died"):
+        record_jobs(bulk.store, manifest.sync, parts, _confirm_all(parts), log=print)
+    bulk.store.apply = real
+    unmarked = bulk.store.marks(bulk.scope, ["crm_1_seg__c"])
+
+    assert record_jobs(bulk.store, manifest.sync, parts, _confirm_all(parts), log=print) == len(parts) - 1
+    assert _state_and_history(bulk.store) == _state_and_history(rest.store)
+    # The fields are marked synced only once every job is recorded.
+    marked = bulk.store.marks(bulk.scope, ["crm_1_seg__c"])
+    assert unmarked != marked == rest.store.marks(rest.scope, ["crm_1_seg__c"])
