@@ -42,7 +42,7 @@ from airflow_provider_sfcrm.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from airflow_provider_sfcrm.activation.bulk_spool import SpoolManifest
+    from airflow_provider_sfcrm.activation.bulk_spool import JobPart, SpoolManifest
     from airflow_provider_sfcrm.activation.mapping import ExportMapping
     from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
     from airflow_provider_sfcrm.operators._sync_support import SyncSettings
@@ -270,13 +270,7 @@ def bulk_export_complete(
     operator: Any, context: Any, event: dict[str, Any], *, rejected_path: str, api_calls: int = 0
 ) -> dict[str, Any]:
     """Map the ended jobs' results onto the input rows, write the rejected rows, count, conclude."""
-    from airflow_provider_sfcrm.activation.bulk_csv import ResultIndex, job_results
-    from airflow_provider_sfcrm.activation.bulk_spool import (
-        conclude_sections,
-        job_parts,
-        part_hashes,
-        read_manifest,
-    )
+    from airflow_provider_sfcrm.activation.bulk_spool import conclude_sections, job_parts, read_manifest
     from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
     from airflow_provider_sfcrm.operators._export_support import atomic_output, our_errors
 
@@ -295,8 +289,40 @@ def bulk_export_complete(
     describe = hook.describe_object(mapping.sobject)
     mapping = operator._checked_against(describe, mapping, hook)
     record = _read_jobs(directory)
-    jobs = hook.bulk2_ingest_jobs()
     parts = job_parts(directory, manifest, mapping.operation)
+    results = _job_results(operator, hook, event, record, parts)
+    sync = None
+    if manifest.sync is not None:  # recorded first: a crash after it leaves nothing to record again
+        from airflow_provider_sfcrm.operators._sync_support import open_state, sync_settings
+        from airflow_provider_sfcrm.sync.bulk import record_jobs
+
+        sync = sync_settings(operator, context)
+        with open_state(sync.conn_id) as state:
+            record_jobs(state, manifest.sync, parts, results, log=operator.log.info)
+    sections: dict[Path, tuple[Path, str, list[Any]]] = {}
+    for spooled, outcome in zip(parts, results, strict=True):
+        sections.setdefault(spooled.directory, (spooled.directory, spooled.operation, []))[2].extend(outcome)
+    with our_errors(operator.segment_path, rejected_path), atomic_output(rejected_path) as where:
+        counts = conclude_sections(directory, manifest, list(sections.values()), mapping, where)
+    seconds = time.time() - float(record.get("started_at", time.time()))
+    summary = operator._summarise(hook, mapping, counts, rejected_path, False, seconds, sync)
+    summary = dataclasses.replace(summary, api_calls=summary.api_calls + int(api_calls))
+    shutil.rmtree(directory, ignore_errors=True)
+    return operator._conclude(hook, mapping, describe, summary, False)
+
+
+def _job_results(
+    operator: Any,
+    hook: SalesforceCrmHook,
+    event: dict[str, Any],
+    record: dict[str, Any],
+    parts: list[JobPart],
+) -> list[list[Any]]:
+    """Each ended job's per-row results (``RecordResult``), in upload order, one list per job."""
+    from airflow_provider_sfcrm.activation.bulk_csv import ResultIndex, job_results
+    from airflow_provider_sfcrm.activation.bulk_spool import part_hashes
+
+    jobs = hook.bulk2_ingest_jobs()
     results = []
     for part, spooled in enumerate(parts):
         job_id = record["parts"][part]["job_id"]
@@ -321,21 +347,4 @@ def bulk_export_complete(
                 job_note=note,
             )
         )
-    sync = None
-    if manifest.sync is not None:
-        from airflow_provider_sfcrm.operators._sync_support import open_state, sync_settings
-        from airflow_provider_sfcrm.sync.bulk import record_jobs
-
-        sync = sync_settings(operator, context)
-        with open_state(sync.conn_id) as state:
-            record_jobs(state, manifest.sync, parts, results, log=operator.log.info)
-    sections: dict[Path, tuple[Path, str, list[Any]]] = {}
-    for spooled, outcome in zip(parts, results, strict=True):
-        sections.setdefault(spooled.directory, (spooled.directory, spooled.operation, []))[2].extend(outcome)
-    with our_errors(operator.segment_path, rejected_path), atomic_output(rejected_path) as where:
-        counts = conclude_sections(directory, manifest, list(sections.values()), mapping, where)
-    seconds = time.time() - float(record.get("started_at", time.time()))
-    summary = operator._summarise(hook, mapping, counts, rejected_path, False, seconds, sync)
-    summary = dataclasses.replace(summary, api_calls=summary.api_calls + int(api_calls))
-    shutil.rmtree(directory, ignore_errors=True)
-    return operator._conclude(hook, mapping, describe, summary, False)
+    return results

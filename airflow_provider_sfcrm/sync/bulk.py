@@ -22,6 +22,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -115,6 +116,8 @@ class SyncBulkSpoolExport(SyncExport):
     """:class:`~.export.SyncExport` whose groups are spooled (see the module's docstring)."""
 
     def __init__(self, *args: Any, spool: SyncBulkSpool, write: Any = None, **kwargs: Any):
+        # ``write`` is ignored: nothing is sent from here. A writer is still given to SyncExport so
+        # that it runs as a real run (records built, unconfirmed inserts reconciled), not a dry one.
         super().__init__(*args, write=_spool_only, **kwargs)
         self.spool = spool
         self._marks_due = False
@@ -247,8 +250,6 @@ def record_jobs(
 
     Returns how many jobs were recorded now (0 when a resumed task finds them all recorded).
     """
-    from datetime import datetime
-
     scope_id, run_id = int(sync["scope_id"]), str(sync["run_id"])
     index, count = sync["shard"][0], sync["shard"][1]
     as_of = datetime.fromisoformat(sync["as_of"])
