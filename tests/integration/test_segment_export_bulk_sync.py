@@ -17,6 +17,7 @@ import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
 from airflow_provider_sfcrm.activation import bulk_spool
+from airflow_provider_sfcrm.hooks._bulk2_ingest import Bulk2IngestJobs
 from airflow_provider_sfcrm.operators import _bulk_export
 from airflow_provider_sfcrm.operators._bulk_export import bulk_spool_dir
 from airflow_provider_sfcrm.operators.segment_export import SalesforceSegmentExportOperator
@@ -290,3 +291,34 @@ def test_auto_chooses_bulk_with_a_sync_state_above_the_threshold(org, tmp_path, 
     )
     assert summary["written"] == 40
     assert (len(_ingest_jobs(org)), org.write_calls()) == (jobs + 1, writes)
+
+
+@pytest.mark.timeout(300)
+def test_a_retry_after_a_crash_in_the_upload_resumes_the_spool_and_records_once(
+    org, tmp_path, sync_state_db, monkeypatch
+):
+    day1, _ = _days("U", 60)
+    segment = write_segment(tmp_path / "u.parquet", day1, SCHEMA)
+    context, before = _context(), {job["id"] for job in _ingest_jobs(org)}
+    real, crashed = Bulk2IngestJobs.upload, []
+
+    def lost_answer(self, job_id, data):
+        real(self, job_id, data)
+        if not crashed:  # the upload arrived, its answer did not, the worker died
+            crashed.append(job_id)
+            raise RuntimeError("worker died")
+
+    monkeypatch.setattr(Bulk2IngestJobs, "upload", lost_answer)
+    with pytest.raises(RuntimeError, match="worker died"):
+        _operator(tmp_path, segment, DAY1).execute(context)
+    assert sync_state_db.query("SELECT count(*) FROM sfcrm_sync_state")[0][0] == 0  # nothing confirmed yet
+
+    summary = run_deferrable(_operator(tmp_path, segment, DAY1), context)
+
+    assert (summary["total"], summary["written"], summary["created"]) == (60, 60, 60)
+    jobs = {job["id"]: job["state"] for job in _ingest_jobs(org) if job["id"] not in before}
+    assert jobs.pop(crashed[0]) == "Aborted" and list(jobs.values()) == ["JobComplete"]
+    members = sum(1 for i in range(60) if i % 3 == 0) + sum(1 for i in range(60) if i % 5 == 0)
+    assert len(_history(sync_state_db)) == members  # one status each, recorded once
+    assert len(_state(sync_state_db, "U")) == 60
+    assert sync_state_db.query("SELECT count(*) FROM sfcrm_sync_pending")[0][0] == 0
