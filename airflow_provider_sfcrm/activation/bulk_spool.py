@@ -12,7 +12,9 @@ Salesforce refused in the rejected-rows file with its code.
 Spool directory: ``part-<n>.csv`` (the job data), ``hashes-<n>.npy`` (each row's key),
 ``rows.npy`` (input row number of each spooled row, over all parts), ``sent.parquet`` (their
 original columns), ``client-rejected.parquet`` (rows refused before sending, written by the caller),
-``manifest.json`` (written last: the spool is complete). Pure: no Airflow, no HTTP.
+``manifest.json`` (written last: the spool is complete). A spool of several operations (the sync
+state's: updates by Id, upserts, inserts) keeps one such set of files per operation in a
+subdirectory (a *section*); its manifest lists them (:func:`job_parts`). Pure: no Airflow, no HTTP.
 """
 
 from __future__ import annotations
@@ -58,13 +60,58 @@ class SpoolManifest:
     header: list[str]
     part_rows: list[int]
     counts: dict[str, Any]
+    #: Several operations: ``[{"operation", "directory" (relative), "header", "part_rows"}]``, in
+    #: job order; ``part_rows`` above is then every section's, in the same order.
+    sections: list[dict[str, Any]] | None = None
+    #: What completing a spool made with a sync state needs (see :mod:`..sync.bulk`).
+    sync: dict[str, Any] | None = None
 
     @property
     def spooled(self) -> int:
         return sum(self.part_rows)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"header": self.header, "part_rows": self.part_rows, "counts": self.counts}
+        data = {"header": self.header, "part_rows": self.part_rows, "counts": self.counts}
+        if self.sections is not None:
+            data.update(sections=self.sections, sync=self.sync)
+        return data
+
+
+@dataclass(frozen=True)
+class JobPart:
+    """One job's data: its operation, the section directory its files are in, its part there."""
+
+    operation: str
+    directory: Path
+    part: int
+    rows: int
+    header: list[str]
+
+
+def job_parts(directory: str | Path, manifest: SpoolManifest, operation: str) -> list[JobPart]:
+    """Every job of a spool, in order (``operation``: the export's, for a spool of one section)."""
+    directory = Path(directory)
+    sections = manifest.sections or [
+        {"operation": operation, "directory": ".", "header": manifest.header, "part_rows": manifest.part_rows}
+    ]
+    return [
+        JobPart(section["operation"], directory / section["directory"], part, rows, list(section["header"]))
+        for section in sections
+        for part, rows in enumerate(section["part_rows"])
+    ]
+
+
+def manifest_counts(counts: ExportCounts) -> dict[str, Any]:
+    """The counts of the validation (and plan) pass that the jobs' results do not change."""
+    return {
+        "total": counts.total,
+        "rejected": counts.rejected,
+        "rejected_by_code": dict(counts.rejected_by_code),
+        "filtered": counts.filtered,
+        "unchanged": counts.unchanged,
+        "stale": counts.stale,
+        "vanished": counts.vanished,
+    }
 
 
 class BulkSpool:
@@ -101,14 +148,20 @@ class BulkSpool:
         progress(len(records))
         return results
 
-    def keep(self, table: pa.Table, rows: Sequence[int]) -> None:
+    @property
+    def parts(self) -> int:
+        """How many parts (jobs) the spool holds so far."""
+        return len(self._part_rows)
+
+    def keep(self, table: pa.Table, rows: Sequence[int | None]) -> None:
         """Keep the original columns and input row numbers of the rows just spooled (in spool order)."""
         if not table.num_rows:
             return
         if self._sent is None:
             self._sent = pq.ParquetWriter(self.directory / _SENT, table.schema)
-        self._sent.write_table(table)
-        self._rows.append(np.asarray(rows, dtype=np.int64))
+        self._sent.write_table(table.cast(self._sent.schema) if table.schema != self._sent.schema else table)
+        # A person who vanished from the segment (exited by a sync) has no row number: -1.
+        self._rows.append(np.asarray([-1 if row is None else row for row in rows], dtype=np.int64))
 
     def _append(self, values: list[str]) -> None:
         line = encode_rows([], [values])
@@ -141,16 +194,7 @@ class BulkSpool:
             self._sent.close()
         rows = np.concatenate(self._rows) if self._rows else np.zeros(0, np.int64)
         np.save(self.directory / _ROWS, rows)
-        manifest = SpoolManifest(
-            self.header,
-            list(self._part_rows),
-            {
-                "total": counts.total,
-                "rejected": counts.rejected,
-                "rejected_by_code": dict(counts.rejected_by_code),
-                "filtered": counts.filtered,
-            },
-        )
+        manifest = SpoolManifest(self.header, list(self._part_rows), manifest_counts(counts))
         if manifest.spooled != len(rows):  # pragma: no cover - guarded by construction
             raise RuntimeError(f"spooled {manifest.spooled} records but kept {len(rows)} rows")
         write_json_atomically(self.directory / MANIFEST, manifest.to_dict())
@@ -163,7 +207,9 @@ def read_manifest(directory: str | Path) -> SpoolManifest | None:
     if not path.is_file():
         return None
     data = json.loads(path.read_text())
-    return SpoolManifest(data["header"], list(data["part_rows"]), data["counts"])
+    return SpoolManifest(
+        data["header"], list(data["part_rows"]), data["counts"], data.get("sections"), data.get("sync")
+    )
 
 
 def part_data(directory: str | Path, part: int) -> bytes:
@@ -209,44 +255,60 @@ def conclude(
     """The export's counts once every spooled row has its result (``results``, in spool order); the
     complete rejected-rows file (refused before sending, then refused by Salesforce, by row number)
     is written to ``rejected_where``."""
+    return conclude_sections(
+        directory, manifest, [(Path(directory), mapping.operation, results)], mapping, rejected_where
+    )
+
+
+def conclude_sections(
+    directory: str | Path,
+    manifest: SpoolManifest,
+    sections: Sequence[tuple[Path, str, Sequence[RecordResult]]],
+    mapping: ExportMapping,
+    rejected_where: Any,
+) -> ExportCounts:
+    """:func:`conclude` for a spool of several sections: ``(section directory, operation, results in
+    the section's spool order)`` each."""
     directory = Path(directory)
-    if len(results) != manifest.spooled:
-        raise ValueError(f"{len(results)} results for {manifest.spooled} spooled rows")
+    spooled = sum(len(results) for _, _, results in sections)
+    if spooled != manifest.spooled:
+        raise ValueError(f"{spooled} results for {manifest.spooled} spooled rows")
     counts = ExportCounts(total=int(manifest.counts["total"]))
     counts.filtered = int(manifest.counts.get("filtered", 0))  # left out by the row_filter, never spooled
-    rows = np.load(directory / _ROWS)
-    unknown = []
-    for result, row in zip(results, rows.tolist(), strict=True):
-        if not result.success:
-            continue
-        created = {"insert": True, "update": False}.get(mapping.operation, result.created)
-        counts.written += 1
-        if created is None:
-            unknown.append(row)
-        elif created:
-            counts.created += 1
-        else:
-            counts.updated += 1
-    counts.add_unknown_split(unknown)
+    for name in ("unchanged", "stale", "vanished"):  # decided by a sync state's plan, never sent
+        setattr(counts, name, int(manifest.counts.get(name, 0)))
     client = pq.read_table(directory / CLIENT_REJECTED)
-    failed = np.array([pos for pos, result in enumerate(results) if not result.success], dtype=np.int64)
     salesforce_path = directory / "salesforce-rejected.parquet"
-    source_schema = _source_schema(directory, client)
-    with RejectedRowsWriter(str(salesforce_path), source_schema) as rejected:
-        if len(failed):
-            _write_failed(rejected, directory / _SENT, failed, results, rows, mapping)
+    unknown = []
+    with RejectedRowsWriter(str(salesforce_path), client.schema) as rejected:
+        for section, operation, results in sections:
+            rows = np.load(section / _ROWS)
+            if len(rows) != len(results):
+                raise ValueError(f"{len(results)} results for {len(rows)} rows spooled in {section}")
+            for result, row in zip(results, rows.tolist(), strict=True):
+                if not result.success:
+                    continue
+                created = {"insert": True, "update": False}.get(operation, result.created)
+                counts.written += 1
+                if created is None:
+                    unknown.append(row)
+                elif created:
+                    counts.created += 1
+                else:
+                    counts.updated += 1
+            failed = np.array(
+                [pos for pos, result in enumerate(results) if not result.success], dtype=np.int64
+            )
+            if len(failed):
+                _write_failed(rejected, section / _SENT, failed, results, rows, mapping)
         by_code = Counter(rejected.by_code)
+    counts.add_unknown_split(sorted(unknown))
     combined = pa.concat_tables([client, pq.read_table(salesforce_path)])
     combined = combined.sort_by("sfcrm_row_number")
     pq.write_table(combined, rejected_where)
     counts.rejected = combined.num_rows
     counts.rejected_by_code = Counter(manifest.counts["rejected_by_code"]) + by_code
     return counts
-
-
-def _source_schema(directory: Path, client: pa.Table) -> pa.Schema:
-    sent = directory / _SENT
-    return pq.read_schema(sent) if sent.is_file() else client.schema
 
 
 def _write_failed(
@@ -276,5 +338,6 @@ def _write_failed(
             sources = [
                 SOURCE_CLIENT if e[0].status_code == UNKNOWN_OUTCOME else SOURCE_SALESFORCE for e in errors
             ]
-            rejected.write(table, rows[picked].tolist(), identities, errors, sources)
+            numbers = [None if row < 0 else row for row in rows[picked].tolist()]  # -1: a vanished person
+            rejected.write(table, numbers, identities, errors, sources)
         start = end

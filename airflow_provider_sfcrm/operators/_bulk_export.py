@@ -1,18 +1,22 @@
 """The segment export through Bulk API 2.0 ingest jobs: choose the API, spool, upload, defer, resume.
 
 1. **Choose** (:func:`resolve_api`): ``api="bulk"``, or ``"auto"`` when the segment has more than
-   :data:`BULK_THRESHOLD_ROWS` rows and nothing needs the REST path (a sync state, ``all_or_none``,
+   :data:`BULK_THRESHOLD_ROWS` rows and nothing needs the REST path (``all_or_none``,
    ``auto_assign=True``, ``duplicate_rule_header``, ``operation="publish"``, a dry run).
 2. **Spool**: the segment runs through the same checks as on REST (client-side rejects, duplicates,
    counts identical); the rows to send become CSV job data in a spool directory
-   (:mod:`~airflow_provider_sfcrm.activation.bulk_spool`), one job per 100 MB part.
+   (:mod:`~airflow_provider_sfcrm.activation.bulk_spool`), one job per 100 MB part. With a sync
+   state, the same plan as on REST decides what is sent, and each operation (update by Id, upsert,
+   insert) has jobs of its own (:mod:`~airflow_provider_sfcrm.sync.bulk`).
 3. **Upload**: per part, create a job, record its id in ``jobs.json`` in the spool directory, upload
    the CSV, record that it was uploaded, close it (``UploadComplete``).
 4. **Defer** to :class:`~airflow_provider_sfcrm.triggers.bulk_job.SalesforceBulkJobTrigger`, which
    polls the jobs from the triggerer: no worker slot is held while Salesforce processes them.
 5. **Resume** (:func:`bulk_export_complete`): read each job's successful, failed and unprocessed
    results, map them back onto the input rows, write the rejected-rows file (the client-side rejects
-   and Salesforce's, with its codes), count, remove the spool directory.
+   and Salesforce's, with its codes), count, remove the spool directory. With a sync state, what
+   Salesforce confirmed is recorded in the state first, each job once, and the fields are marked
+   synced once every job is recorded.
 
 Crash safety: the spool directory is keyed by DAG, run, task and map index — not by try — under
 ``$AIRFLOW_HOME/sfcrm/bulk``. A retry finds the complete spool (``manifest.json``) and the jobs
@@ -38,9 +42,10 @@ from airflow_provider_sfcrm.exceptions import (
 )
 
 if TYPE_CHECKING:
-    from airflow_provider_sfcrm.activation.bulk_spool import SpoolManifest
+    from airflow_provider_sfcrm.activation.bulk_spool import JobPart, SpoolManifest
     from airflow_provider_sfcrm.activation.mapping import ExportMapping
     from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
+    from airflow_provider_sfcrm.operators._sync_support import SyncSettings
 
 #: ``api="auto"`` uses Bulk API 2.0 above this many segment rows: REST spends 5 requests per 1,000
 #: rows, a Bulk job about 10 whatever its size, and Salesforce advises Bulk beyond a few thousand.
@@ -52,13 +57,12 @@ MAX_POLL_INTERVAL_S = 30.0
 _JOBS = "jobs.json"
 
 
-def resolve_api(operator: Any, mapping: ExportMapping, *, dry_run: bool, has_sync: bool) -> str:
+def resolve_api(operator: Any, mapping: ExportMapping, *, dry_run: bool) -> str:
     """``"rest"`` or ``"bulk"`` for this run (see the module's docstring)."""
     api = str(operator.api).strip().lower()
     if api not in APIS:
         raise SfCrmConfigError(f"api must be one of {', '.join(APIS)}, not {operator.api!r}")
     needs_rest = {
-        "sync_state": has_sync,
         "all_or_none": bool(operator.all_or_none),
         "auto_assign=True (Bulk jobs run a Lead assignment rule only when given its Id)": operator.auto_assign
         is True,
@@ -103,7 +107,7 @@ def bulk_export(
     None when REST is chosen. Defers (``TaskDeferred``) once the jobs are queued; with nothing to
     send after the checks, concludes at once and returns the summary.
     """
-    if resolve_api(operator, mapping, dry_run=dry_run, has_sync=sync is not None) != "bulk":
+    if resolve_api(operator, mapping, dry_run=dry_run) != "bulk":
         return None
     from airflow_provider_sfcrm.activation.bulk_spool import read_manifest
 
@@ -112,7 +116,7 @@ def bulk_export(
     if manifest is None:
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
-        manifest = _spool(operator, hook, describe, mapping, directory)
+        manifest = _spool(operator, hook, describe, mapping, directory, sync)
     else:
         operator.log.info("Resuming the Bulk API 2.0 export spooled in %s (an earlier try)", directory)
     if operator._stop.is_set():
@@ -140,9 +144,15 @@ def bulk_export(
 
 
 def _spool(
-    operator: Any, hook: SalesforceCrmHook, describe: Any, mapping: ExportMapping, directory: Path
+    operator: Any,
+    hook: SalesforceCrmHook,
+    describe: Any,
+    mapping: ExportMapping,
+    directory: Path,
+    sync: SyncSettings | None,
 ) -> SpoolManifest:
-    """Run the checks and write the job data (the same pipeline as REST, with a spooling writer)."""
+    """Run the checks (and the sync plan) and write the job data (the same pipeline as REST, with a
+    spooling writer)."""
     from airflow_provider_sfcrm.activation.bulk_spool import (
         CLIENT_REJECTED,
         BulkSpool,
@@ -151,13 +161,24 @@ def _spool(
     )
     from airflow_provider_sfcrm.hooks._bulk2_ingest import MAX_UPLOAD_BYTES
 
-    spool = BulkSpool(directory, job_columns(mapping), max_part_bytes=MAX_UPLOAD_BYTES)
+    spool: Any
+    if sync is None:
+        spool = BulkSpool(directory, job_columns(mapping), max_part_bytes=MAX_UPLOAD_BYTES)
 
-    def run(source: Any, rules: Any, rejected: Any, options: dict[str, Any]) -> Any:
-        return BulkSpoolExport(source, rules, rejected, spool=spool, **options).run()
+        def run(source: Any, rules: Any, rejected: Any, options: dict[str, Any]) -> Any:
+            return BulkSpoolExport(source, rules, rejected, spool=spool, **options).run()
+
+    else:
+        from airflow_provider_sfcrm.operators._sync_support import run_sync
+        from airflow_provider_sfcrm.sync.bulk import SyncBulkSpool, job_headers
+
+        spool = SyncBulkSpool(directory, job_headers(mapping), max_part_bytes=MAX_UPLOAD_BYTES)
+
+        def run(source: Any, rules: Any, rejected: Any, options: dict[str, Any]) -> Any:
+            return run_sync(operator, hook, mapping, source, (rules, rejected), sync, None, options, spool)
 
     counts = operator._export(
-        hook, describe, mapping, str(directory / CLIENT_REJECTED), False, None, bulk=run
+        hook, describe, mapping, str(directory / CLIENT_REJECTED), False, sync, bulk=run
     )
     manifest = spool.finish(counts)
     operator.log.info(
@@ -173,7 +194,7 @@ def _submit(
     operator: Any, hook: SalesforceCrmHook, mapping: ExportMapping, directory: Path, manifest: SpoolManifest
 ) -> list[str]:
     """Create, upload and close one job per part, or resume those an earlier try recorded; their ids."""
-    from airflow_provider_sfcrm.activation.bulk_spool import part_data
+    from airflow_provider_sfcrm.activation.bulk_spool import job_parts, part_data
 
     jobs = hook.bulk2_ingest_jobs()
     record = _read_jobs(directory)
@@ -184,11 +205,14 @@ def _submit(
 
         write_json_atomically(directory / _JOBS, record)
 
+    spooled = job_parts(directory, manifest, mapping.operation)
+
     def new_job(part: int) -> str:
+        operation = spooled[part].operation
         info = jobs.create(
             mapping.sobject,
-            mapping.operation,
-            external_id_field=mapping.identity_field if mapping.operation == "upsert" else None,
+            operation,
+            external_id_field=mapping.identity_field if operation == "upsert" else None,
             assignment_rule_id=operator.auto_assign if isinstance(operator.auto_assign, str) else None,
         )
         entry = {"job_id": str(info["id"]), "uploaded": False}
@@ -215,14 +239,14 @@ def _submit(
         if entry is None:
             job_id = new_job(part)
             try:
-                jobs.upload(job_id, part_data(directory, part))
+                jobs.upload(job_id, part_data(spooled[part].directory, spooled[part].part))
             except SfCrmOutcomeUnknownError:
                 operator.log.info(
                     "The upload to job %s may not have arrived; aborting it, using a new job", job_id
                 )
                 jobs.abort(job_id)
                 job_id = new_job(part)
-                jobs.upload(job_id, part_data(directory, part))
+                jobs.upload(job_id, part_data(spooled[part].directory, spooled[part].part))
             parts[part]["uploaded"] = True
             save()
             jobs.close(job_id)
@@ -246,8 +270,7 @@ def bulk_export_complete(
     operator: Any, context: Any, event: dict[str, Any], *, rejected_path: str, api_calls: int = 0
 ) -> dict[str, Any]:
     """Map the ended jobs' results onto the input rows, write the rejected rows, count, conclude."""
-    from airflow_provider_sfcrm.activation.bulk_csv import ResultIndex, job_results
-    from airflow_provider_sfcrm.activation.bulk_spool import conclude, part_hashes, read_manifest
+    from airflow_provider_sfcrm.activation.bulk_spool import conclude_sections, job_parts, read_manifest
     from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
     from airflow_provider_sfcrm.operators._export_support import atomic_output, our_errors
 
@@ -266,9 +289,42 @@ def bulk_export_complete(
     describe = hook.describe_object(mapping.sobject)
     mapping = operator._checked_against(describe, mapping, hook)
     record = _read_jobs(directory)
+    parts = job_parts(directory, manifest, mapping.operation)
+    results = _job_results(operator, hook, event, record, parts)
+    sync = None
+    if manifest.sync is not None:  # recorded first: a crash after it leaves nothing to record again
+        from airflow_provider_sfcrm.operators._sync_support import open_state, sync_settings
+        from airflow_provider_sfcrm.sync.bulk import record_jobs
+
+        sync = sync_settings(operator, context)
+        with open_state(sync.conn_id) as state:
+            record_jobs(state, manifest.sync, parts, results, log=operator.log.info)
+    sections: dict[Path, tuple[Path, str, list[Any]]] = {}
+    for spooled, outcome in zip(parts, results, strict=True):
+        sections.setdefault(spooled.directory, (spooled.directory, spooled.operation, []))[2].extend(outcome)
+    with our_errors(operator.segment_path, rejected_path), atomic_output(rejected_path) as where:
+        counts = conclude_sections(directory, manifest, list(sections.values()), mapping, where)
+    seconds = time.time() - float(record.get("started_at", time.time()))
+    summary = operator._summarise(hook, mapping, counts, rejected_path, False, seconds, sync)
+    summary = dataclasses.replace(summary, api_calls=summary.api_calls + int(api_calls))
+    shutil.rmtree(directory, ignore_errors=True)
+    return operator._conclude(hook, mapping, describe, summary, False)
+
+
+def _job_results(
+    operator: Any,
+    hook: SalesforceCrmHook,
+    event: dict[str, Any],
+    record: dict[str, Any],
+    parts: list[JobPart],
+) -> list[list[Any]]:
+    """Each ended job's per-row results (``RecordResult``), in upload order, one list per job."""
+    from airflow_provider_sfcrm.activation.bulk_csv import ResultIndex, job_results
+    from airflow_provider_sfcrm.activation.bulk_spool import part_hashes
+
     jobs = hook.bulk2_ingest_jobs()
     results = []
-    for part, rows in enumerate(manifest.part_rows):
+    for part, spooled in enumerate(parts):
         job_id = record["parts"][part]["job_id"]
         info = event["jobs"].get(job_id) or jobs.info(job_id)
         note = f"job {job_id} ended {info.get('state')}" + (
@@ -280,19 +336,15 @@ def bulk_export_complete(
             info.get("numberRecordsProcessed"),
             info.get("numberRecordsFailed"),
         )
-        results += job_results(
-            ResultIndex(part_hashes(directory, part)),
-            rows,
-            successful=jobs.results(job_id, "successfulResults"),
-            failed=jobs.results(job_id, "failedResults"),
-            unprocessed=jobs.results(job_id, "unprocessedrecords"),
-            columns=len(manifest.header),
-            job_note=note,
+        results.append(
+            job_results(
+                ResultIndex(part_hashes(spooled.directory, spooled.part)),
+                spooled.rows,
+                successful=jobs.results(job_id, "successfulResults"),
+                failed=jobs.results(job_id, "failedResults"),
+                unprocessed=jobs.results(job_id, "unprocessedrecords"),
+                columns=len(spooled.header),
+                job_note=note,
+            )
         )
-    with our_errors(operator.segment_path, rejected_path), atomic_output(rejected_path) as where:
-        counts = conclude(directory, manifest, results, mapping, where)
-    seconds = time.time() - float(record.get("started_at", time.time()))
-    summary = operator._summarise(hook, mapping, counts, rejected_path, False, seconds, None)
-    summary = dataclasses.replace(summary, api_calls=summary.api_calls + int(api_calls))
-    shutil.rmtree(directory, ignore_errors=True)
-    return operator._conclude(hook, mapping, describe, summary, False)
+    return results

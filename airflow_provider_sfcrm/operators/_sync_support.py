@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any
 
 from airflow_provider_sfcrm.exceptions import SfCrmConfigError
@@ -54,8 +55,13 @@ def run_sync(
     sync: SyncSettings,
     write: Any,
     options: dict[str, Any],
+    spool: Any = None,
 ) -> Any:
-    """Run the export against the sync state; the stale rows go to their own file. Returns the counts."""
+    """Run the export against the sync state; the stale rows go to their own file. Returns the counts.
+
+    With ``spool`` (a :class:`~airflow_provider_sfcrm.sync.bulk.SyncBulkSpool`), the rows to send are
+    spooled as Bulk API 2.0 job data instead of being sent.
+    """
     from airflow_provider_sfcrm.activation.mapping import membership_columns
     from airflow_provider_sfcrm.activation.report import StaleRowsWriter
     from airflow_provider_sfcrm.operators._export_support import atomic_output
@@ -85,8 +91,14 @@ def run_sync(
             ", full resync" if sync.full_resync else "",
         )
         with StaleRowsWriter(where, source.schema) as stale:
+            if spool is not None:
+                from airflow_provider_sfcrm.sync.bulk import SyncBulkSpoolExport
+
+                make: Any = partial(SyncBulkSpoolExport, spool=spool)
+            else:
+                make = SyncExport
             try:
-                export = SyncExport(
+                export = make(
                     source,
                     rules,
                     rejected,

@@ -126,9 +126,10 @@ class SalesforceSegmentExportOperator(BaseOperator):
         (default): no header.
     :param api: ``"rest"`` (default: sObject Collections), ``"bulk"`` (Bulk API 2.0 ingest: the task
         defers while Salesforce processes the job, and a retry resumes the job instead of uploading
-        again) or ``"auto"`` (Bulk API 2.0 when the segment has more rows than
-        ``airflow_provider_sfcrm.operators._bulk_export.BULK_THRESHOLD_ROWS``, 10,000, and there is no
-        ``sync_state``) (templated). See the README, "Bulk API 2.0".
+        again; with a ``sync_state``, the same plan and state as on REST, one job per operation) or
+        ``"auto"`` (Bulk API 2.0 when the segment has more rows than
+        ``airflow_provider_sfcrm.operators._bulk_export.BULK_THRESHOLD_ROWS``, 10,000, and nothing needs
+        REST) (templated). See the README, "Bulk API 2.0".
     """
 
     template_fields: Sequence[str] = (

@@ -23,7 +23,9 @@ middle:
 
 An insert group is recorded in ``sfcrm_sync_pending`` (committed) before it is sent and forgotten
 once its outcome is recorded, so a crash at any point followed by a retry neither duplicates nor
-loses anyone. Pure: no Airflow, no HTTP (the writer and the lookup are parameters).
+loses anyone. Through Bulk API 2.0, :mod:`.bulk` runs the same export with its groups spooled
+instead of sent, and records their results later with the same :mod:`.confirm`. Pure: no Airflow,
+no HTTP (the writer and the lookup are parameters).
 """
 
 from __future__ import annotations
@@ -39,7 +41,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from airflow_provider_sfcrm.activation.dedup import identity_keys
-from airflow_provider_sfcrm.activation.ids import is_well_formed, to18
 from airflow_provider_sfcrm.activation.mapping import (
     audience_fields,
     field_statuses,
@@ -47,9 +48,10 @@ from airflow_provider_sfcrm.activation.mapping import (
     outgoing_text,
 )
 from airflow_provider_sfcrm.activation.report import META_PREFIX, SOURCE_CLIENT, StaleRowsWriter
-from airflow_provider_sfcrm.activation.results import TASK_STOPPED, UNKNOWN_OUTCOME, RecordError, RecordResult
+from airflow_provider_sfcrm.activation.results import TASK_STOPPED, RecordError, RecordResult
 from airflow_provider_sfcrm.activation.row_validation import as_text, validate_chunk
 from airflow_provider_sfcrm.activation.segment import SegmentExport, _Pending, duplicate_error
+from airflow_provider_sfcrm.sync.confirm import PLAN_PREFIX, confirmed, history_statuses, outcome_unknown
 from airflow_provider_sfcrm.sync.inserts import FindFn, journal_entries, reconcile
 from airflow_provider_sfcrm.sync.plan import (
     ATTRIBUTE,
@@ -62,7 +64,7 @@ from airflow_provider_sfcrm.sync.plan import (
     SyncPlanner,
 )
 from airflow_provider_sfcrm.sync.records import SyncRecords
-from airflow_provider_sfcrm.sync.store import HistoryRow, StateRow, SyncStateStore
+from airflow_provider_sfcrm.sync.store import SyncStateStore
 
 #: Sends records: ``write(records, progress, external_id_field=..., on_batch=...)``, as
 #: ``SalesforceCrmHook.upsert_records`` (``"Id"``: update by Id; another field: upsert on it; None:
@@ -71,7 +73,7 @@ from airflow_provider_sfcrm.sync.store import HistoryRow, StateRow, SyncStateSto
 SyncWriteFn = Callable[..., list[RecordResult]]
 
 # Plan values carried with each pending row to the moment its result is known.
-_PLAN = "__sfcrm_plan_"
+_PLAN = PLAN_PREFIX
 _NOT_SENT_STOPPED = "not sent: the task was stopped before this row was sent; the next run sends it"
 
 
@@ -326,10 +328,8 @@ class SyncExport(SegmentExport):
     def _send(
         self, records: list[dict[str, Any]], table: pa.Table, on_progress: Callable[[int], None]
     ) -> list[RecordResult]:
-        """Send by operation. An update or upsert records each request's confirmed records as it
-        finishes; an insert group is recorded before it is sent, and its outcomes are recorded and the
-        group settled in one transaction once it is done (a group is one wave of requests).
-        """
+        """Send by operation, one group at a time (:meth:`_write_group`); insert groups hold at most
+        ``insert_group_size`` rows (one wave of requests)."""
         assert self.write is not None
         results: list[RecordResult | None] = [None] * len(records)
         operations = self._operations(table)
@@ -337,16 +337,31 @@ class SyncExport(SegmentExport):
             chosen = [i for i, op in enumerate(operations) if op == operation]
             size = self.insert_group_size if operation == "insert" else max(len(chosen), 1)
             for group in (chosen[at : at + size] for at in range(0, len(chosen), size)):
-                rows = table.take(group)
-                if operation == "insert":
-                    batch_id = self._record_insert_group(rows)
-                    sent = self.write([records[i] for i in group], on_progress, external_id_field=key)
-                    self._confirm(rows, sent, batch_id)
-                else:
-                    sent = self._write_recording(rows, [records[i] for i in group], on_progress, key)
+                sent = self._write_group(
+                    operation, key, table.take(group), [records[i] for i in group], on_progress
+                )
                 for at, result in zip(group, sent, strict=True):
                     results[at] = replace(result, index=at)
         return [result for result in results if result is not None]
+
+    def _write_group(
+        self,
+        operation: str,
+        key: str | None,
+        rows: pa.Table,
+        records: list[dict[str, Any]],
+        on_progress: Callable[[int], None],
+    ) -> list[RecordResult]:
+        """Write one group of one operation. An update or upsert records each request's confirmed
+        records as it finishes; an insert group is recorded before it is sent, and its outcomes are
+        recorded and the group settled in one transaction once it is done."""
+        assert self.write is not None
+        if operation == "insert":
+            batch_id = self._record_insert_group(rows)
+            sent = self.write(records, on_progress, external_id_field=key)
+            self._confirm(rows, sent, batch_id)
+            return sent
+        return self._write_recording(rows, records, on_progress, key)
 
     def _write_recording(
         self,
@@ -381,61 +396,19 @@ class SyncExport(SegmentExport):
 
     def _history_statuses(self, table: pa.Table) -> list[list[tuple[str, str]]]:
         """Per row, ``[(field, status)]`` of the audience statuses it sends (untranslated)."""
-        per_row: list[list[tuple[str, str]]] = [[] for _ in range(table.num_rows)]
-        for i, (spec, _) in enumerate(self._fields):
-            name = _PLAN + f"status{i}"
-            if name in table.column_names:
-                for row, status in zip(per_row, table.column(name).to_pylist(), strict=True):
-                    if status is not None:
-                        row.append((spec.name, status))
-        return per_row
+        return history_statuses(table, self.field_names)
+
+    @property
+    def field_names(self) -> list[str]:
+        return [spec.name for spec in self.fields]
 
     def _confirm(self, table: pa.Table, results: list[RecordResult], batch_id: str | None) -> None:
         """Record what Salesforce confirmed of the rows of ``table`` (state and history), and settle
         the insert group ``batch_id`` — unless an outcome is unknown: then the next run finds out by SOQL."""
-        column = {
-            name: table.column(_PLAN + name).to_pylist()
-            for name in (
-                "op",
-                "identity",
-                "key",
-                "key_hash",
-                "record_id",
-                "patch",
-                "digest",
-                "realized",
-                "members",
-            )
-        }
-        statuses = self._history_statuses(table)
-        rows, history = [], []
-        for at, result in enumerate(results):
-            if not result.success:
-                continue
-            record_id = (
-                result.id or column["record_id"][at] or self._id_of(column["identity"][at], column["op"][at])
-            )
-            rows.append(
-                StateRow(
-                    column["key"][at],
-                    column["key_hash"][at],
-                    record_id,
-                    column["patch"][at],
-                    column["digest"][at],
-                    column["realized"][at],
-                    column["members"][at],
-                )
-            )
-            history += [HistoryRow(column["key"][at], record_id, f, s, self.as_of) for f, s in statuses[at]]
-        unknown = any(UNKNOWN_OUTCOME in result.status_codes for result in results)
-        settled = [batch_id] if batch_id is not None and not unknown else []
+        rows, history = confirmed(table, results, self.field_names, self.as_of)
+        settled = [batch_id] if batch_id is not None and not outcome_unknown(results) else []
         if rows or history or settled:
             self.state.apply(self.scope_id, rows, history, run_id=self.run_id, done_batches=settled)
-
-    def _id_of(self, identity: str | None, operation: str) -> str | None:
-        if operation == "update" and identity and is_well_formed(identity):
-            return to18(identity)
-        return None
 
     # -- the people who vanished -----------------------------------------------------------------
 
@@ -481,13 +454,13 @@ class SyncExport(SegmentExport):
             self._flush(pending, len(pending) - len(pending) % self.batch_size)
         self._flush(pending, len(pending))
         if self.write is not None and not self.stop.is_set() and planner.has_memberships:
-            self.state.set_marks(
-                self.scope_id,
-                [spec.name for spec in self.fields],
-                self.as_of,
-                shard=self.shard,
-                run_id=self.run_id,
-            )
+            self._mark_synced()
+
+    def _mark_synced(self) -> None:
+        """The run completed with current memberships: mark its fields synced up to its as-of time."""
+        self.state.set_marks(
+            self.scope_id, self.field_names, self.as_of, shard=self.shard, run_id=self.run_id
+        )
 
 
 def is_replay(schema: pa.Schema) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 
 import pyarrow as pa
@@ -12,6 +13,7 @@ from airflow_provider_sfcrm.activation.bulk_spool import (
     CLIENT_REJECTED,
     BulkSpool,
     conclude,
+    conclude_sections,
     job_columns,
     part_data,
     part_hashes,
@@ -113,3 +115,38 @@ def test_conclude_counts_the_results_and_merges_both_kinds_of_rejects_by_row(tmp
         (2, "DUPLICATE_VALUE", "salesforce", 2.0),
     ]
     assert rejected[1]["sfcrm_identity"] == "E2" and rejected[1]["sfcrm_error_fields"] == [["Ext_Id__c"]]
+
+
+def test_conclude_sections_counts_each_section_by_its_operation_and_keeps_the_plan_counts(tmp_path):
+    mapping = _mapping()
+    sections = []
+    for operation, rows in (("update", [None, 4]), ("upsert", [0, 1])):  # None: a vanished person
+        directory = tmp_path / operation
+        directory.mkdir()
+        spool = BulkSpool(directory, job_columns(mapping), max_part_bytes=10_000)
+        names = [f"E{n}" if n is not None else "gone" for n in rows]
+        spool.write([{"Ext_Id__c": name, "LastName": "L"} for name in names], lambda n: None)
+        table = pa.Table.from_pylist([{"ext": name, "last": "L", "score": 1.0} for name in names], SCHEMA)
+        spool.keep(table, rows)
+        spool.finish(ExportCounts())
+        sections.append(directory)
+    with RejectedRowsWriter(str(tmp_path / CLIENT_REJECTED), SCHEMA):
+        pass
+    counts = ExportCounts(total=8, unchanged=3, stale=1, vanished=1)
+    manifest = spool.finish(counts)
+    manifest = dataclasses.replace(manifest, part_rows=[2, 2])
+    refused = RecordResult(0, False, errors=(RecordError("ENTITY_IS_DELETED", "deleted"),))
+    results = [
+        (sections[0], "update", [refused, RecordResult(1, True)]),
+        (sections[1], "upsert", [RecordResult(0, True, created=True), RecordResult(1, True, created=False)]),
+    ]
+
+    counts = conclude_sections(tmp_path, manifest, results, mapping, str(tmp_path / "rejected.parquet"))
+
+    assert (counts.written, counts.created, counts.updated, counts.rejected) == (3, 1, 2, 1)
+    assert (counts.unchanged, counts.stale, counts.vanished) == (3, 1, 1)
+    assert counts.total == counts.written + counts.rejected + counts.unchanged + counts.stale
+    rejected = pq.read_table(tmp_path / "rejected.parquet").to_pylist()
+    assert [(r["sfcrm_row_number"], r["sfcrm_identity"], r["sfcrm_error_code"]) for r in rejected] == [
+        (None, "gone", "ENTITY_IS_DELETED")
+    ]
