@@ -85,6 +85,12 @@ class Sandbox:
         """``GET /__sandbox/stats``: API calls, records per object, ``max_in_flight``..."""
         return requests.get(f"{self.base_url}/__sandbox/stats", verify=str(self.ca_path), timeout=30).json()
 
+    def calls_to(self, route_fragment: str) -> int:
+        """API calls so far on the routes whose key (``"PATCH /composite/sobjects"``...) contains
+        ``route_fragment``, case-insensitively."""
+        routes = self.stats()["api_calls_by_route"]
+        return sum(int(n) for route, n in routes.items() if route_fragment.lower() in route.lower())
+
     def connection(self) -> dict[str, Any]:
         """The ``sfcrm`` Airflow connection that reaches this org (REST API body form)."""
         return {

@@ -228,6 +228,8 @@ class ExportSummary:
     as_of: str | None = None
     full_resync: bool = False
     stale_rows_path: str | None = None
+    #: How the records went: ``"rest"`` (sObject Collections) or ``"bulk"`` (Bulk API 2.0 jobs).
+    api: str = "rest"
 
     def __post_init__(self) -> None:
         if self.total != self.written + self.rejected + self.filtered + self.unchanged + self.stale:

@@ -306,7 +306,7 @@ def bulk_export_complete(
         counts = conclude_sections(directory, manifest, list(sections.values()), mapping, where)
     seconds = time.time() - float(record.get("started_at", time.time()))
     summary = operator._summarise(hook, mapping, counts, rejected_path, False, seconds, sync)
-    summary = dataclasses.replace(summary, api_calls=summary.api_calls + int(api_calls))
+    summary = dataclasses.replace(summary, api_calls=summary.api_calls + int(api_calls), api="bulk")
     shutil.rmtree(directory, ignore_errors=True)
     return operator._conclude(hook, mapping, describe, summary, False)
 

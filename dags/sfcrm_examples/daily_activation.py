@@ -56,8 +56,8 @@ def activation_params(audiences: Mapping[str, str]) -> dict[str, Param]:
             enum=["auto", "rest", "bulk"],
             title="API",
             description=(
-                "auto: Bulk API 2.0 when there are many rows to write, else REST (sObject Collections); "
-                "rest or bulk to choose."
+                "auto: Bulk API 2.0 when the segment has more than 10,000 rows, else REST (sObject "
+                "Collections); rest or bulk to choose."
             ),
         ),
         "audiences": Param(

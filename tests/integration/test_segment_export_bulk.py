@@ -114,6 +114,7 @@ def test_bulk_update_passes_the_rest_acceptance(org, tmp_path):
     assert org.write_calls() == writes_before  # no sObject Collections write: one Bulk job
     assert len(_ingest_jobs(org)) == jobs_before + 1
     assert summary["api_calls"] <= 20, summary["api_calls"]
+    assert summary["api"] == "bulk"
 
     check_rejected_file(summary["rejected_rows_path"], rows, bad)
     mismatches = org_mismatches(org, ids, rows, bad, "b")
@@ -146,13 +147,13 @@ def test_auto_uses_bulk_above_the_threshold_and_rest_below(org, tmp_path, monkey
     summary = run_deferrable(
         _operator(big, tmp_path / "r1.parquet", api="auto", field_mapping=mapping, audiences={}), _context()
     )
-    assert (summary["written"], summary["rejected"]) == (500, 0)
+    assert (summary["written"], summary["rejected"], summary["api"]) == (500, 0, "bulk")
     assert (org.write_calls(), len(_ingest_jobs(org))) == (writes, jobs + 1)
 
     summary = _operator(
         small, tmp_path / "r2.parquet", api="auto", field_mapping=mapping, audiences={}
     ).execute(_context())
-    assert (summary["written"], summary["rejected"]) == (300, 0)
+    assert (summary["written"], summary["rejected"], summary["api"]) == (300, 0, "rest")
     assert org.write_calls() == writes + 2 and len(_ingest_jobs(org)) == jobs + 1
     state = snapshot(org.hook, "Contact")
     assert [state[sfid]["LastName"] for sfid in ids] == [f"Small{i}" for i in range(300)] + [

@@ -130,6 +130,7 @@ def test_summary_adds_up_and_has_the_documented_keys():
         "as_of",
         "full_resync",
         "stale_rows_path",
+        "api",
     ]
     assert summary.rejected_ratio == pytest.approx(0.3)
     message = summary.rejected_message(0.1)

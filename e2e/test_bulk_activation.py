@@ -1,0 +1,72 @@
+"""The Contacts activation through Bulk API 2.0: the task waits in the triggerer, not on a worker.
+
+Triggered with ``api=bulk`` (the trigger form's *API*), the ``activate`` task plans the sync against
+the sync state, spools the rows to send as CSV job data, queues the jobs and **defers**: while
+Salesforce processes them the task holds no worker slot and the triggerer polls the jobs. The
+triggerer is restarted while the task waits — a deploy must not lose a job — and the task resumes,
+maps the jobs' results back onto the input rows and records the confirmed writes in the sync state.
+The org, the sync state and the summary are then checked as for the REST scenarios, and no record
+was written over REST. A second day on ``api=auto`` sends only what changed.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from e2e import processes
+from e2e.assertions import assert_counts_add_up, assert_final_state
+from e2e.org import scenario
+
+CONTACTS = "example_sfcrm_activate_contacts"
+# One run per DAG and logical date: the UI scenario takes the 10th, the sensor scenario the 8th.
+DAY_END = datetime(2026, 1, 11, tzinfo=timezone.utc)
+# Processing slow enough that the task is seen waiting: Salesforce queues a Bulk job for a while.
+SLOW_BULK = {"bulk_records_per_s": 400}
+
+
+@pytest.fixture(scope="module")
+def org(deployment, api):
+    with scenario("bulk", deployment, api, dags=[CONTACTS], profiles=3000) as org:
+        org.sandbox.start(**SLOW_BULK)  # counters start afresh: every call counted is the DAG's
+        yield org
+
+
+def _activate(api, run_id: str) -> dict:
+    (ti,) = [ti for ti in api.task_instances(CONTACTS, run_id) if ti["task_id"] == "activate"]
+    return ti
+
+
+def test_a_bulk_activation_waits_in_the_triggerer_and_records_what_salesforce_confirmed(deployment, api, org):
+    run_id = api.trigger(CONTACTS, logical_date=DAY_END.isoformat(), conf={"api": "bulk"})
+    deferred = processes.wait_until(
+        lambda: (ti := _activate(api, run_id))["state"] == "deferred" and ti,
+        timeout=300,
+        interval=1,
+        what="activate to defer while its Bulk API 2.0 jobs run",
+    )
+    assert "SalesforceBulkJobTrigger" in deferred["trigger"]["classpath"]
+    assert org.sandbox.calls_to("jobs/ingest") > 0, "the jobs were queued before the task deferred"
+
+    deployment.stop_component("triggerer")
+    deployment.start_component("triggerer")
+    api.wait_for_run(CONTACTS, run_id, timeout=420)
+
+    activate = _activate(api, run_id)
+    assert activate["try_number"] == 1, "the task resumed from its trigger; it was not retried"
+    summary = api.xcom(CONTACTS, run_id, "activate")
+    assert_counts_add_up(summary, org.segment_rows("Contact"))
+    assert summary["written"] > 0 and not summary["dry_run"] and summary["api"] == "bulk"
+    assert org.sandbox.calls_to("composite/sobjects") == 0, "every record went through Bulk jobs"
+    assert_final_state(org, "Contact", org.expected_after_syncs("Contact", [DAY_END]))
+
+    # The next day on api=auto: only what changed is sent, and the org and state stay exact.
+    next_day = DAY_END + timedelta(days=1)
+    second = api.trigger(CONTACTS, logical_date=next_day.isoformat(), conf={"api": "auto"})
+    api.wait_for_run(CONTACTS, second, timeout=420)
+    day2 = api.xcom(CONTACTS, second, "activate")
+    assert_counts_add_up(day2, org.segment_rows("Contact"))
+    assert day2["unchanged"] > 0 and day2["written"] < summary["written"]
+    assert day2["api"] == "rest", "3,000 rows are under api=auto's threshold"
+    assert_final_state(org, "Contact", org.expected_after_syncs("Contact", [DAY_END, next_day]))
