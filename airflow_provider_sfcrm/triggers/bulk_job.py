@@ -82,6 +82,31 @@ class SalesforceBulkJobTrigger(BaseTrigger):
         # Exactly one event, whatever happens: the task resumes on it.
         yield TriggerEvent(await self._wait())
 
+    async def on_kill(self) -> None:
+        """A user marked the waiting task failed or succeeded, or cleared it: abort its jobs that have
+        not ended, so that Salesforce stops writing for a task nobody waits for any more.
+
+        Airflow (3.3 and later) calls this for a user's action only — never when a triggerer stops, or
+        hands its triggers to another — so a deploy never aborts a job. What a job had written before
+        it was aborted stays written; a retry of the task finds the job ``Aborted`` and rejects the
+        records it did not process as ``BULK_JOB_UNPROCESSED`` (replayable).
+        """
+        hook = await asyncio.to_thread(self._new_hook)
+        jobs = hook.bulk2_ingest_jobs()
+        for job_id in self.job_ids:
+            try:
+                if (await asyncio.to_thread(jobs.info, job_id)).get("state") in TERMINAL_STATES:
+                    continue
+                await asyncio.to_thread(jobs.abort, job_id)
+                self.log.info("Aborted Bulk API 2.0 job %s: the waiting task was stopped", job_id)
+            except Exception as exc:  # one job's failure must not keep the others running
+                self.log.warning(
+                    "Could not abort Bulk API 2.0 job %s (abort it in Setup, Bulk Data Load Jobs): %s: %s",
+                    job_id,
+                    type(exc).__name__,
+                    exc,
+                )
+
     async def _wait(self) -> dict[str, Any]:
         ended: dict[str, dict[str, Any]] = {}
         try:

@@ -120,3 +120,32 @@ def test_it_serialises_to_plain_values():
     assert classpath == "airflow_provider_sfcrm.triggers.bulk_job.SalesforceBulkJobTrigger"
     assert SalesforceBulkJobTrigger(**kwargs).serialize() == (classpath, kwargs)
     assert kwargs["job_ids"] == ["750a"] and kwargs["expected_records"] == [7]
+
+
+def test_a_user_stopping_the_waiting_task_aborts_the_jobs_that_have_not_ended(monkeypatch, capsys):
+    class Jobs:
+        states = {"750a": "InProgress", "750b": "JobComplete", "750c": "UploadComplete", "750d": "Open"}
+
+        def __init__(self):
+            self.aborted: list[str] = []
+
+        def info(self, job_id):
+            if job_id == "750c":
+                raise SfCrmApiError("GET jobs/ingest/750c: SERVER_UNAVAILABLE")
+            return {"id": job_id, "state": self.states[job_id]}
+
+        def abort(self, job_id):
+            self.aborted.append(job_id)
+            return {"id": job_id, "state": "Aborted"}
+
+    jobs = Jobs()
+    trigger = SalesforceBulkJobTrigger(sfcrm_conn_id="c", job_ids=["750a", "750b", "750c", "750d"])
+    monkeypatch.setattr(
+        trigger, "_new_hook", lambda: type("Hook", (), {"bulk2_ingest_jobs": lambda self: jobs})()
+    )
+
+    asyncio.run(trigger.on_kill())
+
+    assert jobs.aborted == ["750a", "750d"]  # not the one that ended; the one that failed to answer is named
+    logged = "".join(capsys.readouterr())  # the trigger logs through structlog
+    assert "Could not abort Bulk API 2.0 job 750c" in logged and "SERVER_UNAVAILABLE" in logged
