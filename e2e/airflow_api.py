@@ -113,6 +113,19 @@ class AirflowApi:
             "task_instances"
         ]
 
+    def set_task_state(self, dag_id: str, run_id: str, task_id: str, state: str) -> None:
+        """What *Mark as failed / success* does in the UI."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}"
+        self.call("PATCH", path, json={"new_state": state})
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1) -> str:
+        """The task's log for one try, as the UI shows it (the triggerer's lines included)."""
+        path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}"
+        content = self.call("GET", path, params={"full_content": True}).get("content")
+        if isinstance(content, list):
+            return "\n".join(_log_line(line) for line in content)
+        return str(content)
+
     def tries(self, dag_id: str, run_id: str, task_id: str, map_index: int = -1) -> list[dict[str, Any]]:
         path = f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/{map_index}/tries"
         if map_index == -1:
@@ -148,3 +161,12 @@ class AirflowApi:
             ti["task_id"] + (f"[{ti['map_index']}]" if ti["map_index"] >= 0 else ""): ti["state"]
             for ti in self.task_instances(dag_id, run_id)
         }
+
+
+def _log_line(line: Any) -> str:
+    """One structured log line as text: its event, and the error it carries, if any."""
+    if not isinstance(line, dict):
+        return str(line)
+    text = str(line.get("event", ""))
+    extra = {k: v for k, v in line.items() if k not in ("event", "timestamp", "level", "logger", "loc")}
+    return f"{text} {extra}" if "error" in text or "exception" in text or "raised" in text else text

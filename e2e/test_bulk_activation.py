@@ -7,6 +7,10 @@ triggerer is restarted while the task waits — a deploy must not lose a job —
 maps the jobs' results back onto the input rows and records the confirmed writes in the sync state.
 The org, the sync state and the summary are then checked as for the REST scenarios, and no record
 was written over REST. A second day on ``api=auto`` sends only what changed.
+
+Then a third day on Bulk is stopped by a user while its jobs run (*Mark as failed*): the triggerer
+aborts the jobs that had not ended (the trigger's ``on_kill``), and the sync state records nothing
+of that run.
 """
 
 from __future__ import annotations
@@ -31,6 +35,19 @@ def org(deployment, api):
     with scenario("bulk", deployment, api, dags=[CONTACTS], profiles=3000) as org:
         org.sandbox.start(**SLOW_BULK)  # counters start afresh: every call counted is the DAG's
         yield org
+
+
+def _statuses_recorded(org, run_id: str) -> int:
+    """The statuses the ``activate`` task of ``run_id`` recorded in the sync state's history."""
+    rows = org.sync_state.query(
+        "SELECT COUNT(*) FROM sfcrm_sync_history WHERE run_id = %s", (f"{CONTACTS}/{run_id}/activate",)
+    )
+    return int(rows[0][0])
+
+
+def _job_polls(org) -> int:
+    """``GET jobs/ingest/<id>`` calls the org has answered (the trigger's polls, once the task waits)."""
+    return int(org.sandbox.stats()["api_calls_by_route"].get("GET /jobs/ingest/{job}", 0))
 
 
 def _activate(api, run_id: str) -> dict:
@@ -60,6 +77,7 @@ def test_a_bulk_activation_waits_in_the_triggerer_and_records_what_salesforce_co
     assert summary["written"] > 0 and not summary["dry_run"] and summary["api"] == "bulk"
     assert org.sandbox.calls_to("composite/sobjects") == 0, "every record went through Bulk jobs"
     assert_final_state(org, "Contact", org.expected_after_syncs("Contact", [DAY_END]))
+    assert _statuses_recorded(org, run_id) > 0
 
     # The next day on api=auto: only what changed is sent, and the org and state stay exact.
     next_day = DAY_END + timedelta(days=1)
@@ -70,3 +88,52 @@ def test_a_bulk_activation_waits_in_the_triggerer_and_records_what_salesforce_co
     assert day2["unchanged"] > 0 and day2["written"] < summary["written"]
     assert day2["api"] == "rest", "3,000 rows are under api=auto's threshold"
     assert_final_state(org, "Contact", org.expected_after_syncs("Contact", [DAY_END, next_day]))
+
+
+def _ingest_jobs(org) -> dict[str, str]:
+    """``{job id: state}`` of the org's Bulk API 2.0 ingest jobs."""
+    listed = org.hook().get_conn().restful("jobs/ingest")["records"]
+    return {job["id"]: job["state"] for job in listed if job.get("jobType") == "V2Ingest"}
+
+
+def test_marking_a_waiting_bulk_task_failed_aborts_its_jobs(deployment, api, org):
+    org.sandbox.start(bulk_records_per_s=2)  # slow enough that the jobs are still running when stopped
+    day = DAY_END + timedelta(days=2)
+    before = set(_ingest_jobs(org))
+    run_id = api.trigger(CONTACTS, logical_date=day.isoformat(), conf={"api": "bulk"})
+    processes.wait_until(
+        lambda: _activate(api, run_id)["state"] == "deferred",
+        timeout=300,
+        interval=1,
+        what="activate to defer",
+    )
+    ours = set(_ingest_jobs(org)) - before
+    assert ours, "the task deferred after queuing its jobs"
+    # Airflow calls on_kill only on a trigger that runs: wait until a triggerer took the trigger and
+    # it polled the jobs since (a trigger stopped before any triggerer picked it up has nothing to
+    # call, and its jobs run on).
+    processes.wait_until(
+        lambda: _activate(api, run_id).get("triggerer_job"), timeout=120, interval=1, what="a triggerer"
+    )
+    polls = _job_polls(org)
+    processes.wait_until(lambda: _job_polls(org) > polls, timeout=120, interval=1, what="the trigger to poll")
+
+    api.set_task_state(CONTACTS, run_id, "activate", "failed")
+
+    try:
+        states = processes.wait_until(
+            lambda: (
+                (s := {j: st for j, st in _ingest_jobs(org).items() if j in ours})
+                and all(st in ("Aborted", "JobComplete", "Failed") for st in s.values())
+                and s
+            ),
+            timeout=120,
+            interval=1,
+            what="the stopped task's jobs to be aborted",
+        )
+    except TimeoutError as exc:
+        log = api.task_log(CONTACTS, run_id, "activate")
+        raise AssertionError(f"{exc}; the task's log ends:\n{log[-4000:]}") from None
+    assert "Aborted" in states.values(), f"the triggerer should have aborted the running jobs: {states}"
+    assert _activate(api, run_id)["state"] == "failed"
+    assert _statuses_recorded(org, run_id) == 0, "the stopped run recorded nothing in the sync state"

@@ -58,6 +58,7 @@ class SalesforceBulkJobTrigger(BaseTrigger):
         self.poll_interval = float(poll_interval)
         self.max_poll_interval = float(max_poll_interval)
         self.deadline = None if deadline is None else float(deadline)
+        self._jobs: Any = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
         return (
@@ -91,8 +92,18 @@ class SalesforceBulkJobTrigger(BaseTrigger):
         it was aborted stays written; a retry of the task finds the job ``Aborted`` and rejects the
         records it did not process as ``BULK_JOB_UNPROCESSED`` (replayable).
         """
-        hook = await asyncio.to_thread(self._new_hook)
-        jobs = hook.bulk2_ingest_jobs()
+        jobs = self._jobs
+        if jobs is None:  # stopped before it first polled
+            try:
+                jobs = (await asyncio.to_thread(self._new_hook)).bulk2_ingest_jobs()
+            except Exception as exc:
+                self.log.warning(
+                    "Could not abort Bulk API 2.0 jobs %s (abort them in Setup, Bulk Data Load Jobs): %s: %s",
+                    ", ".join(self.job_ids),
+                    type(exc).__name__,
+                    exc,
+                )
+                return
         for job_id in self.job_ids:
             try:
                 if (await asyncio.to_thread(jobs.info, job_id)).get("state") in TERMINAL_STATES:
@@ -112,7 +123,7 @@ class SalesforceBulkJobTrigger(BaseTrigger):
         try:
             # The hook reads its connection and talks HTTP synchronously: keep both off the event loop.
             hook = await asyncio.to_thread(self._new_hook)
-            jobs = hook.bulk2_ingest_jobs()
+            jobs = self._jobs = hook.bulk2_ingest_jobs()  # on_kill reuses it: no second login
             pause = self.poll_interval
             expected = dict(zip(self.job_ids, self.expected_records or [], strict=False))
             seen: dict[str, tuple[float, int]] = {}  # job -> (when, records processed) at its first progress
