@@ -71,7 +71,11 @@ def test_a_shard_lost_with_its_worker_is_retried_elsewhere_and_the_org_is_exact(
 
     api.wait_for_run(SHARDED, run_id, timeout=420)
 
-    tries = api.tries(SHARDED, run_id, SHARD_TASK, victim["map_index"])
+    shard_tries = {
+        ti["map_index"]: api.tries(SHARDED, run_id, SHARD_TASK, ti["map_index"])
+        for ti in _shards(api, run_id)
+    }
+    tries = shard_tries[victim["map_index"]]
     assert [t["hostname"] for t in tries][:1] == [worker] and tries[0]["state"] != "success", (
         f"the shard's first try should have died on {worker}: {[(t['hostname'], t['state']) for t in tries]}"
     )
@@ -84,10 +88,6 @@ def test_a_shard_lost_with_its_worker_is_retried_elsewhere_and_the_org_is_exact(
     # Every try that died: the kill takes every shard the worker ran, not only the watched one (and a
     # try the scheduler gave up on for a missed heartbeat counts too). Each can have left its writes in
     # flight unrecorded: at most max_workers requests (the hook's window), which its retry sends again.
-    shard_tries = {
-        ti["map_index"]: api.tries(SHARDED, run_id, SHARD_TASK, ti["map_index"])
-        for ti in _shards(api, run_id)
-    }
     dead = [
         (i, t["try_number"], t["hostname"])
         for i, ts in shard_tries.items()

@@ -119,9 +119,10 @@ class CollectionsWriter:
         running: dict[Future, range] = {}
 
         def submit_next() -> None:
-            for number, indices in waiting:
+            batch = next(waiting, None)
+            if batch is not None:
+                number, indices = batch
                 running[pool.submit(self._write_batch, number, records, indices, results)] = indices
-                return
 
         try:
             for _ in range(max_workers):
