@@ -16,7 +16,9 @@ its own, and SOQL checks that every record holds them:
   extrapolated (rows/s and CPU per row measured; API requests one per record).
 
 Each runs in a child process of its own; printed and charted: wall time, rows/s, API requests (the
-sandbox's counter), client CPU seconds (user + system of the child), peak RSS of the child. A Markdown
+sandbox's counter), client CPU seconds (user + system of the child), peak RSS of the child, and the
+seconds it holds an Airflow worker slot (its wall time, except ours on Bulk: the task's time before it
+defers plus its time after it resumes; the trigger's wait runs in the triggerer). A Markdown
 table is printed (and pasted into the README), the chart goes to ``docs/side-by-side.png``
 (matplotlib: the ``bench`` extra).
 
@@ -89,7 +91,8 @@ def _simple_salesforce(config: dict[str, Any]):
     return Salesforce(instance_url=token["instance_url"], session_id=token["access_token"], session=session)
 
 
-def _run_ours(config: dict[str, Any], api: str, max_workers: int) -> int:
+def _run_ours(config: dict[str, Any], api: str, max_workers: int) -> tuple[int, float | None]:
+    """Rows written, and the seconds in a worker slot when the task deferred (else None: all of it)."""
     from airflow.sdk.exceptions import TaskDeferred
 
     from airflow_provider_sfcrm.operators.segment_export import SalesforceSegmentExportOperator
@@ -104,12 +107,15 @@ def _run_ours(config: dict[str, Any], api: str, max_workers: int) -> int:
         api=api,
         max_workers=max_workers,
     )
+    started = time.monotonic()
     try:
-        summary = operator.execute({})
+        return int(operator.execute({})["written"]), None
     except TaskDeferred as deferred:  # what the triggerer and the resumed task would do
+        before = time.monotonic() - started
         event = asyncio.run(_first_event(deferred.trigger))
+        resumed = time.monotonic()
         summary = getattr(operator, deferred.method_name)({}, event=event, **(deferred.kwargs or {}))
-    return int(summary["written"])
+        return int(summary["written"]), before + time.monotonic() - resumed
 
 
 async def _first_event(trigger) -> dict[str, Any]:
@@ -118,7 +124,7 @@ async def _first_event(trigger) -> dict[str, Any]:
     raise RuntimeError("the trigger ended without an event")
 
 
-def _run_official(config: dict[str, Any]) -> int:
+def _run_official(config: dict[str, Any]) -> tuple[int, float | None]:
     from airflow.providers.salesforce.operators.bulk import SalesforceBulkOperator
 
     payload = _records(config["segment"])
@@ -130,25 +136,26 @@ def _run_official(config: dict[str, Any]) -> int:
         batch_size=10_000,
         salesforce_conn_id="salesforce_bench",
     ).execute(context={})
-    return sum(1 for result in results if result["success"])
+    return sum(1 for result in results if result["success"]), None
 
 
-def _run_simple_bulk2(config: dict[str, Any]) -> int:
+def _run_simple_bulk2(config: dict[str, Any]) -> tuple[int, float | None]:
     sf = _simple_salesforce(config)
     results = sf.bulk2.Contact.update(csv_file=config["csv"])
-    return sum(
+    written = sum(
         int(result["numberRecordsProcessed"]) - int(result["numberRecordsFailed"]) for result in results
     )
+    return written, None
 
 
-def _run_naive(config: dict[str, Any]) -> int:
+def _run_naive(config: dict[str, Any]) -> tuple[int, float | None]:
     sf = _simple_salesforce(config)
     done = 0
     for record in _records(config["segment"]):
         record_id = record.pop("Id")
         sf.Contact.update(record_id, record)
         done += 1
-    return done
+    return done, None
 
 
 def run_child(name: str, config_path: str) -> int:
@@ -167,13 +174,11 @@ def run_child(name: str, config_path: str) -> int:
 
     cpu_before, _ = _usage()
     started = time.monotonic()
-    written = runners[name]()
+    written, slot = runners[name]()
     wall = time.monotonic() - started
     cpu_after, peak = _usage()
-    print(
-        _PREFIX
-        + json.dumps({"written": written, "wall_s": wall, "cpu_s": cpu_after - cpu_before, "rss_mb": peak})
-    )
+    figures = {"written": written, "wall_s": wall, "cpu_s": cpu_after - cpu_before, "rss_mb": peak}
+    print(_PREFIX + json.dumps({**figures, "slot_s": wall if slot is None else slot}))
     return 0
 
 
@@ -267,6 +272,7 @@ def measure(sandbox, hook, rows: int, naive_rows: int, only: set[str], work: Pat
                 "api_requests": round(calls * scale),
                 "cpu_s": result["cpu_s"] * scale,
                 "rss_mb": result["rss_mb"],
+                "slot_s": result["slot_s"] * scale,
                 "extrapolated_from": n if n != rows else None,
             }
         )
@@ -278,20 +284,26 @@ def _line(row: dict[str, Any]) -> str:
     note = f" (extrapolated from {row['extrapolated_from']:,})" if row["extrapolated_from"] else ""
     return (
         f"{row['wall_s']:,.1f} s, {row['rows_per_s']:,.0f} rows/s, {row['api_requests']:,} API requests, "
-        f"{row['cpu_s']:,.1f} s CPU, {row['rss_mb']:,.0f} MB peak RSS{note}"
+        f"{row['cpu_s']:,.1f} s CPU, {row['rss_mb']:,.0f} MB peak RSS, {_slot(row)} s in a worker slot{note}"
     )
+
+
+def _slot(row: dict[str, Any]) -> str:
+    """Worker-slot seconds; runs recorded before they were measured (``--from-json``) show a dash."""
+    return f"{row['slot_s']:,.1f}" if row.get("slot_s") is not None else "—"
 
 
 def table(rows: list[dict[str, Any]]) -> str:
     lines = [
-        "| rows | contender | wall time (s) | rows/s | API requests | client CPU (s) | peak RSS (MB) |",
-        "|---:|---|---:|---:|---:|---:|---:|",
+        "| rows | contender | wall time (s) | rows/s | API requests | client CPU (s) | peak RSS (MB) "
+        "| worker slot (s) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         star = "*" if row["extrapolated_from"] else ""
         lines.append(
             f"| {row['rows']:,} | {row['contender']}{star} | {row['wall_s']:,.1f} | {row['rows_per_s']:,.0f} "
-            f"| {row['api_requests']:,} | {row['cpu_s']:,.1f} | {row['rss_mb']:,.0f} |"
+            f"| {row['api_requests']:,} | {row['cpu_s']:,.1f} | {row['rss_mb']:,.0f} | {_slot(row)} |"
         )
     if any(row["extrapolated_from"] for row in rows):
         naive = next(row["extrapolated_from"] for row in rows if row["extrapolated_from"])
