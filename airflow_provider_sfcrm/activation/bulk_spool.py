@@ -7,7 +7,9 @@ does not send: every record that can be encoded becomes a row of a CSV part (at 
 ``max_part_bytes``: one job each), and the rows' original columns and input row numbers are kept
 beside it. :func:`conclude` later takes each job's per-row results (see :mod:`.bulk_csv`) and
 produces what a REST export would have: written / created / updated counts, and every row
-Salesforce refused in the rejected-rows file with its code.
+Salesforce refused in the rejected-rows file with its code. With ``choose`` (``api="auto"``),
+whether to spool at all is decided once the first pass has found the rows to send; a run that
+chooses not to is the REST export itself (:class:`SpoolChoice`).
 
 Spool directory: ``part-<n>.csv`` (the job data), ``hashes-<n>.npy`` (each row's key),
 ``rows.npy`` (input row number of each spooled row, over all parts), ``sent.parquet`` (their
@@ -227,18 +229,55 @@ def write_json_atomically(path: Path, data: Mapping[str, Any]) -> None:
     os.replace(temporary, path)
 
 
-class BulkSpoolExport(SegmentExport):
+#: ``choose(rows_to_send, segment_rows) -> bool``: spool (True) or send through the writer (False).
+ChooseFn = Callable[[int, int], bool]
+
+
+class SpoolChoice:
+    """Whether a spooling export spools: always without ``choose``; else as ``choose`` decides, once.
+
+    ``choose(rows_to_send, segment_rows)`` is called once the first pass has found the rows to send
+    (see ``_rows_to_send`` of the export), before anything is sent or spooled. False turns the export
+    into the one it derives from: the rows are sent through ``write`` and counted as they are
+    answered, and nothing is spooled. Mixed into :class:`BulkSpoolExport` and the sync state's
+    :class:`~..sync.bulk.SyncBulkSpoolExport`.
+    """
+
+    spooling = True
+
+    def _choice(self, write: Any, choose: ChooseFn | None) -> None:
+        if choose is not None and write is None:
+            raise ValueError("choose needs the writer that sends the rows when it does not spool them")
+        self._rest_write, self._choose = write, choose
+
+    def _first_pass(self, pairing: Any) -> int:
+        total = super()._first_pass(pairing)  # type: ignore[misc]
+        if self._choose is not None:
+            self.spooling = bool(self._choose(self._rows_to_send(pairing), total))  # type: ignore[attr-defined]
+            if not self.spooling:
+                self.write = self._rest_write
+        return total
+
+
+class BulkSpoolExport(SpoolChoice, SegmentExport):
     """:class:`~.segment.SegmentExport` whose writer is a :class:`BulkSpool` (nothing is sent).
 
     Rows refused before sending go to ``rejected`` as always; the rows spooled are not counted as
-    written: the jobs' results decide (:func:`conclude`).
+    written: the jobs' results decide (:func:`conclude`). With ``choose``, see :class:`SpoolChoice`:
+    ``write`` sends the rows when it chooses not to spool them.
     """
 
-    def __init__(self, *args: Any, spool: BulkSpool, **kwargs: Any):
+    def __init__(
+        self, *args: Any, spool: BulkSpool, write: Any = None, choose: ChooseFn | None = None, **kwargs: Any
+    ):
         super().__init__(*args, write=spool.write, **kwargs)
         self.spool = spool
+        self._choice(write, choose)
 
     def _count_results(self, results: list[RecordResult], rows: list[int], table: pa.Table) -> None:
+        if not self.spooling:
+            super()._count_results(results, rows, table)
+            return
         spooled = [pos for pos, result in enumerate(results) if result.success]
         self.spool.keep(
             table.take(spooled) if len(spooled) < table.num_rows else table, [rows[p] for p in spooled]

@@ -91,6 +91,13 @@ class DuplicateFinder:
             self._db.execute("INSERT INTO keys SELECT row, key FROM incoming")
             self._db.unregister("incoming")
 
+    def losers(self) -> int:
+        """How many rows lose to a later row of the same identity (once every chunk was added)."""
+        [(found,)] = self._db.execute(
+            "SELECT coalesce(sum(n - 1), 0) FROM (SELECT count(*) AS n FROM keys GROUP BY key HAVING n > 1)"
+        ).fetchall()
+        return int(found)
+
     def _start(self) -> pa.RecordBatchReader:
         # Group once (out of core when large), then keep only the rows that lose to a later twin.
         query = """

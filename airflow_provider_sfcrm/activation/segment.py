@@ -200,6 +200,7 @@ class SegmentExport:
         self.row_filter = row_filter
         self.counts = ExportCounts()
         self._limit_reached = False
+        self._selected = 0  # rows the row filter selects (all without one), counted by the first pass
         if write is None and self.mapping.operation == "upsert":
             # Only Salesforce knows which upserted rows already exist.
             self.counts.created = self.counts.updated = self.counts.created_or_updated = None
@@ -241,20 +242,40 @@ class SegmentExport:
 
     def _first_pass(self, duplicates: DuplicateFinder) -> int:
         column = self.mapping.identity_column
-        if column is None:  # insert, publish: no identity, nothing to deduplicate
-            first = self.mapping.columns[:1] or None
-            return sum(b.num_rows for b in self.source.batches(first))
-        by_id = self.mapping.operation == "update"
         filtering = self.row_filter.columns if self.row_filter else ()
+        if column is None:  # insert, publish: no identity, nothing to deduplicate
+            rows = 0
+            for batch in self.source.batches(list(filtering) or self.mapping.columns[:1] or None):
+                rows += batch.num_rows
+                self._selected += self._selected_in(batch)
+            return rows
+        by_id = self.mapping.operation == "update"
         for batch in self.source.batches([column, *(c for c in filtering if c != column)]):
             keys = identity_keys(
                 batch.column(0), by_salesforce_id=by_id, case_sensitive=self.key_case_sensitive
             )
             if self.row_filter is not None:  # a filtered-out row is nobody's duplicate: no key
-                selected = pa.array(self.row_filter.mask(pa.Table.from_batches([batch])))
-                keys = pc.if_else(selected, keys, pa.scalar(None, keys.type))
+                selected = self.row_filter.mask(pa.Table.from_batches([batch]))
+                keys = pc.if_else(pa.array(selected), keys, pa.scalar(None, keys.type))
+                self._selected += int(np.count_nonzero(selected))
+            else:
+                self._selected += batch.num_rows
             duplicates.add(keys)
         return duplicates.rows
+
+    def _selected_in(self, batch: pa.RecordBatch) -> int:
+        """How many rows of ``batch`` the row filter selects (all without one)."""
+        if self.row_filter is None:
+            return batch.num_rows
+        return int(np.count_nonzero(self.row_filter.mask(pa.Table.from_batches([batch]))))
+
+    def _rows_to_send(self, duplicates: DuplicateFinder) -> int:
+        """The rows the first pass found to send: those the row filter selects (all without one), less
+        the earlier rows of a repeated identity. Rows a check of the second pass refuses (a missing or
+        malformed identity, a value the field cannot hold) are among them: only that pass finds them.
+        """
+        losers = duplicates.losers() if self.mapping.identity_column is not None else 0
+        return self._selected - losers
 
     def _identities(self, table: pa.Table) -> list[str | None]:
         if self.mapping.identity_column is None:

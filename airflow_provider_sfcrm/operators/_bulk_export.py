@@ -1,8 +1,11 @@
 """The segment export through Bulk API 2.0 ingest jobs: choose the API, spool, upload, defer, resume.
 
-1. **Choose** (:func:`resolve_api`): ``api="bulk"``, or ``"auto"`` when the segment has more than
-   :data:`BULK_THRESHOLD_ROWS` rows and nothing needs the REST path (``all_or_none``,
-   ``auto_assign=True``, ``duplicate_rule_header``, ``operation="publish"``, a dry run).
+1. **Choose** (:func:`resolve_api`): ``api="bulk"``, or ``"auto"`` when nothing needs the REST path
+   (``all_or_none``, ``auto_assign=True``, ``duplicate_rule_header``, ``operation="publish"``, a dry
+   run) and the export's first pass finds more than :data:`BULK_THRESHOLD_ROWS` rows to send — the
+   rows the ``row_filter`` selects less the duplicates, or with a sync state the plan's rows to send
+   and exits (rows the second pass refuses are among them). With fewer, the same run sends them over
+   REST and concludes as a REST run (:func:`_sent_over_rest`): no extra pass over the segment.
 2. **Spool**: the segment runs through the same checks as on REST (client-side rejects, duplicates,
    counts identical); the rows to send become CSV job data in a spool directory
    (:mod:`~airflow_provider_sfcrm.activation.bulk_spool`), one job per 100 MB part. With a sync
@@ -31,6 +34,8 @@ from __future__ import annotations
 import dataclasses
 import shutil
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,10 +49,11 @@ from airflow_provider_sfcrm.exceptions import (
 if TYPE_CHECKING:
     from airflow_provider_sfcrm.activation.bulk_spool import JobPart, SpoolManifest
     from airflow_provider_sfcrm.activation.mapping import ExportMapping
+    from airflow_provider_sfcrm.activation.segment import ExportCounts
     from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
     from airflow_provider_sfcrm.operators._sync_support import SyncSettings
 
-#: ``api="auto"`` uses Bulk API 2.0 above this many segment rows: REST spends 5 requests per 1,000
+#: ``api="auto"`` uses Bulk API 2.0 above this many rows to send: REST spends 5 requests per 1,000
 #: rows, a Bulk job about 10 whatever its size, and Salesforce advises Bulk beyond a few thousand.
 BULK_THRESHOLD_ROWS = 10_000
 APIS = ("rest", "bulk", "auto")
@@ -58,7 +64,8 @@ _JOBS = "jobs.json"
 
 
 def resolve_api(operator: Any, mapping: ExportMapping, *, dry_run: bool) -> str:
-    """``"rest"`` or ``"bulk"`` for this run (see the module's docstring)."""
+    """``"rest"`` or ``"bulk"`` for this run, or ``"auto"`` when the rows to send decide, once the
+    export's first pass has found them (:func:`_auto_choice`; see the module's docstring)."""
     api = str(operator.api).strip().lower()
     if api not in APIS:
         raise SfCrmConfigError(f"api must be one of {', '.join(APIS)}, not {operator.api!r}")
@@ -76,13 +83,26 @@ def resolve_api(operator: Any, mapping: ExportMapping, *, dry_run: bool) -> str:
         raise SfCrmConfigError(f'api="bulk" cannot be used with {", ".join(blockers)}; use api="rest"')
     if api == "rest" or dry_run or (api == "auto" and blockers):
         return "rest"
-    if api == "bulk":
-        return "bulk"
-    with operator._segment(mapping) as source:
-        rows = sum(batch.num_rows for batch in source.batches(mapping.columns[:1] or None))
-    chosen = "bulk" if rows > BULK_THRESHOLD_ROWS else "rest"
-    operator.log.info("api=auto: %d segment rows, threshold %d: %s", rows, BULK_THRESHOLD_ROWS, chosen)
-    return chosen
+    return api
+
+
+def _auto_choice(operator: Any, decided: list[str]) -> Callable[[int, int], bool]:
+    """``api="auto"``'s ``choose(rows_to_send, segment_rows)``: Bulk above :data:`BULK_THRESHOLD_ROWS`
+    rows to send; the choice is logged and appended to ``decided``."""
+
+    def choose(rows_to_send: int, segment_rows: int) -> bool:
+        chosen = "bulk" if rows_to_send > BULK_THRESHOLD_ROWS else "rest"
+        operator.log.info(
+            "api=auto: %d rows to send (%d segment rows), threshold %d: %s",
+            rows_to_send,
+            segment_rows,
+            BULK_THRESHOLD_ROWS,
+            chosen,
+        )
+        decided.append(chosen)
+        return chosen == "bulk"
+
+    return choose
 
 
 def bulk_spool_dir(context: Any) -> Path:
@@ -104,19 +124,29 @@ def bulk_export(
 ) -> dict[str, Any] | None:
     """Run the export through Bulk API 2.0 when :func:`resolve_api` says so: spool, upload, defer.
 
-    None when REST is chosen. Defers (``TaskDeferred``) once the jobs are queued; with nothing to
-    send after the checks, concludes at once and returns the summary.
+    None when REST is chosen up front. Defers (``TaskDeferred``) once the jobs are queued; with
+    nothing to send after the checks, or when ``api="auto"`` sent the rows over REST after all,
+    concludes at once and returns the summary.
     """
-    if resolve_api(operator, mapping, dry_run=dry_run) != "bulk":
+    api = resolve_api(operator, mapping, dry_run=dry_run)
+    if api == "rest":
         return None
     from airflow_provider_sfcrm.activation.bulk_spool import read_manifest
 
     directory = bulk_spool_dir(context)
     manifest = read_manifest(directory)
-    if manifest is None:
+    if manifest is None:  # a spool complete (an earlier try chose Bulk) is resumed whatever ``api``
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
-        manifest = _spool(operator, hook, describe, mapping, directory, sync)
+        started = time.monotonic()
+        manifest, counts = _spool(
+            operator, hook, describe, mapping, directory, sync, rejected_path, auto=api == "auto"
+        )
+        if manifest is None:
+            seconds = time.monotonic() - started
+            return _sent_over_rest(
+                operator, hook, describe, mapping, counts, directory, rejected_path, sync, seconds
+            )
     else:
         operator.log.info("Resuming the Bulk API 2.0 export spooled in %s (an earlier try)", directory)
     if operator._stop.is_set():
@@ -150,9 +180,17 @@ def _spool(
     mapping: ExportMapping,
     directory: Path,
     sync: SyncSettings | None,
-) -> SpoolManifest:
+    rejected_path: str,
+    *,
+    auto: bool,
+) -> tuple[SpoolManifest | None, ExportCounts]:
     """Run the checks (and the sync plan) and write the job data (the same pipeline as REST, with a
-    spooling writer)."""
+    spooling writer); the manifest and the counts.
+
+    ``auto``: once the first pass has found the rows to send, :func:`_auto_choice` decides; when it
+    chooses REST, the same run sends them through the hook instead, and the manifest is None. Either
+    way the rows refused go to the spool directory's ``CLIENT_REJECTED`` file.
+    """
     from airflow_provider_sfcrm.activation.bulk_spool import (
         CLIENT_REJECTED,
         BulkSpool,
@@ -160,13 +198,20 @@ def _spool(
         job_columns,
     )
     from airflow_provider_sfcrm.hooks._bulk2_ingest import MAX_UPLOAD_BYTES
+    from airflow_provider_sfcrm.operators._export_support import refuse_overlap
 
+    decided: list[str] = []
+    choose = _auto_choice(operator, decided) if auto else None
+    write = operator._writer(hook, mapping) if auto else None
     spool: Any
     if sync is None:
         spool = BulkSpool(directory, job_columns(mapping), max_part_bytes=MAX_UPLOAD_BYTES)
+        rest = partial(write, external_id_field=mapping.write_key) if write is not None else None
 
-        def run(source: Any, rules: Any, rejected: Any, options: dict[str, Any]) -> Any:
-            return BulkSpoolExport(source, rules, rejected, spool=spool, **options).run()
+        def export(source: Any, rules: Any, rejected: Any, options: dict[str, Any]) -> Any:
+            return BulkSpoolExport(
+                source, rules, rejected, spool=spool, write=rest, choose=choose, **options
+            ).run()
 
     else:
         from airflow_provider_sfcrm.operators._sync_support import run_sync
@@ -174,12 +219,21 @@ def _spool(
 
         spool = SyncBulkSpool(directory, job_headers(mapping), max_part_bytes=MAX_UPLOAD_BYTES)
 
-        def run(source: Any, rules: Any, rejected: Any, options: dict[str, Any]) -> Any:
-            return run_sync(operator, hook, mapping, source, (rules, rejected), sync, None, options, spool)
+        def export(source: Any, rules: Any, rejected: Any, options: dict[str, Any]) -> Any:
+            return run_sync(
+                operator, hook, mapping, source, (rules, rejected), sync, write, options, spool, choose
+            )
+
+    def run(source: Any, rules: Any, rejected: Any, options: dict[str, Any]) -> Any:
+        if operator.segment_path is not None:  # the rejected rows end there, spooled or not
+            refuse_overlap(source, rejected_path)
+        return export(source, rules, rejected, options)
 
     counts = operator._export(
         hook, describe, mapping, str(directory / CLIENT_REJECTED), False, sync, bulk=run
     )
+    if decided == ["rest"]:
+        return None, counts
     manifest = spool.finish(counts)
     operator.log.info(
         "Spooled %d rows to send in %d Bulk API 2.0 job(s); %d rows refused before sending",
@@ -187,7 +241,34 @@ def _spool(
         len(manifest.part_rows),
         counts.rejected,
     )
-    return manifest
+    return manifest, counts
+
+
+def _sent_over_rest(
+    operator: Any,
+    hook: SalesforceCrmHook,
+    describe: Any,
+    mapping: ExportMapping,
+    counts: ExportCounts,
+    directory: Path,
+    rejected_path: str,
+    sync: SyncSettings | None,
+    seconds: float,
+) -> dict[str, Any]:
+    """Conclude a run ``api="auto"`` sent over REST, as the REST path does: its rejected rows move from
+    the spool directory to ``rejected_path`` (whole or not at all), the spool directory goes."""
+    from airflow_provider_sfcrm.activation.bulk_spool import CLIENT_REJECTED
+    from airflow_provider_sfcrm.operators._export_support import atomic_output
+
+    with atomic_output(rejected_path) as where:
+        if isinstance(where, str):
+            shutil.move(directory / CLIENT_REJECTED, where)
+        else:  # a file on an object store
+            with open(directory / CLIENT_REJECTED, "rb") as rejected:
+                shutil.copyfileobj(rejected, where)
+    shutil.rmtree(directory, ignore_errors=True)
+    summary = operator._summarise(hook, mapping, counts, rejected_path, False, seconds, sync)
+    return operator._conclude(hook, mapping, describe, summary, False)
 
 
 def _submit(

@@ -56,11 +56,13 @@ def run_sync(
     write: Any,
     options: dict[str, Any],
     spool: Any = None,
+    choose: Any = None,
 ) -> Any:
     """Run the export against the sync state; the stale rows go to their own file. Returns the counts.
 
     With ``spool`` (a :class:`~airflow_provider_sfcrm.sync.bulk.SyncBulkSpool`), the rows to send are
-    spooled as Bulk API 2.0 job data instead of being sent.
+    spooled as Bulk API 2.0 job data instead of being sent — or, with ``choose``, only when it says so
+    once the plan is made (:class:`~airflow_provider_sfcrm.activation.bulk_spool.SpoolChoice`).
     """
     from airflow_provider_sfcrm.activation.mapping import membership_columns
     from airflow_provider_sfcrm.activation.report import StaleRowsWriter
@@ -94,7 +96,7 @@ def run_sync(
             if spool is not None:
                 from airflow_provider_sfcrm.sync.bulk import SyncBulkSpoolExport
 
-                make: Any = partial(SyncBulkSpoolExport, spool=spool)
+                make: Any = partial(SyncBulkSpoolExport, spool=spool, choose=choose)
             else:
                 make = SyncExport
             try:

@@ -127,9 +127,13 @@ class SalesforceSegmentExportOperator(BaseOperator):
     :param api: ``"rest"`` (default: sObject Collections), ``"bulk"`` (Bulk API 2.0 ingest: the task
         defers while Salesforce processes the job, and a retry resumes the job instead of uploading
         again; with a ``sync_state``, the same plan and state as on REST, one job per operation) or
-        ``"auto"`` (Bulk API 2.0 when the segment has more rows than
-        ``airflow_provider_sfcrm.operators._bulk_export.BULK_THRESHOLD_ROWS``, 10,000, and nothing needs
-        REST) (templated). See the README, "Bulk API 2.0".
+        ``"auto"``: when nothing needs REST, Bulk API 2.0 when there are more rows to send than
+        ``airflow_provider_sfcrm.operators._bulk_export.BULK_THRESHOLD_ROWS`` (10,000), else REST. The
+        rows to send are known after the export's first pass, before anything is sent: the rows the
+        ``row_filter`` selects (all without one) less the earlier rows of a repeated identity, or with
+        a ``sync_state`` the plan's rows to send and the exits of people who vanished; rows a
+        client-side check refuses later are counted among them. No extra pass over the segment; the
+        summary's ``api`` says which was used (templated). See the README, "Bulk API 2.0".
     """
 
     template_fields: Sequence[str] = (

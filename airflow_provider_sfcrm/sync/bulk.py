@@ -14,7 +14,9 @@ through the same :func:`~.confirm.confirmed` as REST, and settles the insert jou
 outcome is known. Each job is recorded in one transaction that also settles the job's *token*, a
 pending entry with no records added when the spool was completed: a resumed task records only the
 jobs whose token is still pending, so nothing is recorded twice. The fields are marked synced
-(``set_marks``) once every job is recorded and the run completed. Pure: no Airflow, no HTTP.
+(``set_marks``) once every job is recorded and the run completed. With ``choose`` (``api="auto"``),
+a run whose plan has few rows to send is the REST sync itself: nothing spooled, no token added.
+Pure: no Airflow, no HTTP.
 """
 
 from __future__ import annotations
@@ -32,7 +34,9 @@ import pyarrow.parquet as pq
 from airflow_provider_sfcrm.activation.bulk_spool import (
     MANIFEST,
     BulkSpool,
+    ChooseFn,
     JobPart,
+    SpoolChoice,
     SpoolManifest,
     job_columns,
     manifest_counts,
@@ -112,20 +116,34 @@ def _spool_only(*args: Any, **kwargs: Any) -> Any:  # pragma: no cover - never c
     raise RuntimeError("a Bulk API 2.0 spool sends nothing itself")
 
 
-class SyncBulkSpoolExport(SyncExport):
-    """:class:`~.export.SyncExport` whose groups are spooled (see the module's docstring)."""
+class SyncBulkSpoolExport(SpoolChoice, SyncExport):
+    """:class:`~.export.SyncExport` whose groups are spooled (see the module's docstring).
 
-    def __init__(self, *args: Any, spool: SyncBulkSpool, write: Any = None, **kwargs: Any):
-        # ``write`` is ignored: nothing is sent from here. A writer is still given to SyncExport so
-        # that it runs as a real run (records built, unconfirmed inserts reconciled), not a dry one.
+    With ``choose`` (see :class:`~..activation.bulk_spool.SpoolChoice`), a run it chooses not to spool
+    is the REST sync: ``write`` sends the groups, each request's confirmed records are recorded as it
+    finishes, and no token is added.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        spool: SyncBulkSpool,
+        write: Any = None,
+        choose: ChooseFn | None = None,
+        **kwargs: Any,
+    ):
+        # While spooling, nothing is sent from here. A writer is still given to SyncExport so that it
+        # runs as a real run (records built, unconfirmed inserts reconciled), not a dry one.
         super().__init__(*args, write=_spool_only, **kwargs)
         self.spool = spool
+        self._choice(write, choose)
         self._marks_due = False
         self._journaled: list[str] = []  # the journal entry of each insert spooled, in order
 
     def run(self) -> ExportCounts:
         counts = super().run()
-        self.spool.sync = self._tokens()
+        if self.spooling:
+            self.spool.sync = self._tokens()
         return counts
 
     def _write_group(
@@ -137,6 +155,8 @@ class SyncBulkSpoolExport(SyncExport):
         on_progress: Callable[[int], None],
     ) -> list[RecordResult]:
         """Spool the group's records; journal the inserts spooled (before any job is uploaded)."""
+        if not self.spooling:
+            return super()._write_group(operation, key, rows, records, on_progress)
         results = self.spool.section(operation).write(records, on_progress)
         if operation == "insert":
             spooled = [at for at, result in enumerate(results) if result.success]
@@ -148,6 +168,9 @@ class SyncBulkSpoolExport(SyncExport):
     def _count_results(self, results: list[RecordResult], rows: list[int], table: pa.Table) -> None:
         """Keep each spooled row with its plan columns, in its section's order; the jobs' results
         count them later."""
+        if not self.spooling:
+            super()._count_results(results, rows, table)
+            return
         operations = self._operations(table)
         for operation in OPERATIONS:
             chosen = [at for at, op in enumerate(operations) if op == operation and results[at].success]
@@ -161,6 +184,9 @@ class SyncBulkSpoolExport(SyncExport):
             self.spool.section(operation).keep(kept, [rows[at] for at in chosen])
 
     def _mark_synced(self) -> None:
+        if not self.spooling:
+            super()._mark_synced()
+            return
         self._marks_due = True  # once every job's results are recorded (record_jobs)
 
     def _tokens(self) -> dict[str, Any]:

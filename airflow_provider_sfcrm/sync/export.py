@@ -140,6 +140,7 @@ class SyncExport(SegmentExport):
         if not self._fields:
             raise ValueError("nothing to sync: the mapping names no field besides the identity")
         self.records = SyncRecords(mapping, self._fields)
+        self._planned: dict[str, int] = {}  # the plan's rows by action, once the first pass made it
 
     @property
     def fields(self) -> list[SyncField]:
@@ -187,7 +188,7 @@ class SyncExport(SegmentExport):
             lambda keys: self.state.read_fields(self.scope_id, keys),
             self.state.marks(self.scope_id, [spec.name for spec in self.fields]),
         )
-        planned = planner.counts()
+        planned = self._planned = planner.counts()
         vanished = planned.get(f"vanished_{SEND}", 0) + planned.get(f"vanished_{STALE}", 0)
         self.counts.total += vanished
         self.counts.vanished = vanished
@@ -203,6 +204,11 @@ class SyncExport(SegmentExport):
             f"{vanished:,}",
         )
         return planner.rows
+
+    def _rows_to_send(self, planner: SyncPlanner) -> int:
+        """The plan's rows to send and the exits of the people who vanished (after the first pass).
+        Rows a check of the second pass refuses are among them: only that pass finds them."""
+        return self._planned.get(SEND, 0) + self._planned.get(f"vanished_{SEND}", 0)
 
     def _reconcile(self) -> None:
         """Record the inserts an earlier (killed) run sent without recording their outcome."""

@@ -56,8 +56,9 @@ def activation_params(audiences: Mapping[str, str]) -> dict[str, Param]:
             enum=["auto", "rest", "bulk"],
             title="API",
             description=(
-                "auto: Bulk API 2.0 when the segment has more than 10,000 rows, else REST (sObject "
-                "Collections); rest or bulk to choose."
+                "auto: Bulk API 2.0 when more than 10,000 rows are to be sent (with the sync state: "
+                "the people whose values changed), else REST (sObject Collections); rest or bulk to "
+                "choose."
             ),
         ),
         "audiences": Param(

@@ -23,6 +23,7 @@ from airflow_provider_sfcrm.exceptions import SfCrmConfigError
 from airflow_provider_sfcrm.hooks._bulk2_ingest import Bulk2IngestJobs
 from airflow_provider_sfcrm.operators import _bulk_export
 from airflow_provider_sfcrm.operators._bulk_export import bulk_spool_dir
+from airflow_provider_sfcrm.sources import FileSegment
 from airflow_provider_sfcrm.triggers.bulk_job import SalesforceBulkJobTrigger
 from tests.integration._export_org import (
     bad_positions,
@@ -159,6 +160,77 @@ def test_auto_uses_bulk_above_the_threshold_and_rest_below(org, tmp_path, monkey
     assert [state[sfid]["LastName"] for sfid in ids] == [f"Small{i}" for i in range(300)] + [
         f"Auto{i}" for i in range(300, 500)
     ]
+
+
+def test_auto_decides_on_the_rows_to_send_not_the_segments_rows(org, tmp_path, monkeypatch, capfd):
+    monkeypatch.setattr(_bulk_export, "BULK_THRESHOLD_ROWS", 300)
+    ids = _seed(org, 500, "s")
+    mapping = {"sfid": "Id", "last": "LastName"}
+    schema = pa.schema([("sfid", pa.string()), ("last", pa.string()), ("score", pa.int64())])
+    rows = [{"sfid": sfid, "last": f"Few{i}", "score": i} for i, sfid in enumerate(ids)]
+    rows[5]["sfid"] = "not-an-id"  # selected, refused before sending: counted among the rows to send
+    filtered = write_segment(tmp_path / "filtered.parquet", rows, schema)
+    # 450 rows, of which the first 200 are repeated later (the later rows win): 250 to send.
+    repeated = write_segment(
+        tmp_path / "repeated.parquet",
+        [{"sfid": sfid, "last": f"Twice{i}", "score": i} for i, sfid in enumerate(ids[:250] + ids[:200])],
+        schema,
+    )
+    options = dict(api="auto", field_mapping=mapping, audiences={}, max_rejected_ratio=1.0)
+    writes, jobs = org.write_calls(), len(_ingest_jobs(org))
+    context = _context()
+    passes, read = [], FileSegment.batches
+    monkeypatch.setattr(FileSegment, "batches", lambda self, *a, **k: passes.append(1) or read(self, *a, **k))
+
+    few = _operator(filtered, tmp_path / "few.parquet", row_filter="score < 200", **options).execute(context)
+
+    assert len(passes) == 2  # the export's own two passes: deciding took no pass of its own
+    monkeypatch.setattr(FileSegment, "batches", read)
+
+    assert (few["api"], few["total"], few["written"], few["rejected"], few["filtered"]) == (
+        "rest",
+        500,
+        199,
+        1,
+        300,
+    )
+    assert "api=auto: 200 rows to send (500 segment rows), threshold 300: rest" in capfd.readouterr().out
+    assert (org.write_calls(), len(_ingest_jobs(org))) == (writes + 1, jobs)  # one request, no job
+    assert not bulk_spool_dir(context).exists()
+    # The rejected rows are where, and what, the REST path puts them.
+    rest = _operator(
+        filtered, tmp_path / "rest.parquet", row_filter="score < 200", **dict(options, api="rest")
+    )
+    rest_summary = rest.execute(_context())
+    assert pq.read_table(few["rejected_rows_path"]).equals(pq.read_table(rest_summary["rejected_rows_path"]))
+    assert pq.read_table(few["rejected_rows_path"]).column("sfcrm_error_code").to_pylist() == ["MALFORMED_ID"]
+    varying = ("duration_s", "api_usage", "rejected_rows_path")
+    assert {k: v for k, v in few.items() if k not in varying} == {
+        k: v for k, v in rest_summary.items() if k not in varying
+    }
+
+    twice = _operator(repeated, tmp_path / "twice.parquet", **options).execute(_context())
+
+    assert (twice["api"], twice["written"], twice["rejected_by_code"]) == (
+        "rest",
+        250,
+        {"DUPLICATE_IN_SEGMENT": 200},
+    )
+    assert len(_ingest_jobs(org)) == jobs
+    state = snapshot(org.hook, "Contact")
+    assert [state[sfid]["LastName"] for sfid in ids[:250]] == [f"Twice{i}" for i in range(250, 450)] + [
+        f"Twice{i}" for i in range(200, 250)
+    ]
+
+    more = _operator(filtered, tmp_path / "more.parquet", row_filter="score < 400", **options)
+    summary = run_deferrable(more, _context())
+    assert (summary["api"], summary["written"], summary["rejected"], summary["filtered"]) == (
+        "bulk",
+        399,
+        1,
+        100,
+    )
+    assert len(_ingest_jobs(org)) == jobs + 1
 
 
 def test_bulk_sends_only_the_rows_a_row_filter_selects_and_counts_the_others(org, tmp_path):
@@ -305,3 +377,13 @@ def test_bulk_refuses_what_only_rest_can_do(org, tmp_path):
         ).execute(_context())
     with pytest.raises(SfCrmConfigError, match="api must be one of rest, bulk, auto"):
         _operator(segment, tmp_path / "r2.parquet", api="soap").execute(_context())
+
+
+@pytest.mark.parametrize("api", ["bulk", "auto"])
+def test_the_rejected_rows_never_overwrite_the_input(org, tmp_path, api):
+    ids = _seed(org, 3, "o")
+    segment = write_segment(tmp_path / "o.parquet", _segment_rows(ids, {}), SCHEMA)
+    before = (tmp_path / "o.parquet").read_bytes()
+    with pytest.raises(SfCrmConfigError, match="rejected_rows_path .* is one of the segment's input files"):
+        _operator(segment, segment, api=api).execute(_context())
+    assert (tmp_path / "o.parquet").read_bytes() == before

@@ -27,7 +27,7 @@ from tests.integration.test_segment_export_bulk import _context, _first_event, _
 
 pytestmark = pytest.mark.integration
 
-DAY1, DAY2 = "2026-01-02T00:00:00+00:00", "2026-01-03T00:00:00+00:00"
+DAY1, DAY2, DAY3 = "2026-01-02T00:00:00+00:00", "2026-01-03T00:00:00+00:00", "2026-01-04T00:00:00+00:00"
 SCHEMA = pa.schema(
     [("ext", pa.string()), ("last", pa.string()), ("aud_1", pa.bool_()), ("aud_2", pa.bool_())]
 )
@@ -282,15 +282,49 @@ def test_bulk_insert_with_a_sync_state_journals_and_settles(org, tmp_path, sync_
     assert sync_state_db.query("SELECT count(*) FROM sfcrm_sync_pending")[0][0] == 0
 
 
-def test_auto_chooses_bulk_with_a_sync_state_above_the_threshold(org, tmp_path, sync_state_db, monkeypatch):
+@pytest.mark.timeout(300)
+def test_auto_decides_each_sync_day_on_its_rows_to_send(org, tmp_path, sync_state_db, monkeypatch, capfd):
     monkeypatch.setattr(_bulk_export, "BULK_THRESHOLD_ROWS", 30)
-    day1, _ = _days("A", 40)
+    people = 100
+    day1 = [
+        {"ext": f"A-{i}", "last": f"P{i}", "aud_1": i % 3 == 0, "aud_2": i % 5 == 0} for i in range(people)
+    ]
+    members = sum(1 for i in range(people) if i % 3 == 0 or i % 5 == 0)
+    # Day 3: two new names, and person 3 (a member) vanished: 2 rows to send and 1 exit.
+    day3 = [dict(row, last=f"R{i}") if i in (1, 2) else row for i, row in enumerate(day1) if i != 3]
     jobs, writes = len(_ingest_jobs(org)), org.write_calls()
-    summary = run_deferrable(
-        _operator(tmp_path, write_segment(tmp_path / "a.parquet", day1, SCHEMA), DAY1, api="auto"), _context()
+    summaries, contexts = [], []
+    for day, as_of, rows in ((1, DAY1, day1), (2, DAY2, day1), (3, DAY3, day3)):
+        segment = write_segment(tmp_path / f"a{day}.parquet", rows, SCHEMA)
+        contexts.append(_context())
+        summaries.append(run_deferrable(_operator(tmp_path, segment, as_of, api="auto"), contexts[-1]))
+    logged = capfd.readouterr().out
+
+    # Day 1 creates everyone, day 2 turns every member's realized into existing: Bulk, a job each.
+    assert [(s["api"], s["written"]) for s in summaries[:2]] == [("bulk", people), ("bulk", members)]
+    assert "api=auto: 100 rows to send (100 segment rows), threshold 30: bulk" in logged
+    assert f"api=auto: {members} rows to send (100 segment rows), threshold 30: bulk" in logged
+    # Day 3: a segment above the threshold, 3 rows to send: REST, in two requests (upserts, exits).
+    day3_summary = summaries[2]
+    assert "api=auto: 3 rows to send (99 segment rows), threshold 30: rest" in logged
+    assert (len(_ingest_jobs(org)), org.write_calls()) == (jobs + 2, writes + 2)
+    assert (day3_summary["api"], day3_summary["written"], day3_summary["vanished"]) == ("rest", 3, 1)
+    assert (day3_summary["unchanged"], day3_summary["total"], day3_summary["rejected"]) == (97, 100, 0)
+    org_now = _statuses(org, "A")
+    assert [org_now[f"A-{i}"][1] for i in (1, 2, 4)] == ["R1", "R2", "P4"]
+    assert org_now["A-3"][2:] == ("exited", None) and org_now["A-6"][2:] == ("existing", None)
+    state = _state(sync_state_db, "A")
+    assert state["a-3"][2] == 0 and state["a-6"][2] == 1
+    assert ("a-3", "crm_1_seg__c", "exited") in {row[:3] for row in _history(sync_state_db)}
+    assert sync_state_db.query("SELECT count(*) FROM sfcrm_sync_pending")[0][0] == 0  # no Bulk token left
+    assert not any(bulk_spool_dir(context).exists() for context in contexts)
+    # The same day again: nothing to send, REST, nothing written.
+    again = run_deferrable(
+        _operator(tmp_path, write_segment(tmp_path / "a4.parquet", day3, SCHEMA), DAY3, api="auto"),
+        _context(),
     )
-    assert summary["written"] == 40
-    assert (len(_ingest_jobs(org)), org.write_calls()) == (jobs + 1, writes)
+    assert (again["api"], again["written"], again["unchanged"]) == ("rest", 0, 99)
+    assert org.write_calls() == writes + 2
 
 
 @pytest.mark.timeout(300)

@@ -7,11 +7,13 @@ from collections import Counter
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from airflow_provider_sfcrm.activation.bulk_csv import row_hash
 from airflow_provider_sfcrm.activation.bulk_spool import (
     CLIENT_REJECTED,
     BulkSpool,
+    BulkSpoolExport,
     conclude,
     conclude_sections,
     job_columns,
@@ -19,10 +21,14 @@ from airflow_provider_sfcrm.activation.bulk_spool import (
     part_hashes,
     read_manifest,
 )
-from airflow_provider_sfcrm.activation.mapping import build_mapping
+from airflow_provider_sfcrm.activation.mapping import build_mapping, check_mapping_against_describe
 from airflow_provider_sfcrm.activation.report import RejectedRowsWriter
 from airflow_provider_sfcrm.activation.results import RecordError, RecordResult
-from airflow_provider_sfcrm.activation.segment import ExportCounts
+from airflow_provider_sfcrm.activation.row_filter import compile_filter
+from airflow_provider_sfcrm.activation.row_validation import rules_from_describe
+from airflow_provider_sfcrm.activation.segment import ExportCounts, SegmentExport
+from tests.unit._export_describe import describe
+from tests.unit.test_export_segment import FakeWriter, TableSource, _segment, contact_id
 
 SCHEMA = pa.schema([("ext", pa.string()), ("last", pa.string()), ("score", pa.float64())])
 
@@ -150,3 +156,111 @@ def test_conclude_sections_counts_each_section_by_its_operation_and_keeps_the_pl
     assert [(r["sfcrm_row_number"], r["sfcrm_identity"], r["sfcrm_error_code"]) for r in rejected] == [
         (None, "gone", "ENTITY_IS_DELETED")
     ]
+
+
+def _chosen_export(
+    table, tmp_path, *, choose=None, write=None, row_filter=None, operation="update", plain=False
+):
+    """A :class:`BulkSpoolExport` run (``plain``: a :class:`SegmentExport`, the REST path's): its
+    counts, rejected rows and spool directory."""
+    field_mapping = {"sfid": "Id", "last": "LastName"} if operation == "update" else {"last": "LastName"}
+    mapping = check_mapping_against_describe(
+        build_mapping(
+            sobject="Contact",
+            operation=operation,
+            field_mapping=field_mapping,
+            audiences={"aud": "crm_1_seg"},
+        ),
+        describe(),
+    )
+    directory = tmp_path / "spool"
+    directory.mkdir()
+    options = dict(
+        batch_size=200, row_filter=compile_filter(row_filter, table.schema) if row_filter else None
+    )
+    with RejectedRowsWriter(str(tmp_path / "rejected.parquet"), table.schema) as rejected:
+        source, rules = TableSource(table, 7), rules_from_describe(mapping, describe())
+        if plain:
+            counts = SegmentExport(source, rules, rejected, write=write, **options).run()
+        else:
+            spool = BulkSpool(directory, job_columns(mapping), max_part_bytes=10_000)
+            export = BulkSpoolExport(
+                source, rules, rejected, spool=spool, write=write, choose=choose, **options
+            )
+            counts = export.run()
+    return counts, pq.read_table(tmp_path / "rejected.parquet"), directory
+
+
+def _filtered_with_duplicates() -> pa.Table:
+    """40 rows; the filter ``score <> 15 AND score < 38`` selects 37 of them, 2 of which lose to a
+    later twin (rows 1 and 20) and one has no identity (row 6: a reject the second pass finds)."""
+    rows = _segment(40).to_pylist()
+    for i, row in enumerate(rows):
+        row["score"] = i
+    rows[6]["sfid"] = None
+    rows[12]["sfid"] = contact_id(1)  # row 1 loses to row 12
+    rows[15]["sfid"] = contact_id(2)  # filtered out: row 2 loses to nobody
+    rows[21]["sfid"] = contact_id(20)  # row 20 loses to row 21
+    return pa.Table.from_pylist(rows)
+
+
+FILTER = "score <> 15 AND score < 38"
+
+
+@pytest.mark.parametrize("spool", [False, True])
+def test_choose_is_asked_once_with_the_rows_the_first_pass_found_to_send(tmp_path, spool):
+    asked = []
+    writer = FakeWriter()
+
+    def choose(rows_to_send, segment_rows):
+        asked.append((rows_to_send, segment_rows))
+        return spool
+
+    counts, _, directory = _chosen_export(
+        _filtered_with_duplicates(), tmp_path, choose=choose, write=writer, row_filter=FILTER
+    )
+
+    assert asked == [(37 - 2, 40)]  # selected, less the duplicates; row 6 counted all the same
+    assert (counts.total, counts.filtered, counts.rejected) == (40, 3, 3)
+    if spool:  # spooled: the writer is never called, the rows wait for the jobs' results
+        assert writer.calls == [] and counts.written == 0
+        assert sorted(path.name for path in directory.iterdir()) == ["part-0.csv", "sent.parquet"]
+    else:  # nothing spooled: the rows went to the writer and are counted as answered
+        assert len(writer.sent) == counts.written == 34
+        assert list(directory.iterdir()) == []
+
+
+def test_a_run_choose_sends_over_rest_is_the_rest_export(tmp_path):
+    table = _filtered_with_duplicates()
+    (tmp_path / "rest").mkdir()
+    (tmp_path / "chosen").mkdir()
+    rest_writer, chosen_writer = FakeWriter(deleted={contact_id(30)}), FakeWriter(deleted={contact_id(30)})
+    rest = _chosen_export(table, tmp_path / "rest", plain=True, write=rest_writer, row_filter=FILTER)
+    chosen = _chosen_export(
+        table, tmp_path / "chosen", choose=lambda *_: False, write=chosen_writer, row_filter=FILTER
+    )
+
+    assert chosen[0] == rest[0]  # every count, created/updated included
+    assert chosen[1].equals(rest[1])  # the same rejected rows, Salesforce's refusal among them
+    assert chosen[1].column("sfcrm_error_code").to_pylist().count("ENTITY_IS_DELETED") == 1
+    assert (chosen_writer.sent, chosen_writer.calls) == (rest_writer.sent, rest_writer.calls)
+
+
+def test_without_an_identity_the_rows_to_send_are_those_the_filter_selects(tmp_path):
+    table = _segment(10).append_column("score", pa.array(range(10)))
+    asked = []
+    counts, _, _ = _chosen_export(
+        table,
+        tmp_path,
+        choose=lambda *counted: asked.append(counted) or False,
+        write=FakeWriter(),
+        row_filter="score >= 4",
+        operation="insert",
+    )
+    assert asked == [(6, 10)]
+    assert (counts.written, counts.filtered) == (6, 4)
+
+
+def test_choose_needs_the_writer_that_sends_the_rows_it_does_not_spool(tmp_path):
+    with pytest.raises(ValueError, match="choose needs the writer"):
+        _chosen_export(_segment(3), tmp_path, choose=lambda *_: False)

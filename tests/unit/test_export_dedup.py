@@ -45,6 +45,16 @@ def test_walking_the_segment_range_by_range_finds_each_duplicate_once():
     assert all(winner == 4000 + row % 1000 for row, winner in found.items())
 
 
+def test_losers_counts_the_rows_that_lose_to_a_later_twin_before_the_second_pass():
+    with DuplicateFinder() as finder:
+        assert finder.losers() == 0
+        finder.add(_keys(["003A00000000001", "003A00000000002", None, "003A00000000001"]))
+        finder.add(_keys(["003A00000000001", None, "003A00000000003", "003A00000000002"]))
+        assert finder.losers() == 3  # two earlier rows of ...001, one of ...002; missing ids never
+        rows, _ = finder.within(0, finder.rows)  # counting leaves the second pass its duplicates
+        assert rows.tolist() == [0, 1, 3]
+
+
 def test_a_range_with_no_duplicates_gives_empty_arrays():
     with DuplicateFinder() as finder:
         finder.add(_keys(["003A00000000001", "003A00000000002", "003A00000000001"]))

@@ -112,14 +112,15 @@ def test_job_headers_put_the_key_of_each_operation_first():
     assert headers["upsert"] == headers["insert"] == ["Ext_Id__c", "Email", "LastName", "crm_1_seg__c"]
 
 
-def _spool_run(sync: Sync, table: pa.Table, as_of: datetime, directory, run_id: str):
-    """A sync run whose rows are spooled (as the Bulk path does); its manifest."""
+def _spool_run(sync: Sync, table: pa.Table, as_of: datetime, directory, run_id: str, **choice):
+    """A sync run whose rows are spooled (as the Bulk path does); its manifest. ``choice``: ``choose``
+    and ``write``; a run that chose not to spool returns its counts."""
     spool = SyncBulkSpool(directory, job_headers(sync.mapping), max_part_bytes=120)
     with (
         RejectedRowsWriter(str(directory / "client-rejected.parquet"), table.schema) as rejected,
         StaleRowsWriter(str(directory / "stale.parquet"), table.schema) as stale,
     ):
-        counts = SyncBulkSpoolExport(
+        export = SyncBulkSpoolExport(
             TableSource(table, 2),
             rules_from_describe(sync.mapping, describe()),
             rejected,
@@ -129,8 +130,10 @@ def _spool_run(sync: Sync, table: pa.Table, as_of: datetime, directory, run_id: 
             spool=spool,
             as_of=as_of,
             run_id=run_id,
-        ).run()
-    return spool.finish(counts)
+            **choice,
+        )
+        counts = export.run()
+    return spool.finish(counts) if export.spooling else counts
 
 
 def _confirm_all(parts) -> list[list[RecordResult]]:
@@ -179,13 +182,18 @@ def test_spooled_runs_recorded_from_their_results_leave_the_state_a_rest_run_lea
     assert bulk.store.connection.execute("SELECT count(*) FROM sfcrm_sync_pending").fetchone() == (0,)
 
 
-def test_a_spooled_insert_is_journaled_before_any_upload_and_settled_by_its_result(tmp_path):
-    sync = Sync(
+def _insert_sync(tmp_path) -> Sync:
+    """Inserts of Contacts told apart by their e-mail."""
+    return Sync(
         tmp_path,
         operation="insert",
         external_id_field="Email",
         field_mapping={"email": "Email", "last": "LastName"},
     )
+
+
+def test_a_spooled_insert_is_journaled_before_any_upload_and_settled_by_its_result(tmp_path):
+    sync = _insert_sync(tmp_path)
     people = pa.table({"email": ["a@x.com", "b@x.com"], "last": ["A", "B"]})
     manifest = _spool_run(sync, people, T1, tmp_path, "run1")
     pending = sync.store.connection.execute("SELECT batch_id FROM sfcrm_sync_pending").fetchall()
@@ -247,3 +255,65 @@ def test_a_completion_that_died_between_two_jobs_records_only_the_rest_when_resu
     # The fields are marked synced only once every job is recorded.
     marked = bulk.store.marks(bulk.scope, ["crm_1_seg__c"])
     assert unmarked != marked == rest.store.marks(rest.scope, ["crm_1_seg__c"])
+
+
+def _pending(sync: Sync) -> int:
+    return sync.store.connection.execute("SELECT count(*) FROM sfcrm_sync_pending").fetchone()[0]
+
+
+@pytest.mark.parametrize("spool", [False, True])
+def test_choose_is_asked_once_with_the_plans_rows_to_send_and_exits(tmp_path, spool):
+    day1 = members([(n, f"p{n}@x.com", n % 2 == 0) for n in range(1, 9)])
+    # Day 2: 2 has a new e-mail and leaves, 3 joins, 4 leaves, 6 stays (realized → existing): 4 to
+    # send; 1, 5 and 7 unchanged; 8, a member, vanished: 1 exit. The first row, an earlier row of 3,
+    # loses to the later one: not sent.
+    day2 = members(
+        [(3, "old@x.com", False)]
+        + [(n, "q2@x.com" if n == 2 else f"p{n}@x.com", n % 3 == 0) for n in range(1, 8)]
+    )
+    (tmp_path / "rest").mkdir()
+    rest = contacts_sync(tmp_path / "rest")
+    for day, as_of in ((day1, T1), (day2, T2)):
+        rest_counts = rest.run(day, as_of, Writer())
+    (tmp_path / "chosen").mkdir()
+    chosen = contacts_sync(tmp_path / "chosen")
+    chosen.run(day1, T1, Writer())
+    asked, writer = [], Writer()
+
+    def choose(rows_to_send, segment_rows):
+        asked.append((rows_to_send, segment_rows))
+        return spool
+
+    directory = tmp_path / "spool"
+    directory.mkdir()
+    outcome = _spool_run(chosen, day2, T2, directory, "run2", choose=choose, write=writer)
+
+    assert asked == [(4 + 1, 8)]
+    assert rest_counts.written == 5  # what the REST sync sent of the same day
+    if spool:  # spooled: nothing sent or recorded yet, one token per job
+        assert writer.calls == [] and read_manifest(directory) == outcome
+        assert _pending(chosen) == len(outcome.sync["tokens"]) > 0
+    else:  # sent and recorded as the REST sync does, no token, nothing spooled
+        assert outcome == rest_counts
+        assert [len(records) for _, records in writer.calls] == [5]
+        assert _state_and_history(chosen.store) == _state_and_history(rest.store)
+        assert chosen.store.marks(chosen.scope, ["crm_1_seg__c"]) == rest.store.marks(
+            rest.scope, ["crm_1_seg__c"]
+        )
+        assert _pending(chosen) == 0
+        # Only the files the test itself gave the export: the rejected and stale rows.
+        assert sorted(path.name for path in directory.iterdir()) == [
+            "client-rejected.parquet",
+            "stale.parquet",
+        ]
+
+
+def test_a_run_choose_sends_over_rest_journals_and_settles_its_inserts(tmp_path):
+    sync = _insert_sync(tmp_path)
+    people = pa.table({"email": ["a@x.com", "b@x.com", "c@x.com"], "last": ["A", "B", "C"]})
+    writer = Writer(unknown={"c@x.com"})  # c's answer is lost: its journal stays for the next run
+    counts = _spool_run(sync, people, T1, tmp_path, "run1", choose=lambda *_: False, write=writer)
+    assert (counts.written, counts.created, counts.rejected) == (2, 2, 1)
+    assert [key for key, _ in writer.calls] == [None]  # inserted
+    assert sync.store.connection.execute("SELECT count(*) FROM sfcrm_sync_state").fetchone() == (2,)
+    assert _pending(sync) == 1
