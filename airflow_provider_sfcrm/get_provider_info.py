@@ -80,6 +80,31 @@ SFCRM_UI_FIELD_BEHAVIOUR: dict = {
     },
 }
 
+# Airflow's configuration section ``[sfcrm]`` (``AIRFLOW__SFCRM__<OPTION>``; ``airflow config list``).
+SFCRM_CONFIG: dict = {
+    "sfcrm": {
+        "description": "Settings of the Salesforce CRM provider (airflow-provider-sfcrm).\n",
+        "options": {
+            "bulk_spool_path": {
+                "description": (
+                    "Where SalesforceSegmentExportOperator keeps a copy of a Bulk API 2.0 export's spool "
+                    "(the CSV job data and its jobs' ids) while the task waits for its jobs: a location "
+                    "every worker reaches, so that the task can resume, or be retried, on another worker "
+                    "(Celery on several machines, Kubernetes). An object-store URL (s3://, gs://, ...; "
+                    "credentials through Airflow's object storage connections), file:///... or an absolute "
+                    "path on a shared mount; the task's <dag>/<run>/<task> directories are appended, and the "
+                    "copy is removed when the task concludes. The operator's bulk_spool_path argument, when "
+                    "given, takes precedence. Not set: the spool stays on the worker that made it.\n"
+                ),
+                "version_added": None,
+                "type": "string",
+                "example": "s3://aws_default@my-bucket/sfcrm-bulk-spool",
+                "default": None,
+            }
+        },
+    }
+}
+
 
 def get_provider_info() -> dict:
     return {
@@ -98,4 +123,5 @@ def get_provider_info() -> dict:
                 "ui-field-behaviour": SFCRM_UI_FIELD_BEHAVIOUR,
             }
         ],
+        "config": SFCRM_CONFIG,
     }

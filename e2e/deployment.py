@@ -69,6 +69,11 @@ class Deployment:
         return self.root / "logs"
 
     @property
+    def bulk_spool_copies(self) -> Path:
+        """``[sfcrm] bulk_spool_path``: where a Bulk task's spool is copied for any worker to resume it."""
+        return self.root / "bulk-spool"
+
+    @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
@@ -116,6 +121,8 @@ class Deployment:
                 "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT": str(self.port("triggerer-logs")),
                 "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(self.port("worker-logs")),
                 "SFCRM_E2E_WORKER_NAME": "127.0.0.1",
+                # As a deployment on several machines sets it (a URL, here of a local directory).
+                "AIRFLOW__SFCRM__BULK_SPOOL_PATH": self.bulk_spool_copies.as_uri(),
             }
         )
         return env

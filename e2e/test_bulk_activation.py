@@ -3,7 +3,9 @@
 Triggered with ``api=bulk`` (the trigger form's *API*), the ``activate`` task plans the sync against
 the sync state, spools the rows to send as CSV job data, queues the jobs and **defers**: while
 Salesforce processes them the task holds no worker slot and the triggerer polls the jobs. The
-triggerer is restarted while the task waits — a deploy must not lose a job — and the task resumes,
+triggerer is restarted while the task waits — a deploy must not lose a job. The spool's copy is in
+``[sfcrm] bulk_spool_path`` (set for the whole deployment), the worker keeps none: the task resumes
+on either worker as on another machine or a new Kubernetes pod, restores its spool from the copy,
 maps the jobs' results back onto the input rows and records the confirmed writes in the sync state.
 The org, the sync state and the summary are then checked as for the REST scenarios, and no record
 was written over REST. A second day on ``api=auto`` sends only what changed.
@@ -66,12 +68,21 @@ def test_a_bulk_activation_waits_in_the_triggerer_and_records_what_salesforce_co
     assert "SalesforceBulkJobTrigger" in deferred["trigger"]["classpath"]
     assert org.sandbox.calls_to("jobs/ingest") > 0, "the jobs were queued before the task deferred"
 
+    # The spool's copy is where every worker reaches it; the worker that spooled keeps nothing.
+    (copy,) = deployment.bulk_spool_copies.glob(f"{CONTACTS}/*/activate")
+    assert (copy / "manifest.json").is_file() and (copy / "jobs.json").is_file()
+    assert not list(deployment.home.glob(f"sfcrm/bulk/{CONTACTS}/*/activate"))
+
     deployment.stop_component("triggerer")
     deployment.start_component("triggerer")
     api.wait_for_run(CONTACTS, run_id, timeout=420)
 
     activate = _activate(api, run_id)
     assert activate["try_number"] == 1, "the task resumed from its trigger; it was not retried"
+    log = api.task_log(CONTACTS, run_id, "activate")
+    assert f"Restored the Bulk API 2.0 spool from {copy.as_uri()}" in log, log[-4000:]
+    assert not copy.exists(), "the copy goes when the task concludes"
+    assert not list(deployment.home.glob(f"sfcrm/bulk/{CONTACTS}/*/activate"))
     summary = api.xcom(CONTACTS, run_id, "activate")
     assert_counts_add_up(summary, org.segment_rows("Contact"))
     assert summary["written"] > 0 and not summary["dry_run"] and summary["api"] == "bulk"

@@ -25,8 +25,10 @@ Crash safety: the spool directory is keyed by DAG, run, task and map index — n
 ``$AIRFLOW_HOME/sfcrm/bulk``. A retry finds the complete spool (``manifest.json``) and the jobs
 already created (``jobs.json``): a job recorded as uploaded is closed if still ``Open`` and waited for,
 never uploaded again; a job created but not recorded as uploaded is aborted (an ``Open`` job is never
-processed) and its part goes into a new job. The spool directory must therefore be on a disk every
-worker of the task's retries and resumptions sees (one machine, or a shared ``$AIRFLOW_HOME``).
+processed) and its part goes into a new job. The local directory is seen only by the worker that
+spooled it: with ``bulk_spool_path`` (or ``[sfcrm] bulk_spool_path``) set, a copy of it on an object
+store or shared mount (:mod:`._bulk_spool_mirror`) lets a retry or resumption on any worker find it,
+and the local directory is removed when the task defers (the resumption restores it).
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
     from airflow_provider_sfcrm.activation.mapping import ExportMapping
     from airflow_provider_sfcrm.activation.segment import ExportCounts
     from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
+    from airflow_provider_sfcrm.operators._bulk_spool_mirror import SpoolMirror
     from airflow_provider_sfcrm.operators._sync_support import SyncSettings
 
 #: ``api="auto"`` uses Bulk API 2.0 above this many rows to send: REST spends 5 requests per 1,000
@@ -134,6 +137,9 @@ def bulk_export(
     from airflow_provider_sfcrm.activation.bulk_spool import read_manifest
 
     directory = bulk_spool_dir(context)
+    mirror = _mirror(operator, directory)
+    if mirror is not None:
+        mirror.prepare(directory, operator.log.info)
     manifest = read_manifest(directory)
     if manifest is None:  # a spool complete (an earlier try chose Bulk) is resumed whatever ``api``
         shutil.rmtree(directory, ignore_errors=True)
@@ -149,9 +155,11 @@ def bulk_export(
             )
     else:
         operator.log.info("Resuming the Bulk API 2.0 export spooled in %s (an earlier try)", directory)
+    if mirror is not None:
+        mirror.publish(directory)
     if operator._stop.is_set():
         raise SfCrmStoppedError("stopped before the Bulk API 2.0 jobs were queued; a retry resumes the spool")
-    jobs = _submit(operator, hook, mapping, directory, manifest)
+    jobs = _submit(operator, hook, mapping, directory, manifest, mirror)
     state = {"rejected_path": rejected_path, "api_calls": hook.api_calls}
     if not jobs:
         operator.log.info("Nothing to send after the checks: no Bulk API 2.0 job")
@@ -159,6 +167,8 @@ def bulk_export(
     from airflow_provider_sfcrm.triggers.bulk_job import SalesforceBulkJobTrigger
 
     operator.log.info("Bulk API 2.0 jobs queued: %s; deferring until they end", ", ".join(jobs))
+    if mirror is not None:  # the task resumes from the copy on any worker: this disk need not keep it
+        shutil.rmtree(directory, ignore_errors=True)
     operator.defer(
         trigger=SalesforceBulkJobTrigger(
             sfcrm_conn_id=operator.sfcrm_conn_id,
@@ -272,9 +282,17 @@ def _sent_over_rest(
 
 
 def _submit(
-    operator: Any, hook: SalesforceCrmHook, mapping: ExportMapping, directory: Path, manifest: SpoolManifest
+    operator: Any,
+    hook: SalesforceCrmHook,
+    mapping: ExportMapping,
+    directory: Path,
+    manifest: SpoolManifest,
+    mirror: SpoolMirror | None = None,
 ) -> list[str]:
-    """Create, upload and close one job per part, or resume those an earlier try recorded; their ids."""
+    """Create, upload and close one job per part, or resume those an earlier try recorded; their ids.
+
+    ``jobs.json`` is copied to ``mirror`` each time it is written, before anything else is done.
+    """
     from airflow_provider_sfcrm.activation.bulk_spool import job_parts, part_data
 
     jobs = hook.bulk2_ingest_jobs()
@@ -285,6 +303,8 @@ def _submit(
         from airflow_provider_sfcrm.activation.bulk_spool import write_json_atomically
 
         write_json_atomically(directory / _JOBS, record)
+        if mirror is not None:
+            mirror.save(directory, _JOBS)
 
     spooled = job_parts(directory, manifest, mapping.operation)
 
@@ -338,6 +358,13 @@ def _submit(
     return [entry["job_id"] for entry in parts[: len(manifest.part_rows)]]
 
 
+def _mirror(operator: Any, directory: Path) -> SpoolMirror | None:
+    """The copy of the spool under ``bulk_spool_path`` / ``[sfcrm] bulk_spool_path``; None: local only."""
+    from airflow_provider_sfcrm.operators._bulk_spool_mirror import spool_mirror
+
+    return spool_mirror(operator.bulk_spool_path, directory, mutable=(_JOBS,))
+
+
 def _read_jobs(directory: Path) -> dict[str, Any]:
     import json
 
@@ -359,11 +386,21 @@ def bulk_export_complete(
         # The spool and jobs.json stay: a retry waits for the same jobs again.
         raise SfCrmApiError(f"waiting for the Bulk API 2.0 jobs failed: {event.get('message')}")
     directory = bulk_spool_dir(context)
+    mirror = _mirror(operator, directory)
+    if mirror is not None:
+        mirror.prepare(directory, operator.log.info)
     manifest = read_manifest(directory)
+    if manifest is None and mirror is not None:
+        raise SfCrmConfigError(
+            f"the Bulk API 2.0 spool is gone: neither {directory} nor {mirror.setting} "
+            f"{mirror.location!r} holds it (was the copy there removed?)"
+        )
     if manifest is None:
         raise SfCrmConfigError(
             f"the Bulk API 2.0 spool {directory} is gone: the task resumed on a worker that does not "
-            "share $AIRFLOW_HOME/sfcrm/bulk with the one that spooled it"
+            "share $AIRFLOW_HOME/sfcrm/bulk with the one that spooled it. Set bulk_spool_path (or "
+            "[sfcrm] bulk_spool_path, AIRFLOW__SFCRM__BULK_SPOOL_PATH) to a location every worker "
+            "reaches (s3://…, gs://…, a shared mount) so that any worker can resume the export"
         )
     mapping, _ = operator._checked_arguments()
     hook = SalesforceCrmHook(sfcrm_conn_id=operator.sfcrm_conn_id)
@@ -389,6 +426,8 @@ def bulk_export_complete(
     summary = operator._summarise(hook, mapping, counts, rejected_path, False, seconds, sync)
     summary = dataclasses.replace(summary, api_calls=summary.api_calls + int(api_calls), api="bulk")
     shutil.rmtree(directory, ignore_errors=True)
+    if mirror is not None:  # the remote copy last: until it is gone, a retry can conclude again
+        mirror.remove()
     return operator._conclude(hook, mapping, describe, summary, False)
 
 

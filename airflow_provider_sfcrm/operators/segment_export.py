@@ -134,6 +134,14 @@ class SalesforceSegmentExportOperator(BaseOperator):
         a ``sync_state`` the plan's rows to send and the exits of people who vanished; rows a
         client-side check refuses later are counted among them. No extra pass over the segment; the
         summary's ``api`` says which was used (templated). See the README, "Bulk API 2.0".
+    :param bulk_spool_path: with Bulk API 2.0, a location every worker reaches — an object-store URL
+        (``s3://bucket/prefix``, ``gs://…``; credentials through Airflow's object storage and its
+        connections), ``file:///mnt/shared/…`` or an absolute path on a shared mount — where a copy of
+        the task's spool (``<dag>/<run>/<task>[_<map>]`` under it) is kept until the task concludes, so
+        that its resumption after the deferral, or a retry, can run on another worker (Celery on several
+        machines, Kubernetes). None (default): ``[sfcrm] bulk_spool_path`` from Airflow's configuration
+        (``AIRFLOW__SFCRM__BULK_SPOOL_PATH``); when that is not set either, the spool is only on the
+        worker that made it (templated).
     """
 
     template_fields: Sequence[str] = (
@@ -153,6 +161,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         "shard_count",
         "row_filter",
         "api",
+        "bulk_spool_path",
     )
     template_ext: Sequence[str] = (".sql",)
     template_fields_renderers = {"sql": "sql", "field_mapping": "json", "audiences": "json"}
@@ -189,6 +198,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         row_filter: str | None = None,
         duplicate_rule_header: Mapping[str, bool | None] | None = None,
         api: str = "rest",
+        bulk_spool_path: str | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -220,6 +230,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         self.row_filter = row_filter
         self.duplicate_rule_header = duplicate_rule_header
         self.api = api
+        self.bulk_spool_path = bulk_spool_path
         self._stop = threading.Event()
         self._lineage: ExportLineage | None = None
         self._row_filter: str | None = None

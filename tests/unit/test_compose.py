@@ -78,6 +78,9 @@ def test_services_follow_the_official_airflow_3_shape(config: dict):
         assert service["depends_on"]["salesforce-sandbox"]["condition"] == "service_healthy"
         mounts = {volume["target"]: volume for volume in service["volumes"]}
         assert Path(mounts["/opt/airflow/dags"]["source"]) == REPO / "dags"
+        # A Bulk task resumes on any worker (scaled out): its spool's copy is on the shared volume.
+        spool = service["environment"]["AIRFLOW__SFCRM__BULK_SPOOL_PATH"]
+        assert mounts["/opt/airflow/data"]["type"] == "volume" and spool.startswith("/opt/airflow/data/")
     assert services["airflow-worker"]["command"] == ["celery", "worker"]
     assert services["airflow-triggerer"]["command"] == ["triggerer"]
 

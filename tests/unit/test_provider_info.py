@@ -157,3 +157,13 @@ def test_airflow_providers_list_shows_the_provider(info, entry_point):
     document = next(line for line in completed.stdout.splitlines() if line.startswith("["))
     listed = {row["package_name"]: row for row in json.loads(document)}
     assert listed[info["package-name"]]["version"] == entry_point.dist.version
+
+
+def test_airflows_configuration_knows_the_sfcrm_section(info):
+    """``[sfcrm] bulk_spool_path`` is documented by Airflow (``airflow config list``) and unset by default."""
+    from airflow.configuration import conf
+
+    option = conf.configuration_description["sfcrm"]["options"]["bulk_spool_path"]
+    assert option == info["config"]["sfcrm"]["options"]["bulk_spool_path"]
+    assert "every worker reaches" in option["description"] and option["default"] is None
+    assert conf.get("sfcrm", "bulk_spool_path", fallback=None) is None
