@@ -19,7 +19,8 @@ Prerequisites:
 
 - Connection ``sfcrm_default`` (type *Salesforce CRM*); any auth type, e.g. ``jwt`` for a connected app
   with a certificate (see the README, "JWT bearer").
-- A running triggerer (runs defer until their hour has settled).
+- A running triggerer (runs defer until their hour has settled, and an hour of 100,000 changes or more,
+  read through a Bulk API 2.0 query job, while Salesforce runs the job).
 - Optional Variable ``sfcrm_lake``: where the file sets go, a local path or ``s3://bucket/prefix`` and
   the like (default ``$AIRFLOW_HOME/sfcrm/lake``).
 - The connection's user can read the columns below (field-level security): an unreadable column fails

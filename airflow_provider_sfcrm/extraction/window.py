@@ -74,6 +74,15 @@ class ExtractWindow:
             )
         return cls(start, end)
 
+    @classmethod
+    def from_description(cls, described: dict[str, str | None]) -> ExtractWindow:
+        """The window :meth:`describe` described (what crosses a deferral)."""
+        start, end = described.get("start"), described.get("end")
+        if not end:
+            raise ValueError(f"not the description of an extract window: {described!r}")
+        end_at = dt.datetime.fromisoformat(end)
+        return cls(None if start is None else dt.datetime.fromisoformat(start), end_at)
+
     @property
     def full_refresh(self) -> bool:
         return self.start is None

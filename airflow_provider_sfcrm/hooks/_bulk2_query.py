@@ -4,7 +4,8 @@
 asynchronously; ``GET jobs/query/{id}`` reports its ``state`` (``UploadComplete``, ``InProgress``,
 then ``JobComplete``, ``Failed`` with an ``errorMessage``, or ``Aborted``); ``GET
 jobs/query/{id}/results?maxRecords=&locator=`` answers one page of CSV, the ``Sforce-Locator`` header
-naming the next page (``null`` after the last); ``DELETE jobs/query/{id}`` removes the job and its
+naming the next page (``null`` after the last); ``PATCH jobs/query/{id}`` with ``{"state":
+"Aborted"}`` stops a job that has not ended; ``DELETE jobs/query/{id}`` removes the job and its
 results. Every one of these requests counts against the org's daily API requests. Bulk API 2.0 query
 jobs exist from API version 47.0.
 """
@@ -19,6 +20,19 @@ from airflow_provider_sfcrm.exceptions import SfCrmApiError
 from airflow_provider_sfcrm.hooks._transport import RestTransport, checked_request
 
 TERMINAL_STATES = ("JobComplete", "Failed", "Aborted")
+
+
+def check_complete(job_id: str, info: dict[str, Any]) -> dict[str, Any]:
+    """``info`` when the job ended ``JobComplete``.
+
+    :raises SfCrmApiError: the job failed or was aborted, with Salesforce's ``errorMessage`` (error code
+        ``JOB_Failed`` / ``JOB_Aborted``), or reports no end at all.
+    """
+    state = info.get("state")
+    if state == "JobComplete":
+        return info
+    reason = info.get("errorMessage") or "no reason given"
+    raise SfCrmApiError(f"Bulk query job {job_id} ended {state}: {reason}", error_code=f"JOB_{state}")
 
 
 class Bulk2QueryJobs:
@@ -69,13 +83,8 @@ class Bulk2QueryJobs:
             info = self.info(job_id)
             on_poll(info)
             state = info.get("state")
-            if state == "JobComplete":
-                return info
             if state in TERMINAL_STATES:
-                reason = info.get("errorMessage") or "no reason given"
-                raise SfCrmApiError(
-                    f"Bulk query job {job_id} ended {state}: {reason}", error_code=f"JOB_{state}"
-                )
+                return check_complete(job_id, info)
             if time.monotonic() - started > timeout_s:
                 raise SfCrmApiError(
                     f"Bulk query job {job_id} is still {state} after {timeout_s:g}s", error_code="JOB_TIMEOUT"
@@ -97,6 +106,15 @@ class Bulk2QueryJobs:
             locator = response.headers.get("Sforce-Locator")
             if not locator or locator == "null":
                 return
+
+    def abort(self, job_id: str) -> dict[str, Any]:
+        """Stop a job that has not ended (its results will never come); its job info.
+
+        Salesforce refuses to abort a job that has ended (``INVALIDJOBSTATE``).
+        """
+        return self._request(
+            "PATCH", f"jobs/query/{job_id}", "PATCH jobs/query/{id}", json={"state": "Aborted"}
+        ).json()
 
     def delete(self, job_id: str) -> None:
         """Remove the job and its results (best done once they are read)."""

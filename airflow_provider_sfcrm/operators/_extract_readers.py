@@ -7,6 +7,7 @@ operator does not know which API it talks to: it plans, dedups and writes, and g
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +21,7 @@ from airflow_provider_sfcrm.extraction.plan import BULK_PAGE_ROWS, QuotaExceeded
 from airflow_provider_sfcrm.extraction.schema import Column
 from airflow_provider_sfcrm.extraction.soql import resume_query, unordered
 from airflow_provider_sfcrm.extraction.spool import IdOrderedSpool
+from airflow_provider_sfcrm.hooks._bulk2_query import TERMINAL_STATES, Bulk2QueryJobs
 from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
 
 log = logging.getLogger(__name__)
@@ -100,49 +102,71 @@ class Bulk2RecordReader(_Reader):
     """Reads through a Bulk API 2.0 query job (``queryAll`` with deletions): create it, wait for it,
     read its CSV result pages (:data:`~..extraction.plan.BULK_PAGE_ROWS` rows each), delete it.
 
+    :meth:`batches` does it all in the worker, polling the job; a deferrable extract creates the job
+    with :func:`start_query_job`, waits for it in the triggerer, then reads it with :meth:`results`.
     Bulk queries take no ``ORDER BY``: the rows are spooled to disk and given back in Id order
     (:class:`~..extraction.spool.IdOrderedSpool`), so the files are the same as through REST.
     ``checkpoint`` runs after every request of the job, polls included; when it stops the read (the
-    quota guard), the job is left for Salesforce to purge rather than spend one more call on it.
+    quota guard), the job is left for Salesforce to purge rather than spend one more call on it. Any
+    other error aborts the job if it still runs and deletes it (:func:`discarded_on_error`).
     """
 
     api = "bulk"
     page_rows = BULK_PAGE_ROWS
 
-    def __init__(self, *args: Any) -> None:
-        super().__init__(*args)
-        self.job_id: str | None = None
-
     def batches(self, query: str, *, include_deleted: bool) -> Iterator[pa.RecordBatch]:
+        job_id = start_query_job(self.hook, query, include_deleted=include_deleted)
         jobs = self.hook.bulk2_query_jobs()
-        job = jobs.create(unordered(query), include_deleted=include_deleted)
-        self.job_id = str(job["id"])
-        log.info("Bulk API 2.0 query job %s created", self.job_id)
-        try:
+        with discarded_on_error(jobs, job_id):
             self.checkpoint()
-            done = jobs.wait(self.job_id, on_poll=lambda info: self.checkpoint())
-            log.info("Bulk query job %s complete: %s rows", self.job_id, done.get("numberRecordsProcessed"))
-            with tempfile.TemporaryDirectory(prefix="sfcrm-bulk-") as spool_dir:
-                spool = IdOrderedSpool(spool_dir, self.schema)
+            done = jobs.wait(job_id, on_poll=lambda info: self.checkpoint())
+        log.info("Bulk query job %s complete: %s rows", job_id, done.get("numberRecordsProcessed"))
+        yield from self.results(job_id)
+
+    def results(self, job_id: str) -> Iterator[pa.RecordBatch]:
+        """The rows of the complete job ``job_id``, in Id order; the job is deleted once they are read."""
+        jobs = self.hook.bulk2_query_jobs()
+        with tempfile.TemporaryDirectory(prefix="sfcrm-bulk-") as spool_dir:
+            spool = IdOrderedSpool(spool_dir, self.schema)
+            with discarded_on_error(jobs, job_id):
                 with spool:
-                    for page in jobs.results(self.job_id, max_records=self.page_rows):
+                    for page in jobs.results(job_id, max_records=self.page_rows):
                         for batch in csv_to_batches(page, self.columns, self.schema):
                             spool.write(batch)
                         self.checkpoint()
-                jobs.delete(self.job_id)
-                self.job_id = None
-                if not spool.in_order:
-                    log.info("Sorting the %d rows of the Bulk results by Id", spool.rows)
-                yield from spool.batches()
-        except QuotaExceeded:
-            raise  # not one more call: Salesforce purges the job and its results
-        except BaseException:
-            if self.job_id is not None:
-                try:
-                    jobs.delete(self.job_id)
-                except Exception:  # the original error is the one worth reporting
-                    log.warning("Could not delete Bulk query job %s", self.job_id)
-            raise
+                jobs.delete(job_id)
+            if not spool.in_order:
+                log.info("Sorting the %d rows of the Bulk results by Id", spool.rows)
+            yield from spool.batches()
+
+
+def start_query_job(hook: SalesforceCrmHook, query: str, *, include_deleted: bool) -> str:
+    """Create the Bulk API 2.0 query job of an extract's SOQL (``queryAll`` with ``include_deleted``),
+    without its ``ORDER BY`` (Bulk queries take none); the job's id."""
+    job = hook.bulk2_query_jobs().create(unordered(query), include_deleted=include_deleted)
+    log.info("Bulk API 2.0 query job %s created", job["id"])
+    return str(job["id"])
+
+
+@contextlib.contextmanager
+def discarded_on_error(jobs: Bulk2QueryJobs, job_id: str) -> Iterator[None]:
+    """On an error in the block, abort the query job if it has not ended and delete it; then re-raise.
+
+    Not when the quota guard stopped the read (not one more call: Salesforce purges the job and its
+    results), and at best effort: the error that led here is the one worth reporting.
+    """
+    try:
+        yield
+    except QuotaExceeded:
+        raise
+    except BaseException:
+        try:
+            if jobs.info(job_id).get("state") not in TERMINAL_STATES:
+                jobs.abort(job_id)
+            jobs.delete(job_id)
+        except Exception:
+            log.warning("Could not delete Bulk query job %s", job_id)
+        raise
 
 
 _READERS: dict[str, Callable[..., RecordReader]] = {"rest": RestRecordReader, "bulk": Bulk2RecordReader}

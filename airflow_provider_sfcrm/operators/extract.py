@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import datetime as dt
 import json
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import Asset, AssetAlias, BaseOperator
@@ -20,8 +22,12 @@ if TYPE_CHECKING:
     from airflow.sdk import Context
 
     from airflow_provider_sfcrm.extraction.window import ExtractWindow
+    from airflow_provider_sfcrm.operators._extract_run import DeferredRead, ExtractResult, ExtractRun
 
 UTC = dt.timezone.utc
+#: The trigger's first pause between polls of a Bulk API 2.0 query job; it doubles up to the second.
+POLL_INTERVAL_S = 1.0
+MAX_POLL_INTERVAL_S = 30.0
 
 
 def _now() -> dt.datetime:
@@ -51,15 +57,19 @@ class SalesforceExtractOperator(BaseOperator):
     :param where: an extra SOQL condition (templated), e.g. ``"LeadSource = 'Web'"``; validated against
         the object's fields, and anything but a condition is refused.
     :param api: ``"auto"`` (counts first, Bulk API 2.0 from ``bulk_threshold`` rows), ``"rest"`` or
-        ``"bulk"``; both write the same bytes.
+        ``"bulk"``; both write the same bytes. A Bulk read creates a query job and, when deferrable,
+        waits for it in the triggerer, then reads its results (``execute_bulk_query_complete``); a retry
+        after a crash creates a new job (reading is idempotent).
     :param full_refresh: read every live record stamped before the interval's end instead (templated).
     :param max_api_share: keep the org's daily API usage at or below this fraction of its allocation:
-        checked before reading (with the planned calls) and after every page; the task stops with
-        ``SfCrmQuotaError`` and writes nothing. None (default) does not check.
+        checked before reading (with the planned calls) and after every page (and every poll of a Bulk
+        job polled in the worker); the task stops with ``SfCrmQuotaError`` and writes nothing. None
+        (default) does not check.
     :param settle: how long after the interval's end its rows may still appear (long transactions).
     :param bulk_threshold: rows from which ``api="auto"`` reads through Bulk API 2.0.
     :param rows_per_file: rows per Parquet part.
-    :param deferrable: wait for ``settle`` in the triggerer instead of sleeping in a worker slot.
+    :param deferrable: wait in the triggerer instead of in a worker slot: for ``settle``, and for the
+        Bulk API 2.0 query job to end. ``False`` sleeps, and polls the job, in the worker.
     :param sfcrm_conn_id: the Salesforce CRM connection.
     """
 
@@ -166,17 +176,60 @@ class SalesforceExtractOperator(BaseOperator):
     # -- the extract ----------------------------------------------------------------------------
 
     def _extract(self, context: Context, window: ExtractWindow) -> dict[str, Any]:
-        from airflow_provider_sfcrm.extraction.plan import QuotaExceeded
+        started = time.time()
+        hook = SalesforceCrmHook(sfcrm_conn_id=self.sfcrm_conn_id)
+        run = self._run(hook, self.sobject.strip(), window, self.output_path.strip())
+        with _quota_stops():
+            plan = run.plan()
+            if plan.api == "bulk" and self.deferrable:
+                self._defer_to_query_job(run.start_bulk_read(plan, started_at=started))
+            result = run.read(plan)
+        return self._conclude(context, hook, run, result, started)
+
+    def _defer_to_query_job(self, deferred: DeferredRead) -> None:
+        """Free the worker while Salesforce runs the query job: the triggerer polls it."""
+        from airflow_provider_sfcrm.triggers.bulk_job import SalesforceBulkJobTrigger
+
+        self.log.info("Deferring until Bulk API 2.0 query job %s ends", deferred.job_id)
+        self.defer(
+            trigger=SalesforceBulkJobTrigger(
+                sfcrm_conn_id=self.sfcrm_conn_id,
+                job_ids=[deferred.job_id],
+                expected_records=[deferred.expected],
+                poll_interval=POLL_INTERVAL_S,
+                max_poll_interval=MAX_POLL_INTERVAL_S,
+                kind="query",
+            ),
+            method_name="execute_bulk_query_complete",
+            kwargs={"extract": dataclasses.asdict(deferred)},
+        )
+
+    def execute_bulk_query_complete(
+        self, context: Context, event: Any = None, *, extract: dict[str, Any]
+    ) -> dict[str, Any]:
+        """Back from the triggerer: the Bulk API 2.0 query job has ended; read its results, write the
+        file set, announce it (``extract`` is the :class:`~._extract_run.DeferredRead` the task saved)."""
+        from airflow_provider_sfcrm.extraction.window import ExtractWindow
+        from airflow_provider_sfcrm.operators._extract_run import DeferredRead
+
+        deferred = DeferredRead(**extract)
+        hook = SalesforceCrmHook(sfcrm_conn_id=self.sfcrm_conn_id)
+        window = ExtractWindow.from_description(deferred.interval)
+        run = self._run(hook, deferred.sobject, window, deferred.output_path)
+        with _quota_stops():
+            result = run.resume(deferred, event)
+        return self._conclude(context, hook, run, result, deferred.started_at, calls=deferred.api_calls)
+
+    def _run(
+        self, hook: SalesforceCrmHook, sobject: str, window: ExtractWindow, output_path: str
+    ) -> ExtractRun:
         from airflow_provider_sfcrm.operators._extract_run import ExtractRun
 
-        started = time.monotonic()
-        hook = SalesforceCrmHook(sfcrm_conn_id=self.sfcrm_conn_id)
-        sobject = self.sobject.strip()
-        run = ExtractRun(
+        return ExtractRun(
             hook,
             sobject,
             window,
-            output_path=self.output_path.strip(),
+            output_path=output_path,
             columns=self._requested_columns(),
             where=self.where,
             api=self.api,
@@ -185,29 +238,38 @@ class SalesforceExtractOperator(BaseOperator):
             rows_per_file=self.rows_per_file,
             log=self.log,
         )
-        try:
-            result = run.run()
-        except QuotaExceeded as exc:
-            raise SfCrmQuotaError(str(exc)) from None
+
+    def _conclude(
+        self,
+        context: Context,
+        hook: SalesforceCrmHook,
+        run: ExtractRun,
+        result: ExtractResult,
+        started: float,
+        calls: int = 0,
+    ) -> dict[str, Any]:
+        """The summary (``calls``: the worker's API calls before a deferral); the Asset event, lineage and
+        log of a written file set."""
         usage = hook.api_usage
-        asset = salesforce_asset(hook.org_id, sobject)
+        asset = salesforce_asset(hook.org_id, run.sobject)
         summary = {
-            "sobject": sobject,
+            "sobject": run.sobject,
             "rows": result.rows,
             "deleted": result.deleted,
             "duplicates_dropped": result.duplicates_dropped,
             "files": result.files,
             "api": result.api,
-            "api_calls": hook.api_calls,
+            # The worker's calls, before a deferral and after it; the triggerer's polls are its own.
+            "api_calls": calls + hook.api_calls,
             "api_usage": {"used": usage[0], "max": usage[1]} if usage else None,
-            "interval": window.describe(),
-            "full_refresh": window.full_refresh,
+            "interval": run.window.describe(),
+            "full_refresh": run.window.full_refresh,
             "output_path": result.output_path,
             "asset": asset.uri,
-            "duration_s": round(time.monotonic() - started, 3),
+            "duration_s": round(time.time() - started, 3),
         }
         self._announce(context, asset, summary)
-        self._lineage = self._lineage_of(hook.instance_url, sobject, result)
+        self._lineage = self._lineage_of(hook.instance_url, run.sobject, result)
         self.log.info("Extract summary: %s", summary)
         return summary
 
@@ -251,3 +313,14 @@ class SalesforceExtractOperator(BaseOperator):
                     )
                 if events is not None:
                     events[outlet].extra = extra
+
+
+@contextlib.contextmanager
+def _quota_stops() -> Iterator[None]:
+    """The quota guard's stop as the task's error (its message says what was and was not written)."""
+    from airflow_provider_sfcrm.extraction.plan import QuotaExceeded
+
+    try:
+        yield
+    except QuotaExceeded as exc:
+        raise SfCrmQuotaError(str(exc)) from None

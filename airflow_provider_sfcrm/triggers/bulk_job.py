@@ -1,5 +1,5 @@
-"""Waits, in the triggerer, until Bulk API 2.0 ingest jobs have ended (``JobComplete``, ``Failed``,
-``Aborted``)."""
+"""Waits, in the triggerer, until Bulk API 2.0 jobs — ingest jobs (the segment export) or query jobs (the
+extract) — have ended (``JobComplete``, ``Failed``, ``Aborted``)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_sfcrm.exceptions import SfCrmConfigError
 from airflow_provider_sfcrm.hooks._bulk2_ingest import TERMINAL_STATES
 
 if TYPE_CHECKING:
@@ -19,6 +20,13 @@ if TYPE_CHECKING:
 # The clock and the pause, as module names so that tests can drive them.
 _monotonic = time.monotonic
 _sleep = asyncio.sleep
+#: The job kinds, and the hook method that gives each one's client (``info`` and ``abort``).
+JOB_CLIENTS = {"ingest": "bulk2_ingest_jobs", "query": "bulk2_query_jobs"}
+# Where a user aborts a job of each kind by hand when the trigger could not.
+_ABORT_BY_HAND = {
+    "ingest": "in Setup, Bulk Data Load Jobs",
+    "query": 'with PATCH jobs/query/<id> {"state": "Aborted"}',
+}
 
 
 class SalesforceBulkJobTrigger(BaseTrigger):
@@ -34,11 +42,13 @@ class SalesforceBulkJobTrigger(BaseTrigger):
     ``max_poll_interval``: few requests, and little waiting after a job ends.
 
     :param sfcrm_conn_id: the Salesforce CRM connection; the trigger builds its own hook from it.
-    :param job_ids: the Bulk API 2.0 ingest jobs to wait for.
-    :param expected_records: the records uploaded to each job (same order), for the estimate.
+    :param job_ids: the Bulk API 2.0 jobs to wait for, all of ``kind``.
+    :param expected_records: the records each job should process (same order), for the estimate: those
+        uploaded to an ingest job, the rows a query job's ``COUNT()`` found.
     :param poll_interval: seconds before the second poll.
     :param max_poll_interval: the longest pause between two polls.
     :param deadline: the epoch second (UTC) after which the trigger gives up; None waits forever.
+    :param kind: ``"ingest"`` (``jobs/ingest``) or ``"query"`` (``jobs/query``).
     """
 
     def __init__(
@@ -50,14 +60,18 @@ class SalesforceBulkJobTrigger(BaseTrigger):
         poll_interval: float = 1.0,
         max_poll_interval: float = 30.0,
         deadline: float | None = None,
+        kind: str = "ingest",
     ) -> None:
         super().__init__()
+        if kind not in JOB_CLIENTS:
+            raise SfCrmConfigError(f"kind must be one of {', '.join(JOB_CLIENTS)}, not {kind!r}")
         self.sfcrm_conn_id = sfcrm_conn_id
         self.job_ids = list(job_ids)
         self.expected_records = [int(n) for n in expected_records] if expected_records is not None else None
         self.poll_interval = float(poll_interval)
         self.max_poll_interval = float(max_poll_interval)
         self.deadline = None if deadline is None else float(deadline)
+        self.kind = kind
         self._jobs: Any = None
 
     def serialize(self) -> tuple[str, dict[str, Any]]:
@@ -70,6 +84,7 @@ class SalesforceBulkJobTrigger(BaseTrigger):
                 "poll_interval": self.poll_interval,
                 "max_poll_interval": self.max_poll_interval,
                 "deadline": self.deadline,
+                "kind": self.kind,
             },
         )
 
@@ -79,27 +94,34 @@ class SalesforceBulkJobTrigger(BaseTrigger):
 
         return SalesforceCrmHook(sfcrm_conn_id=self.sfcrm_conn_id)
 
+    def _new_jobs(self) -> Any:
+        """A hook of its own, and its client of this kind of job (a login, off the event loop)."""
+        hook = self._new_hook()
+        return getattr(hook, JOB_CLIENTS[self.kind])()
+
     async def run(self) -> AsyncIterator[TriggerEvent]:
         # Exactly one event, whatever happens: the task resumes on it.
         yield TriggerEvent(await self._wait())
 
     async def on_kill(self) -> None:
         """A user marked the waiting task failed or succeeded, or cleared it: abort its jobs that have
-        not ended, so that Salesforce stops writing for a task nobody waits for any more.
+        not ended, so that Salesforce stops working for a task nobody waits for any more.
 
         Airflow (3.3 and later) calls this for a user's action only — never when a triggerer stops, or
-        hands its triggers to another — so a deploy never aborts a job. What a job had written before
-        it was aborted stays written; a retry of the task finds the job ``Aborted`` and rejects the
-        records it did not process as ``BULK_JOB_UNPROCESSED`` (replayable).
+        hands its triggers to another — so a deploy never aborts a job. What an ingest job had written
+        before it was aborted stays written; a retry of the task finds the job ``Aborted`` and rejects
+        the records it did not process as ``BULK_JOB_UNPROCESSED`` (replayable). An aborted query job
+        has no results; a retry of the extract creates a new one.
         """
         jobs = self._jobs
         if jobs is None:  # stopped before it first polled
             try:
-                jobs = (await asyncio.to_thread(self._new_hook)).bulk2_ingest_jobs()
+                jobs = await asyncio.to_thread(self._new_jobs)
             except Exception as exc:
                 self.log.warning(
-                    "Could not abort Bulk API 2.0 jobs %s (abort them in Setup, Bulk Data Load Jobs): %s: %s",
+                    "Could not abort Bulk API 2.0 jobs %s (abort them %s): %s: %s",
                     ", ".join(self.job_ids),
+                    _ABORT_BY_HAND[self.kind],
                     type(exc).__name__,
                     exc,
                 )
@@ -112,8 +134,9 @@ class SalesforceBulkJobTrigger(BaseTrigger):
                 self.log.info("Aborted Bulk API 2.0 job %s: the waiting task was stopped", job_id)
             except Exception as exc:  # one job's failure must not keep the others running
                 self.log.warning(
-                    "Could not abort Bulk API 2.0 job %s (abort it in Setup, Bulk Data Load Jobs): %s: %s",
+                    "Could not abort Bulk API 2.0 job %s (abort it %s): %s: %s",
                     job_id,
+                    _ABORT_BY_HAND[self.kind],
                     type(exc).__name__,
                     exc,
                 )
@@ -122,8 +145,7 @@ class SalesforceBulkJobTrigger(BaseTrigger):
         ended: dict[str, dict[str, Any]] = {}
         try:
             # The hook reads its connection and talks HTTP synchronously: keep both off the event loop.
-            hook = await asyncio.to_thread(self._new_hook)
-            jobs = self._jobs = hook.bulk2_ingest_jobs()  # on_kill reuses it: no second login
+            jobs = self._jobs = await asyncio.to_thread(self._new_jobs)  # on_kill reuses it: no second login
             pause = self.poll_interval
             expected = dict(zip(self.job_ids, self.expected_records or [], strict=False))
             seen: dict[str, tuple[float, int]] = {}  # job -> (when, records processed) at its first progress

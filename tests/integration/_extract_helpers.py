@@ -2,17 +2,38 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow.parquet as pq
+import pytest
 
+from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
 from airflow_provider_sfcrm.operators.extract import SalesforceExtractOperator
+from tests.conftest import set_connection_env
+from tests.integration._deferral import run_deferrable
 
 UTC = dt.timezone.utc
+
+
+@contextlib.contextmanager
+def org_at(
+    sandbox: Any, moment: dt.datetime, conn_id: str
+) -> Iterator[tuple[SalesforceCrmHook, pytest.MonkeyPatch]]:
+    """The session sandbox emptied, its clock frozen at ``moment``, connection ``conn_id`` pointing at it:
+    a module's org (its hook, and the monkeypatch that undoes it). The clock runs again afterwards."""
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        set_connection_env(monkeypatch, conn_id, sandbox)
+        sandbox.reset()
+        sandbox.set_clock(moment, frozen=True)
+        try:
+            yield SalesforceCrmHook(conn_id), monkeypatch
+        finally:
+            sandbox.reset_clock()
 
 
 def extract(
@@ -22,9 +43,11 @@ def extract(
     end: dt.datetime,
     *,
     conn_id: str = "sfcrm_default",
+    deferrals: list[Any] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
-    """Run the operator for the interval [start, end) into ``root/<sobject>/<start>`` (as a DAG run would)."""
+    """Run the operator for the interval [start, end) into ``root/<sobject>/<start>`` (as a DAG run would:
+    a Bulk read defers, its trigger runs to its event, the task resumes; ``deferrals`` gets each one)."""
     label = "full" if options.get("full_refresh") else f"{start:%Y%m%dT%H%M%S}"
     operator = SalesforceExtractOperator(
         task_id=f"extract_{sobject.lower()}",
@@ -33,7 +56,7 @@ def extract(
         sfcrm_conn_id=conn_id,
         **options,
     )
-    return operator.execute({"data_interval_start": start, "data_interval_end": end})
+    return run_deferrable(operator, {"data_interval_start": start, "data_interval_end": end}, deferrals)
 
 
 def rows(path: str | Path) -> list[dict[str, Any]]:

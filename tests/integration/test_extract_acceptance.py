@@ -103,11 +103,13 @@ def test_four_intervals_union_to_the_org_and_rerun_and_backfill_agree(org, tmp_p
     full = extract(tmp_path / "live", "Contact", None, T0, full_refresh=True, columns=COLUMNS, api=api)
     assert (full["rows"], full["deleted"], full["interval"]["start"]) == (2, 0, None)
 
-    increments = []
+    increments, deferrals = [], []
     for n, (start, end) in enumerate(intervals()):
         writes_of(org, n)
         org.at(end + dt.timedelta(minutes=20))  # the run comes after the interval has ended
-        summary = extract(tmp_path / "live", "Contact", start, end, columns=COLUMNS, api=api)
+        summary = extract(
+            tmp_path / "live", "Contact", start, end, columns=COLUMNS, api=api, deferrals=deferrals
+        )
         increments.append(summary)
         # Re-running an interval nothing changed since rewrites exactly the same bytes.
         before = {
@@ -133,6 +135,8 @@ def test_four_intervals_union_to_the_org_and_rerun_and_backfill_agree(org, tmp_p
     assert by_interval[3]["C4"]["IsDeleted"] and by_interval[3]["C5"]["Title"] == "second change in I3"
     assert [s["deleted"] for s in increments] == [0, 1, 2, 1]
     assert {s["api"] for s in [full, *increments]} == {api}
+    # Through Bulk, each run waited for its query job in the triggerer.
+    assert [d.trigger.kind for d in deferrals] == (["query"] * 4 if api == "bulk" else [])
     assert [s["rows"] for s in increments] == [len(i) for i in by_interval]
     # Each Id at most once per interval, in Id order.
     for summary in increments:

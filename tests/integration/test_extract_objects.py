@@ -11,9 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from airflow_provider_sfcrm.exceptions import SfCrmConfigError
-from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
 from tests.conftest import set_connection_env
-from tests.integration._extract_helpers import UTC, extract, rows
+from tests.integration._extract_helpers import UTC, extract, org_at, rows
 
 pytestmark = pytest.mark.integration
 
@@ -59,94 +58,85 @@ def _create(hook, sobject, **fields):
 @pytest.fixture(scope="module")
 def org(sandbox):
     """One record of each object, written at WRITTEN_AT on the sandbox's clock."""
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        set_connection_env(monkeypatch, "sfcrm_extract_objects", sandbox)
-        hook = SalesforceCrmHook("sfcrm_extract_objects")
-        sandbox.reset()
-        sandbox.set_clock(WRITTEN_AT, frozen=True)
-        try:
-            account = _create(
+    with org_at(sandbox, WRITTEN_AT, "sfcrm_extract_objects") as (hook, monkeypatch):
+        account = _create(
+            hook,
+            "Account",
+            Name="Acme",
+            Industry="Banking",
+            AnnualRevenue=2500000.75,
+            NumberOfEmployees=120,
+            BillingCity="Paris",
+        )
+        contact = _create(
+            hook,
+            "Contact",
+            LastName="Lovelace",
+            FirstName="Ada",
+            AccountId=account,
+            Email="ada@example.com",
+            Birthdate="1815-12-10",
+            MailingCity="London",
+            MailingLatitude=51.5072,
+            LeadSource="Web",
+            HasOptedOutOfEmail=True,
+        )
+        _create(
+            hook,
+            "Contact",
+            LastName="Hopper",
+            Email="grace@example.com",
+            LeadSource="Phone Inquiry",
+            # What CSV must quote: a line break, quotes, commas; and text beyond the BMP.
+            Description='line one\nline "two", three 🚀',
+        )
+        lead = _create(
+            hook,
+            "Lead",
+            LastName="Turing",
+            Company="Bletchley",
+            Email="alan@example.com",
+            NumberOfEmployees=12,
+        )
+        campaign = _create(
+            hook, "Campaign", Name="Spring", StartDate="2024-05-01", ExpectedResponse=12.5, IsActive=True
+        )
+        opportunity = _create(
+            hook,
+            "Opportunity",
+            Name="Deal",
+            StageName="Closed Won",
+            CloseDate="2024-05-20",
+            Amount=1200.5,
+            AccountId=account,
+            CampaignId=campaign,
+        )
+        ids = {
+            "Account": account,
+            "Contact": contact,
+            "Lead": lead,
+            "Campaign": campaign,
+            "Opportunity": opportunity,
+            "OpportunityContactRole": _create(
                 hook,
-                "Account",
-                Name="Acme",
-                Industry="Banking",
-                AnnualRevenue=2500000.75,
-                NumberOfEmployees=120,
-                BillingCity="Paris",
-            )
-            contact = _create(
+                "OpportunityContactRole",
+                OpportunityId=opportunity,
+                ContactId=contact,
+                Role="Decision Maker",
+                IsPrimary=True,
+            ),
+            "CampaignMember": _create(hook, "CampaignMember", CampaignId=campaign, LeadId=lead),
+            "AccountContactRelation": _create(
                 hook,
-                "Contact",
-                LastName="Lovelace",
-                FirstName="Ada",
+                "AccountContactRelation",
                 AccountId=account,
-                Email="ada@example.com",
-                Birthdate="1815-12-10",
-                MailingCity="London",
-                MailingLatitude=51.5072,
-                LeadSource="Web",
-                HasOptedOutOfEmail=True,
-            )
-            _create(
-                hook,
-                "Contact",
-                LastName="Hopper",
-                Email="grace@example.com",
-                LeadSource="Phone Inquiry",
-                # What CSV must quote: a line break, quotes, commas; and text beyond the BMP.
-                Description='line one\nline "two", three 🚀',
-            )
-            lead = _create(
-                hook,
-                "Lead",
-                LastName="Turing",
-                Company="Bletchley",
-                Email="alan@example.com",
-                NumberOfEmployees=12,
-            )
-            campaign = _create(
-                hook, "Campaign", Name="Spring", StartDate="2024-05-01", ExpectedResponse=12.5, IsActive=True
-            )
-            opportunity = _create(
-                hook,
-                "Opportunity",
-                Name="Deal",
-                StageName="Closed Won",
-                CloseDate="2024-05-20",
-                Amount=1200.5,
-                AccountId=account,
-                CampaignId=campaign,
-            )
-            ids = {
-                "Account": account,
-                "Contact": contact,
-                "Lead": lead,
-                "Campaign": campaign,
-                "Opportunity": opportunity,
-                "OpportunityContactRole": _create(
-                    hook,
-                    "OpportunityContactRole",
-                    OpportunityId=opportunity,
-                    ContactId=contact,
-                    Role="Decision Maker",
-                    IsPrimary=True,
-                ),
-                "CampaignMember": _create(hook, "CampaignMember", CampaignId=campaign, LeadId=lead),
-                "AccountContactRelation": _create(
-                    hook,
-                    "AccountContactRelation",
-                    AccountId=account,
-                    ContactId=contact,
-                    Roles="Decision Maker;Influencer",
-                ),
-            }
-            sandbox.set_clock(END + dt.timedelta(minutes=30))
-            monkeypatch.setenv(
-                "AIRFLOW_CONN_SFCRM_DEFAULT", __import__("json").dumps(sandbox.connection_dict())
-            )
-            yield {"hook": hook, "ids": ids}
-        finally:
-            sandbox.reset_clock()
+                ContactId=contact,
+                Roles="Decision Maker;Influencer",
+            ),
+        }
+        sandbox.set_clock(END + dt.timedelta(minutes=30))
+        monkeypatch.setenv("AIRFLOW_CONN_SFCRM_DEFAULT", __import__("json").dumps(sandbox.connection_dict()))
+        yield {"hook": hook, "ids": ids}
 
 
 @pytest.fixture
@@ -305,9 +295,13 @@ def test_lineage_reads_the_object_the_export_writes_and_writes_the_file_set(
 
 @pytest.mark.parametrize("sobject", OBJECTS)
 def test_rest_and_bulk_write_the_same_bytes(conn, tmp_path, sobject):
-    through_rest = extract(tmp_path / "rest", sobject, START, END, api="rest")
-    through_bulk = extract(tmp_path / "bulk", sobject, START, END, api="bulk")
+    rest_deferrals, bulk_deferrals = [], []
+    through_rest = extract(tmp_path / "rest", sobject, START, END, api="rest", deferrals=rest_deferrals)
+    through_bulk = extract(tmp_path / "bulk", sobject, START, END, api="bulk", deferrals=bulk_deferrals)
     assert (through_rest["api"], through_bulk["api"]) == ("rest", "bulk")
+    # REST reads in the worker; Bulk waits for its query job in the triggerer and reads it on resuming.
+    assert not rest_deferrals and [d.method_name for d in bulk_deferrals] == ["execute_bulk_query_complete"]
+    assert bulk_deferrals[0].trigger.kind == "query"
     for name in ("part-00000.parquet", "_manifest.json"):
         rest_file = tmp_path / "rest" / sobject / f"{START:%Y%m%dT%H%M%S}" / name
         bulk_file = tmp_path / "bulk" / sobject / f"{START:%Y%m%dT%H%M%S}" / name

@@ -90,7 +90,10 @@ def test_a_spent_allocation_stops_the_read_and_writes_nothing(org, tmp_path):
     assert not (tmp_path / "Contact").exists() or not any((tmp_path / "Contact").iterdir())
 
 
-def test_a_bulk_read_stops_while_its_job_runs_and_spends_no_more(org, tmp_path, monkeypatch):
+@pytest.mark.parametrize("deferrable", [False, True])
+def test_a_bulk_read_stops_while_its_job_runs_and_spends_no_more(org, tmp_path, monkeypatch, deferrable):
+    """Polled in the worker, the job's first poll shows the usage; polled in the triggerer (whose polls
+    the guard does not see), the resumed task's describe shows it, before any result page is read."""
     from airflow_provider_sfcrm.hooks._bulk2_query import Bulk2QueryJobs
 
     other = SalesforceCrmHook("sfcrm_default")
@@ -107,7 +110,8 @@ def test_a_bulk_read_stops_while_its_job_runs_and_spends_no_more(org, tmp_path, 
     monkeypatch.setattr(Bulk2QueryJobs, "info", busy_org)
     share = (used(org) + 3 + 10 + 2) / 200  # describe, COUNT(), limits; 10 planned for the job
     with pytest.raises(SfCrmQuotaError, match="stopped the Contact extract after 0 of 4500 rows"):
-        extract(tmp_path, "Contact", START, END, api="bulk", max_api_share=share)
-    assert len(polls) == 1  # it stopped at the first poll that showed the usage
-    assert org.calls_to("DELETE /jobs/query") == 0  # and spent nothing more on the job
+        extract(tmp_path, "Contact", START, END, api="bulk", max_api_share=share, deferrable=deferrable)
+    if not deferrable:
+        assert len(polls) == 1  # it stopped at the first poll that showed the usage
+    assert org.calls_to("/results") == 0 and org.calls_to("DELETE /jobs/query") == 0  # no more calls
     assert not (tmp_path / "Contact").exists() or not any((tmp_path / "Contact").iterdir())

@@ -9,7 +9,6 @@ for the rows refused before sending), and a second run changes nothing.
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from types import SimpleNamespace
 from typing import Any
@@ -25,6 +24,8 @@ from airflow_provider_sfcrm.operators import _bulk_export
 from airflow_provider_sfcrm.operators._bulk_export import bulk_spool_dir
 from airflow_provider_sfcrm.sources import FileSegment
 from airflow_provider_sfcrm.triggers.bulk_job import SalesforceBulkJobTrigger
+from tests.integration._deferral import first_event as _first_event
+from tests.integration._deferral import run_deferrable
 from tests.integration._export_org import (
     bad_positions,
     delete,
@@ -66,25 +67,6 @@ def _context() -> dict[str, Any]:
         dag_id="bulk_dag", run_id=f"run_{uuid.uuid4().hex[:8]}", task_id="export", map_index=-1
     )
     return {"ti": ti}
-
-
-def run_deferrable(operator, context: dict[str, Any]) -> dict[str, Any]:
-    """Execute; when the task defers, run its trigger to its event and resume as Airflow would."""
-    try:
-        return operator.execute(context)
-    except TaskDeferred as deferred:
-        json.dumps(deferred.trigger.serialize()[1])  # only plain values cross to the triggerer
-        json.dumps(deferred.kwargs)
-        event = asyncio.run(_first_event(deferred.trigger))
-        return getattr(operator, deferred.method_name)(
-            context, event=event.payload, **(deferred.kwargs or {})
-        )
-
-
-async def _first_event(trigger):
-    async for event in trigger.run():
-        return event
-    raise AssertionError("the trigger ended without an event")
 
 
 def _ingest_jobs(org) -> list[dict[str, Any]]:

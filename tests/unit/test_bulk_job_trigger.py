@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
-from airflow_provider_sfcrm.exceptions import SfCrmApiError
+import pytest
+
+from airflow_provider_sfcrm.exceptions import SfCrmApiError, SfCrmConfigError
 from airflow_provider_sfcrm.triggers import bulk_job
 from airflow_provider_sfcrm.triggers.bulk_job import SalesforceBulkJobTrigger
 
@@ -22,6 +25,18 @@ class _Jobs:
         return {"id": job_id, **answer}
 
 
+def _hook_of(jobs, kind="ingest"):
+    """A hook whose client of ``kind`` jobs is ``jobs``; the other kind's must not be asked for."""
+
+    def other(self):
+        raise AssertionError(f"asked for the other kind of job than {kind}")
+
+    clients = {"ingest": "bulk2_ingest_jobs", "query": "bulk2_query_jobs"}
+    return type(
+        "Hook", (), {name: (lambda self: jobs) if k == kind else other for k, name in clients.items()}
+    )()
+
+
 def _run(trigger, jobs, monkeypatch):
     """Run the trigger to its event with a fake clock: each pause advances it; returns (event, pauses)."""
     pauses: list[float] = []
@@ -33,9 +48,7 @@ def _run(trigger, jobs, monkeypatch):
 
     monkeypatch.setattr(bulk_job, "_sleep", fake_sleep)
     monkeypatch.setattr(bulk_job, "_monotonic", lambda: now[0])
-    monkeypatch.setattr(
-        trigger, "_new_hook", lambda: type("Hook", (), {"bulk2_ingest_jobs": lambda self: jobs})()
-    )
+    monkeypatch.setattr(trigger, "_new_hook", lambda: _hook_of(jobs, trigger.kind))
 
     async def first():
         async for event in trigger.run():
@@ -112,17 +125,51 @@ def test_a_failed_poll_is_an_error_event_and_a_deadline_a_timeout(monkeypatch):
     assert event["status"] == "timeout" and "750a" in event["message"]
 
 
-def test_it_serialises_to_plain_values():
+@pytest.mark.parametrize("kind", [None, "ingest", "query"])
+def test_it_serialises_to_plain_values(kind):
+    options = {} if kind is None else {"kind": kind}
     trigger = SalesforceBulkJobTrigger(
-        sfcrm_conn_id="c", job_ids=["750a"], expected_records=[7], deadline=9.5
+        sfcrm_conn_id="c", job_ids=["750a"], expected_records=[7], deadline=9.5, **options
     )
     classpath, kwargs = trigger.serialize()
     assert classpath == "airflow_provider_sfcrm.triggers.bulk_job.SalesforceBulkJobTrigger"
     assert SalesforceBulkJobTrigger(**kwargs).serialize() == (classpath, kwargs)
+    assert json.loads(json.dumps(kwargs)) == kwargs
     assert kwargs["job_ids"] == ["750a"] and kwargs["expected_records"] == [7]
+    assert kwargs["kind"] == (kind or "ingest")  # ingest jobs, as before the kind existed
 
 
-def test_a_user_stopping_the_waiting_task_aborts_the_jobs_that_have_not_ended(monkeypatch, capsys):
+def test_an_unknown_kind_of_job_is_refused():
+    with pytest.raises(SfCrmConfigError, match="kind must be one of ingest, query, not 'batch'"):
+        SalesforceBulkJobTrigger(sfcrm_conn_id="c", job_ids=["750a"], kind="batch")
+
+
+def test_a_query_job_is_polled_through_the_query_jobs_with_its_count_as_the_estimate(monkeypatch):
+    jobs = _Jobs(
+        {
+            "750q": [
+                {"state": "UploadComplete", "numberRecordsProcessed": 0},
+                {"state": "InProgress", "numberRecordsProcessed": 10_000},
+                {"state": "InProgress", "numberRecordsProcessed": 30_000},  # 20,000 in 2 s: 10,000/s
+                {"state": "JobComplete", "numberRecordsProcessed": 250_000},
+            ]
+        }
+    )
+    trigger = SalesforceBulkJobTrigger(
+        sfcrm_conn_id="c", job_ids=["750q"], expected_records=[250_000], kind="query"
+    )
+    event, pauses = _run(trigger, jobs, monkeypatch)  # the hook gives only query jobs to this trigger
+    assert event["status"] == "success" and event["jobs"]["750q"]["state"] == "JobComplete"
+    assert pauses == [1, 2, 22]  # 220,000 rows left at 10,000 per second
+
+
+@pytest.mark.parametrize(
+    ("kind", "hint"),
+    [(None, "in Setup, Bulk Data Load Jobs"), ("query", 'with PATCH jobs/query/<id> {"state": "Aborted"}')],
+)
+def test_a_user_stopping_the_waiting_task_aborts_the_jobs_that_have_not_ended(
+    monkeypatch, capsys, kind, hint
+):
     class Jobs:
         states = {"750a": "InProgress", "750b": "JobComplete", "750c": "UploadComplete", "750d": "Open"}
 
@@ -139,13 +186,13 @@ def test_a_user_stopping_the_waiting_task_aborts_the_jobs_that_have_not_ended(mo
             return {"id": job_id, "state": "Aborted"}
 
     jobs = Jobs()
-    trigger = SalesforceBulkJobTrigger(sfcrm_conn_id="c", job_ids=["750a", "750b", "750c", "750d"])
-    monkeypatch.setattr(
-        trigger, "_new_hook", lambda: type("Hook", (), {"bulk2_ingest_jobs": lambda self: jobs})()
-    )
+    options = {} if kind is None else {"kind": kind}
+    trigger = SalesforceBulkJobTrigger(sfcrm_conn_id="c", job_ids=["750a", "750b", "750c", "750d"], **options)
+    monkeypatch.setattr(trigger, "_new_hook", lambda: _hook_of(jobs, kind or "ingest"))
 
     asyncio.run(trigger.on_kill())
 
     assert jobs.aborted == ["750a", "750d"]  # not the one that ended; the one that failed to answer is named
     logged = "".join(capsys.readouterr())  # the trigger logs through structlog
     assert "Could not abort Bulk API 2.0 job 750c" in logged and "SERVER_UNAVAILABLE" in logged
+    assert hint in logged  # where to abort it by hand

@@ -13,7 +13,7 @@ from airflow_provider_sfcrm.assets import salesforce_asset
 from airflow_provider_sfcrm.exceptions import SfCrmApiError, SfCrmConfigError
 from airflow_provider_sfcrm.extraction.schema import arrow_schema, select_columns
 from airflow_provider_sfcrm.operators import extract as extract_module
-from airflow_provider_sfcrm.operators._extract_readers import RestRecordReader
+from airflow_provider_sfcrm.operators._extract_readers import Bulk2RecordReader, RestRecordReader
 from airflow_provider_sfcrm.operators.extract import SalesforceExtractOperator
 from tests.unit.extraction._describe import describe
 
@@ -223,6 +223,15 @@ class FakeJobs:
 
     def __init__(self, pages, fail_at=None):
         self.pages, self.fail_at, self.calls = pages, fail_at, []
+        self.state = "UploadComplete"
+
+    def info(self, job_id):
+        self.calls.append(("info", job_id))
+        return {"id": job_id, "state": self.state}
+
+    def abort(self, job_id):
+        self.calls.append(("abort", job_id))
+        self.state = "Aborted"
 
     def create(self, soql, include_deleted):
         self.calls.append(("create", soql, include_deleted))
@@ -232,12 +241,19 @@ class FakeJobs:
         self.calls.append(("wait", job_id))
         on_poll({"state": "InProgress"})
         if self.fail_at == "wait":
+            self.state = "Failed"
             raise SfCrmApiError("Bulk query job ended Failed: boom", error_code="JOB_Failed")
+        if self.fail_at == "timeout":
+            raise SfCrmApiError("Bulk query job is still InProgress after 3600s", error_code="JOB_TIMEOUT")
+        self.state = "JobComplete"
         return {"state": "JobComplete", "numberRecordsProcessed": 3}
 
     def results(self, job_id, max_records):
         self.calls.append(("results", job_id, max_records))
-        yield from self.pages
+        for page in self.pages:
+            if self.fail_at == "results":
+                raise SfCrmApiError("GET jobs/query/{id}/results: SERVER_UNAVAILABLE")
+            yield page
 
     def delete(self, job_id):
         self.calls.append(("delete", job_id))
@@ -274,9 +290,23 @@ def test_a_bulk_read_comes_back_in_id_order_and_deletes_its_job():
     assert jobs.calls[-1] == ("delete", "750ak0000000001AAA")
 
 
-def test_a_failed_bulk_job_is_deleted_and_its_reason_raised():
-    with pytest.raises(SfCrmApiError, match="ended Failed: boom"):
-        bulk_read([], fail_at="wait")
+@pytest.mark.parametrize(
+    ("fail_at", "message", "cleanup"),
+    [
+        ("wait", "ended Failed: boom", ["info", "delete"]),  # it has ended: deleted
+        ("timeout", "still InProgress", ["info", "abort", "delete"]),  # still running: aborted first
+        ("results", "SERVER_UNAVAILABLE", ["info", "delete"]),
+    ],
+)
+def test_a_bulk_read_that_fails_leaves_no_job_behind(fail_at, message, cleanup):
+    jobs = FakeJobs([csv_page(to18("003ak0000000001"))], fail_at)
+    hook = type("Hook", (), {"bulk2_query_jobs": lambda self: jobs})()
+    columns = select_columns(describe(), ["Id"])
+    reader = Bulk2RecordReader(hook, columns, arrow_schema(columns))
+    with pytest.raises(SfCrmApiError, match=message):
+        list(reader.batches("SELECT Id FROM Contact WHERE (x) ORDER BY Id", include_deleted=True))
+    after = [call[0] for call in jobs.calls]
+    assert after[after.index("results" if fail_at == "results" else "wait") + 1 :] == cleanup
 
 
 def test_the_quota_guard_leaves_the_bulk_job_alone():

@@ -73,3 +73,13 @@ def test_reading_waits_for_the_settle_time():
 def test_unusable_intervals_are_refused(start, end, complaint):
     with pytest.raises(ValueError, match=complaint):
         ExtractWindow.of_interval(start, end)
+
+
+@pytest.mark.parametrize(
+    "window", [ExtractWindow.of_interval(H10, H11), ExtractWindow.of_interval(None, H12, full_refresh=True)]
+)
+def test_a_window_comes_back_from_its_description(window):
+    # What crosses a deferral is the description: the resumed task must find the same window.
+    assert ExtractWindow.from_description(window.describe()) == window
+    with pytest.raises(ValueError, match="not the description of an extract window"):
+        ExtractWindow.from_description({"start": None})
