@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 try:  # Airflow 3.1+: the Task SDK re-exports the exception authors should raise.
-    from airflow.sdk.exceptions import AirflowException
+    from airflow.sdk.exceptions import AirflowException, AirflowFailException
 except ImportError:  # pragma: no cover - older layouts
-    from airflow.exceptions import AirflowException
+    from airflow.exceptions import AirflowException, AirflowFailException
 
 
 class SfCrmError(AirflowException):
@@ -45,6 +45,11 @@ class SfCrmFieldValidationError(SfCrmError):
 
 class SfCrmRejectedRowsError(SfCrmError):
     """More rows were rejected than the task's ``max_rejected_ratio`` allows."""
+
+
+class SfCrmVanishedError(SfCrmConfigError, AirflowFailException):
+    """A sync would exit more of the audience than ``max_vanished_ratio`` allows; not retried (a retry
+    reads the same segment)."""
 
 
 class SfCrmStoppedError(SfCrmError):

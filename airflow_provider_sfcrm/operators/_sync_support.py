@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
-from airflow_provider_sfcrm.exceptions import SfCrmConfigError
+from airflow_provider_sfcrm.exceptions import SfCrmConfigError, SfCrmVanishedError
 
 #: The Airflow connection types the sync state can live on.
 STATE_CONN_TYPES = {"sqlite": "SQLite (one machine)", "postgres": "PostgreSQL (distributed workers)"}
@@ -30,12 +30,18 @@ class SyncSettings:
     shard: tuple[int, int]
     stale_rows_path: str
     run_id: str
+    max_vanished_ratio: float | None
 
 
 def sync_settings(operator: Any, context: Mapping[str, Any]) -> SyncSettings:
     """The export operator's sync arguments, rendered and checked."""
     from airflow_provider_sfcrm.operators._export_support import as_bool, default_rejected_rows_path
+    from airflow_provider_sfcrm.sync.vanished import checked_max_vanished_ratio
 
+    try:
+        max_vanished_ratio = checked_max_vanished_ratio(operator.max_vanished_ratio)
+    except ValueError as exc:
+        raise SfCrmConfigError(str(exc)) from None
     return SyncSettings(
         conn_id=str(operator.sync_state),
         as_of=resolve_as_of(operator.as_of, context),
@@ -43,6 +49,7 @@ def sync_settings(operator: Any, context: Mapping[str, Any]) -> SyncSettings:
         shard=checked_shard(operator.shard_index, operator.shard_count),
         stale_rows_path=operator.stale_rows_path or default_rejected_rows_path(context, "stale"),
         run_id=run_id_of(context),
+        max_vanished_ratio=max_vanished_ratio,
     )
 
 
@@ -69,6 +76,7 @@ def run_sync(
     from airflow_provider_sfcrm.operators._export_support import atomic_output
     from airflow_provider_sfcrm.sync.export import SyncExport, is_replay
     from airflow_provider_sfcrm.sync.plan import PlanShardError
+    from airflow_provider_sfcrm.sync.vanished import VanishedGuardError
 
     if membership_columns(mapping, source.schema) and is_replay(source.schema):
         raise SfCrmConfigError(
@@ -114,6 +122,7 @@ def run_sync(
                     shard=sync.shard,
                     run_id=sync.run_id,
                     insert_group_size=operator.batch_size * min(operator.max_workers, 25),
+                    max_vanished_ratio=sync.max_vanished_ratio,
                     **options,
                 )
             except ValueError as exc:
@@ -122,6 +131,8 @@ def run_sync(
                 return export.run()
             except PlanShardError as exc:
                 raise SfCrmConfigError(f"segment_path: {exc}") from None
+            except VanishedGuardError as exc:
+                raise SfCrmVanishedError(str(exc)) from None
 
 
 def open_state(conn_id: str) -> Any:

@@ -31,6 +31,7 @@ from airflow_provider_sfcrm.exceptions import (
     SfCrmStoppedError,
 )
 from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
+from airflow_provider_sfcrm.sync.vanished import DEFAULT_MAX_VANISHED_RATIO
 
 # The streaming core (pandas, pyarrow, fsspec) is imported inside the methods that run it, not
 # here: every DAG file that uses this operator imports this module, and parsing must stay fast.
@@ -107,6 +108,12 @@ class SalesforceSegmentExportOperator(BaseOperator):
         overwrites newer, and inserts are crash-safe (templated).
     :param as_of: the as-of time of the segment's data (templated); default the data interval's end.
     :param full_resync: with a sync state, send every value again, changed or not (templated).
+    :param max_vanished_ratio: with a sync state, the guard against a truncated segment: the task
+        fails, without retry, after the plan and before anything is sent or spooled, when more than
+        ``airflow_provider_sfcrm.sync.vanished.VANISHED_FLOOR`` (100) people vanished from the
+        segment and would be exited and they are more than this share (0..1) of the people of the
+        shard the state knew as audience members. Default 0.5; 1.0 never refuses; None disables the
+        check (templated: ``"0.5"``, ``"None"`` accepted). ``full_resync`` does not bypass it.
     :param stale_rows_path: where rows older than the state go (templated); None = run-scoped default
         under ``$AIRFLOW_HOME/sfcrm/stale``.
     :param shard_index: with ``shard_count``: this task syncs the people of that shard of the segment
@@ -156,6 +163,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         "sync_state",
         "as_of",
         "full_resync",
+        "max_vanished_ratio",
         "stale_rows_path",
         "shard_index",
         "shard_count",
@@ -192,6 +200,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         sync_state: str | None = None,
         as_of: str | datetime | None = None,
         full_resync: bool | str = False,
+        max_vanished_ratio: float | str | None = DEFAULT_MAX_VANISHED_RATIO,
         stale_rows_path: str | None = None,
         shard_index: int | str = 0,
         shard_count: int | str = 1,
@@ -224,6 +233,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         self.sync_state = sync_state
         self.as_of = as_of
         self.full_resync = full_resync
+        self.max_vanished_ratio = max_vanished_ratio
         self.stale_rows_path = stale_rows_path
         self.shard_index = shard_index
         self.shard_count = shard_count

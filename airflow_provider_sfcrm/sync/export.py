@@ -7,7 +7,9 @@ middle:
 1. before anything is read, insert batches left unconfirmed by a killed run are reconciled with
    Salesforce (looked up by their identity field) and recorded;
 2. the first pass hands every row's key and outgoing values to the planner, which diffs them
-   against the state of this shard;
+   against the state of this shard; a plan that would exit more of the audience than
+   ``max_vanished_ratio`` allows is refused there, before anything is sent, spooled or recorded
+   (:mod:`.vanished`: a truncated segment must not exit everyone);
 3. the second pass sends only the rows to send, and of each only the fields that changed (a row
    that creates a record sends all it has); unchanged rows are counted, stale rows are listed in the
    stale-rows file; statuses are the derived ones;
@@ -65,6 +67,12 @@ from airflow_provider_sfcrm.sync.plan import (
 )
 from airflow_provider_sfcrm.sync.records import SyncRecords
 from airflow_provider_sfcrm.sync.store import SyncStateStore
+from airflow_provider_sfcrm.sync.vanished import (
+    DEFAULT_MAX_VANISHED_RATIO,
+    VANISHED_FLOOR,
+    check_vanished,
+    checked_max_vanished_ratio,
+)
 
 #: Sends records: ``write(records, progress, external_id_field=..., on_batch=...)``, as
 #: ``SalesforceCrmHook.upsert_records`` (``"Id"``: update by Id; another field: upsert on it; None:
@@ -94,6 +102,10 @@ class SyncExport(SegmentExport):
     :param run_id: recorded with every state row and status written.
     :param insert_group_size: records created per recorded insert group (``batch_size`` times the
         concurrent requests keeps every worker busy).
+    :param max_vanished_ratio: refuse the run (:class:`~.vanished.VanishedGuardError`, after the
+        first pass, before anything is sent) when the people to exit because they vanished from the
+        segment are more than :data:`~.vanished.VANISHED_FLOOR` and more than this share of the
+        state's members of the shard (0..1); None: never. Dry runs are checked too.
     """
 
     def __init__(
@@ -112,6 +124,7 @@ class SyncExport(SegmentExport):
         full_resync: bool = False,
         shard: tuple[int, int] = (0, 1),
         insert_group_size: int = 800,
+        max_vanished_ratio: float | None = DEFAULT_MAX_VANISHED_RATIO,
         **options: Any,
     ):
         super().__init__(source, rules, rejected, write=write, **options)
@@ -127,6 +140,7 @@ class SyncExport(SegmentExport):
         self.shard = shard
         self.run_id = run_id
         self.insert_group_size = max(1, insert_group_size)
+        self.max_vanished_ratio = checked_max_vanished_ratio(max_vanished_ratio)
         members = set(membership_columns(mapping, source.schema))
         self._given = replace(
             mapping, audiences={c: f for c, f in mapping.audiences.items() if c not in members}
@@ -203,7 +217,23 @@ class SyncExport(SegmentExport):
             f"{planner.rows:,}",
             f"{vanished:,}",
         )
+        if planner.has_memberships:
+            self._guard(planner.member_exits, planner.state_members)
         return planner.rows
+
+    def _guard(self, exits: int, members: int) -> None:
+        """Refuse a plan that exits too much of the audience (a truncated segment?), before anything
+        is sent or spooled and before ``api="auto"`` chooses (see :mod:`.vanished`)."""
+        self.log(
+            "Vanished guard: %s of the %s people the state knew as audience members are to be exited "
+            "(%s); max_vanished_ratio %s, checked above %d exits",
+            f"{exits:,}",
+            f"{members:,}",
+            f"{exits / members:.1%}" if members else "-",
+            self.max_vanished_ratio,
+            VANISHED_FLOOR,
+        )
+        check_vanished(exits, members, self.max_vanished_ratio)
 
     def _rows_to_send(self, planner: SyncPlanner) -> int:
         """The plan's rows to send and the exits of the people who vanished (after the first pass).

@@ -21,6 +21,8 @@ local disk under a fixed memory limit:
 
    A row is ``send`` when any field is to be sent, else ``stale`` when any change was stale, else
    unchanged. Earlier rows of a repeated key are ``duplicate`` (the last row wins).
+   The plan also counts the state's members and the exits of those who vanished, for the guard
+   against a truncated segment (:mod:`.vanished`).
 3. :meth:`~SyncPlanner.within` and :meth:`~SyncPlanner.vanished` stream the plan to the second pass.
 
 Pure: no Airflow, no HTTP.
@@ -70,6 +72,16 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
+def _holding(wanted: str | Sequence[str]) -> str:
+    """SQL: how many fields of a state row (its ``fields``) hold one of the ``wanted`` statuses
+    (quoted SQL text, or the statuses themselves)."""
+    listed = wanted if isinstance(wanted, str) else ", ".join(_quote(status) for status in wanted)
+    return (
+        "coalesce(list_count(list_filter(json_extract_string(fields, '$.*[0]'), "
+        f"lambda x: x IN ({listed}))), 0)"
+    )
+
+
 class PlanShardError(ValueError):
     """A row of the segment belongs to another shard."""
 
@@ -106,6 +118,10 @@ class SyncPlanner:
         self.full_resync = bool(full_resync)
         self.shard = shard
         self.rows = 0
+        # Counted by plan() for the guard of .vanished: the state's members of this shard before the
+        # run, and those of them who vanished from the segment and are to be exited.
+        self.state_members = 0
+        self.member_exits = 0
         self._dir = Path(tempfile.mkdtemp(prefix="sfcrm-sync-", dir=work_dir))
         self._db = duckdb.connect(
             ":memory:",
@@ -224,6 +240,10 @@ class SyncPlanner:
         :param read_fields: reads ``key, record_id, fields`` for chunks of keys
             (``SyncStateStore.read_fields``).
         :param marks: the snapshot marks of the fields (``SyncStateStore.marks``).
+
+        Also counts, for the guard of :mod:`.vanished`, :attr:`state_members` (the people of this
+        shard the state knew as members of an audience, or not known to be none) and
+        :attr:`member_exits` (those of them missing from the segment who are to be exited).
         """
         self._insert()
         db = self._db
@@ -251,9 +271,15 @@ class SyncPlanner:
         # segment: not vanished.
         vanish = f"(s.digest IS NULL OR s.digest LIKE 'm%' OR {full})" if self.has_memberships else "false"
         db.execute(
-            f"""CREATE TABLE gone AS SELECT s.key FROM state_fast s
+            f"""CREATE TABLE gone AS SELECT s.key, s.digest LIKE 'm%' AS member FROM state_fast s
             WHERE {vanish} AND NOT EXISTS (SELECT 1 FROM incoming i WHERE i.key = s.key)"""
         )
+        # For the guard: the members, and the people not known to be none (no digest) until their
+        # full state, read below, tells.
+        self.state_members = self._count(
+            "SELECT count(*) FROM state_fast WHERE digest IS NULL OR digest LIKE 'm%'"
+        )
+        db.execute("CREATE TABLE unknown AS SELECT key FROM state_fast WHERE digest IS NULL")
         db.execute("DROP TABLE state_fast")
         db.execute("CREATE TABLE state_full (key VARCHAR, record_id VARCHAR, fields VARCHAR)")
         wanted = db.sql("SELECT key FROM look WHERE known UNION ALL SELECT key FROM gone")
@@ -262,6 +288,7 @@ class SyncPlanner:
             db.register("batch", table)
             db.execute("INSERT INTO state_full SELECT key, record_id, fields FROM batch")
             db.unregister("batch")
+        self._settle_members()
         db.execute(f"CREATE TABLE plan AS {self._decisions(marks)}")
         db.execute(
             f"""INSERT INTO plan (row, key, key_hash, action, winner)
@@ -272,8 +299,29 @@ class SyncPlanner:
             "INSERT INTO plan (row, key, action) SELECT row, key, 'send' FROM incoming "
             "WHERE key IS NULL AND scoped"
         )
-        for name in ("look", "gone", "state_full", "repeated"):
+        # The re-exits full_resync sends to people who were no member are not counted.
+        self.member_exits = self._count(
+            "SELECT count(*) FROM plan p JOIN gone g ON g.key = p.key "
+            "WHERE p.row IS NULL AND p.action = 'send' AND g.member"
+        )
+        for name in ("look", "gone", "state_full", "repeated", "unknown"):
             db.execute(f"DROP TABLE {name}")
+
+    def _settle_members(self) -> None:
+        """The people without a digest whose full state was read: a member or not, as it tells (those
+        left unread, out of the row filter's scope, stay counted among the state's members)."""
+        held = f"{_holding(MEMBER_STATUSES)} > 0"
+        self._db.execute(
+            f"UPDATE gone SET member = {held} FROM state_full WHERE state_full.key = gone.key "
+            "AND gone.member IS NULL"
+        )
+        self.state_members -= self._count(
+            f"SELECT count(*) FROM state_full JOIN unknown u ON u.key = state_full.key WHERE NOT ({held})"
+        )
+
+    def _count(self, query: str) -> int:
+        found = self._db.execute(query).fetchone()
+        return int(found[0]) if found else 0
 
     def _decisions(self, marks: Sequence[Mark]) -> str:
         """The query deciding, field by field, the rows looked at closely and the vanished people.
@@ -311,10 +359,7 @@ class SyncPlanner:
 
         def counted(wanted: str) -> str:
             """How many fields hold one of ``wanted`` statuses once the row is written."""
-            everything = (
-                "coalesce(list_count(list_filter(json_extract_string(fields, '$.*[0]'), "
-                f"lambda x: x IN ({wanted}))), 0)"
-            )
+            everything = _holding(wanted)
             before = "".join(f" - (CASE WHEN o{i} IN ({wanted}) THEN 1 ELSE 0 END)" for i in statuses)
             after = "".join(
                 f" + (CASE WHEN (CASE WHEN e{i} THEN n{i} ELSE o{i} END) IN ({wanted}) THEN 1 ELSE 0 END)"

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from airflow_provider_sfcrm.exceptions import SfCrmVanishedError
 from airflow_provider_sfcrm.operators.segment_export import SalesforceSegmentExportOperator
 from tests.conftest import SYNC_STATE_CONN_ID
 from tests.integration._export_org import CONN_ID, start_export_org
@@ -27,6 +28,14 @@ pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
 MEMBERSHIP_SCHEMA = pa.schema(
     [("ext", pa.string()), ("last", pa.string()), ("aud_1", pa.bool_()), ("aud_2", pa.bool_())]
+)
+
+#: The membership syncs' upsert of two audiences on an external id.
+MEMBERSHIP_UPSERT = dict(
+    operation="upsert",
+    external_id_field="Ext_Id__c",
+    field_mapping={"ext": "Ext_Id__c", "last": "LastName"},
+    audiences={"aud_1": "crm_1_seg", "aud_2": "crm_2_seg"},
 )
 
 _EXPORT_SCRIPT = """
@@ -190,15 +199,7 @@ def test_killed_membership_sync_then_retry_ends_as_an_uninterrupted_run(tmp_path
 def test_another_org_never_inherits_the_state(tmp_path, monkeypatch, sync_state_db):
     rows = [{"ext": f"EXT-{i}", "last": f"Person {i}", "aud_1": True, "aud_2": False} for i in range(300)]
     segment = write_segment(tmp_path / "day.parquet", rows, MEMBERSHIP_SCHEMA)
-    arguments = export_arguments(
-        segment,
-        tmp_path,
-        operation="upsert",
-        external_id_field="Ext_Id__c",
-        field_mapping={"ext": "Ext_Id__c", "last": "LastName"},
-        audiences={"aud_1": "crm_1_seg", "aud_2": "crm_2_seg"},
-        as_of="2026-01-02T00:00:00+00:00",
-    )
+    arguments = export_arguments(segment, tmp_path, as_of="2026-01-02T00:00:00+00:00", **MEMBERSHIP_UPSERT)
     summaries, orgs = [], []
     for n in range(2):  # two orgs (a refreshed sandbox gets a new org id too), one state database
         for org in start_export_org(tmp_path / f"org{n}", monkeypatch):
@@ -261,3 +262,41 @@ def test_concurrent_shards_never_lose_each_others_state(tmp_path, monkeypatch, s
     assert in_org == 1500
     assert sync_state_db.query("SELECT count(*), count(DISTINCT key) FROM sfcrm_sync_state") == [(1500, 1500)]
     assert sync_state_db.query("SELECT count(*) FROM sfcrm_sync_history") == [(750,)]
+
+
+@pytest.mark.timeout(300)
+def test_a_truncated_segment_exits_nobody_unless_the_guard_is_disabled(tmp_path, monkeypatch, sync_state_db):
+    people = [{"ext": f"EXT-{i}", "last": f"Person {i}", "aud_1": True, "aud_2": False} for i in range(1000)]
+    full = write_segment(tmp_path / "day1.parquet", people, MEMBERSHIP_SCHEMA)
+    truncated = write_segment(tmp_path / "day2.parquet", people[:100], MEMBERSHIP_SCHEMA)  # 10 %
+
+    def arguments(segment: str, day: int, **overrides) -> dict:
+        as_of = f"2026-01-0{day + 1}T00:00:00+00:00"
+        return export_arguments(segment, tmp_path, as_of=as_of, **MEMBERSHIP_UPSERT, **overrides)
+
+    def statuses(org) -> list[str]:
+        return sorted(r["crm_1_seg__c"] for r in org.hook.query_all("SELECT crm_1_seg__c FROM Contact"))
+
+    for org in start_export_org(tmp_path / "org", monkeypatch):
+        day1 = SalesforceSegmentExportOperator(**arguments(full, 1)).execute({})
+        state_before, writes_before = _final_state(org, sync_state_db), org.write_calls()
+
+        with pytest.raises(SfCrmVanishedError) as refused:
+            SalesforceSegmentExportOperator(**arguments(truncated, 2)).execute({})
+        org_after_refusal, writes_after_refusal = statuses(org), org.write_calls()
+        state_after_refusal = _final_state(org, sync_state_db)
+
+        forced = SalesforceSegmentExportOperator(**arguments(truncated, 2, max_vanished_ratio=None)).execute(
+            {}
+        )
+        org_after_forced = statuses(org)
+
+    assert day1["written"] == 1000
+    message = str(refused.value)
+    assert "900 of the 1,000 people" in message and "max_vanished_ratio 0.5" in message
+    assert "Check the segment" in message
+    assert writes_after_refusal == writes_before  # not one write request
+    assert org_after_refusal == ["realized"] * 1000
+    assert state_after_refusal == state_before
+    assert forced["vanished"] == 900 and forced["written"] == 1000  # 900 exits, 100 realized → existing
+    assert org_after_forced == ["existing"] * 100 + ["exited"] * 900

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from airflow.sdk.exceptions import AirflowFailException
 
 from airflow_provider_sfcrm.activation.ids import to18
-from airflow_provider_sfcrm.exceptions import SfCrmConfigError
+from airflow_provider_sfcrm.exceptions import SfCrmConfigError, SfCrmVanishedError
 from airflow_provider_sfcrm.operators._sync_support import (
     checked_shard,
     resolve_as_of,
@@ -152,3 +153,56 @@ def test_a_sync_of_nothing_but_the_identity_is_refused(fake_hook, members, tmp_p
         _operator(
             members, tmp_path, field_mapping={"sfid": "Id"}, audiences=None, sync_state="state"
         ).execute({"data_interval_end": INTERVAL_END})
+
+
+def _audience(path, n: int) -> str:
+    ids = [to18(f"003ak{k:010d}") for k in range(n)]
+    pq.write_table(pa.table({"sfid": ids, "last": [f"L{k}" for k in range(n)], "aud": [True] * n}), path)
+    return str(path)
+
+
+@pytest.fixture
+def state(tmp_path, monkeypatch):
+    monkeypatch.setenv(
+        "AIRFLOW_CONN_STATE", json.dumps({"conn_type": "sqlite", "host": str(tmp_path / "s.sqlite")})
+    )
+    monkeypatch.setattr(FakeHook, "org_id", "00D000000000001AAA", raising=False)
+    return "state"
+
+
+def test_a_truncated_segment_fails_the_task_without_retry_and_writes_nothing(fake_hook, state, tmp_path):  # noqa: F811
+    day1 = _operator(_audience(tmp_path / "day1.parquet", 300), tmp_path, sync_state=state)
+    assert day1.execute({"data_interval_end": INTERVAL_END})["written"] == 300
+    day2 = _operator(_audience(tmp_path / "day2.parquet", 30), tmp_path, sync_state=state)
+
+    with pytest.raises(SfCrmVanishedError, match="270 of the 300 people .*max_vanished_ratio 0.5") as refused:
+        day2.execute({"data_interval_end": INTERVAL_END + timedelta(days=1)})
+
+    assert isinstance(refused.value, SfCrmConfigError) and isinstance(refused.value, AirflowFailException)
+    assert FakeHook.instances[-1].writes == []
+
+
+@pytest.mark.parametrize(("value", "exited"), [("None", 270), ("0.95", 270), ("0.5", None)])
+def test_max_vanished_ratio_is_templated_text(fake_hook, state, tmp_path, value, exited):  # noqa: F811
+    _operator(_audience(tmp_path / "day1.parquet", 300), tmp_path, sync_state=state).execute(
+        {"data_interval_end": INTERVAL_END}
+    )
+    day2 = _operator(
+        _audience(tmp_path / "day2.parquet", 30), tmp_path, sync_state=state, max_vanished_ratio=value
+    )
+    assert "max_vanished_ratio" in day2.template_fields
+    context = {"data_interval_end": INTERVAL_END + timedelta(days=1)}
+    if exited is None:
+        with pytest.raises(SfCrmVanishedError):
+            day2.execute(context)
+    else:
+        assert day2.execute(context)["vanished"] == exited
+
+
+@pytest.mark.parametrize("value", ["half", "1.5", -1])
+def test_a_max_vanished_ratio_that_is_no_ratio_is_refused_by_name(fake_hook, members, state, tmp_path, value):  # noqa: F811
+    with pytest.raises(SfCrmConfigError, match="max_vanished_ratio must be within 0..1"):
+        _operator(members, tmp_path, sync_state=state, max_vanished_ratio=value).execute(
+            {"data_interval_end": INTERVAL_END}
+        )
+    assert FakeHook.instances[-1].writes == []

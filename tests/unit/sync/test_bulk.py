@@ -23,6 +23,7 @@ from airflow_provider_sfcrm.sync.bulk import (
 )
 from airflow_provider_sfcrm.sync.confirm import plan_column
 from airflow_provider_sfcrm.sync.store import HistoryRow, StateRow, SyncStateStore
+from airflow_provider_sfcrm.sync.vanished import VanishedGuardError
 from tests.unit._export_describe import describe
 from tests.unit.sync.test_export import T1, T2, Sync, Writer, contacts_sync, members
 from tests.unit.test_export_segment import TableSource
@@ -317,3 +318,24 @@ def test_a_run_choose_sends_over_rest_journals_and_settles_its_inserts(tmp_path)
     assert [key for key, _ in writer.calls] == [None]  # inserted
     assert sync.store.connection.execute("SELECT count(*) FROM sfcrm_sync_state").fetchone() == (2,)
     assert _pending(sync) == 1
+
+
+@pytest.mark.parametrize("auto", [False, True])
+def test_a_truncated_segment_is_refused_before_anything_is_spooled_or_chosen(tmp_path, auto):
+    sync = contacts_sync(tmp_path)
+    audience = [(n, f"p{n}@x.com", True) for n in range(1, 301)]
+    sync.run(members(audience), T1, Writer())
+    asked, writer = [], Writer()
+    choice = {"choose": lambda *counts: asked.append(counts) or True, "write": writer} if auto else {}
+    directory = tmp_path / "spool"
+    directory.mkdir()
+
+    with pytest.raises(VanishedGuardError, match="270 of the 300 people"):
+        _spool_run(sync, members(audience[:30]), T2, directory, "run2", **choice)
+
+    assert asked == [] and writer.calls == []  # api="auto" never chose, nothing was sent
+    assert _pending(sync) == 0  # no token, no journal
+    assert not any(path.is_dir() for path in directory.iterdir())  # no job data spooled
+    assert sync.store.connection.execute(
+        "SELECT count(*) FROM sfcrm_sync_history WHERE status = 'exited'"
+    ).fetchone() == (0,)

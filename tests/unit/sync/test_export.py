@@ -20,6 +20,7 @@ from airflow_provider_sfcrm.activation.row_filter import compile_filter
 from airflow_provider_sfcrm.activation.row_validation import rules_from_describe
 from airflow_provider_sfcrm.sync.export import SyncExport
 from airflow_provider_sfcrm.sync.store import SyncStateStore
+from airflow_provider_sfcrm.sync.vanished import VANISHED_FLOOR, VanishedGuardError
 from tests.unit._export_describe import describe
 from tests.unit.test_export_segment import TableSource
 
@@ -374,3 +375,86 @@ def test_changed_values_are_sent_typed_as_without_a_sync_state(tmp_path):
     assert writer.calls[0][1] == [
         {"Id": to18("003ak0000000001"), "Score__c": 12.5, "Birthdate": "1990-01-31"}
     ]
+
+
+# -- the guard against a truncated segment ---------------------------------------------------------
+
+
+def _audience(n: int, *, member=lambda k: True) -> pa.Table:
+    return members([(k, f"{k}@x.com", member(k)) for k in range(1, n + 1)])
+
+
+def _snapshot(sync: Sync) -> tuple:
+    """Everything a run records: the state, the history, the marks and the pending groups."""
+    return tuple(
+        sync.store.connection.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+        for table in ("sfcrm_sync_state", "sfcrm_sync_history", "sfcrm_sync_marks", "sfcrm_sync_pending")
+    )
+
+
+@pytest.mark.parametrize(
+    ("options", "dry"),
+    [({}, False), ({"full_resync": True}, False), ({"max_vanished_ratio": "0.5"}, False), ({}, True)],
+)
+def test_a_truncated_segment_is_refused_before_anything_is_sent_or_recorded(tmp_path, options, dry):
+    sync = contacts_sync(tmp_path)
+    sync.run(_audience(300), T1, Writer())
+    before = _snapshot(sync)
+    writer = Writer()
+
+    with pytest.raises(VanishedGuardError, match="270 of the 300 people") as refused:
+        sync.run(_audience(30), T2, None if dry else writer, **options)  # 10 % of the audience
+
+    assert (refused.value.exits, refused.value.members) == (270, 300)
+    assert writer.calls == [] and _snapshot(sync) == before
+
+
+@pytest.mark.parametrize(
+    ("kept", "ratio", "exits"),
+    [
+        (150, 0.5, 150),  # at the limit
+        (30, 0.9, 270),
+        (30, "1.0", 270),
+        (30, None, 270),  # disabled
+        (0, "None", 300),  # even an empty segment
+    ],
+)
+def test_a_run_at_or_below_the_limit_or_with_the_check_disabled_exits_the_vanished(
+    tmp_path, kept, ratio, exits
+):
+    sync = contacts_sync(tmp_path)
+    sync.run(_audience(300), T1, Writer())
+    writer = Writer()
+
+    counts = sync.run(_audience(kept), T2, writer, max_vanished_ratio=ratio)
+
+    assert counts.vanished == exits
+    sent = [record for _, records in writer.calls for record in records]
+    assert sum(record.get("crm_1_seg__c") == "exited" for record in sent) == exits
+
+
+@pytest.mark.parametrize(("audience", "refused"), [(VANISHED_FLOOR, False), (VANISHED_FLOOR + 1, True)])
+def test_a_small_audience_vanishing_whole_is_below_the_floor(tmp_path, audience, refused):
+    sync = contacts_sync(tmp_path)
+    sync.run(_audience(audience), T1, Writer())
+    writer = Writer()
+    if refused:
+        with pytest.raises(VanishedGuardError):
+            sync.run(_audience(0), T2, writer)
+        assert writer.calls == []
+    else:
+        assert sync.run(_audience(0), T2, writer).vanished == audience
+
+
+def test_people_who_left_while_present_and_full_resyncs_re_exits_do_not_count(tmp_path):
+    sync = contacts_sync(tmp_path)
+    sync.run(_audience(300), T1, Writer())
+    # Day 2: 200 leave the audience while still in the segment: ordinary changes, not vanished.
+    assert sync.run(_audience(300, member=lambda k: k <= 100), T2, Writer()).written == 300
+    writer = Writer()
+
+    # A full resync of the 100 members: the 200 who left vanish and are exited again, but the state
+    # knew them as no member any more: nobody of the audience is lost.
+    counts = sync.run(_audience(100), T2, writer, full_resync=True)
+
+    assert counts.vanished == 200 and counts.written == 300

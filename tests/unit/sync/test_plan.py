@@ -55,6 +55,7 @@ class Org:
                 found[row["key"] if row["action"] != "duplicate" else f"dup:{row['row']}"] = row
             for table in planner.vanished():
                 found.update({f"gone:{row['key']}": row for row in table.to_pylist()})
+            self.guarded = (planner.member_exits, planner.state_members)
         if record:
             self.store.apply(
                 self.scope,
@@ -166,6 +167,20 @@ def test_full_resync_sends_every_value_again_and_re_exits_the_vanished():
 
     assert found["a"]["action"] == "send" and [found["a"][f"e{i}"] for i in range(2)] == [True, True]
     assert found["gone:b"]["action"] == "send" and found["gone:b"]["n1"] == "exited"
+
+
+def test_the_guard_counts_the_states_members_and_the_exits_of_those_who_vanished():
+    org = Org()
+    # a, b, c and e members (their realized statuses leave their digests empty), d never one.
+    org.plan(T1, [(k, f"{k}@x.com", k != "d", None) for k in "abcde"])
+    org.plan(T2, [("a", "a@x.com", True, None), ("d", "d@x.com", False, None), ("e", "e@x.com", False, None)])
+    assert org.guarded == (2, 4)  # b and c vanished; e left while present: not counted
+
+    org.plan(T2 + timedelta(days=1), [("a", "a@x.com", True, None)])
+    assert org.guarded == (0, 1)  # only a is a member now; d and e vanished, neither one
+
+    org.plan(T2 + timedelta(days=1), [("a", "a@x.com", True, None)], full_resync=True)
+    assert org.guarded == (0, 1)  # the re-exits of b, c and e do not count: no member is lost
 
 
 def test_the_last_row_of_a_repeated_key_wins():
