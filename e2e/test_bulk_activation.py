@@ -17,6 +17,7 @@ of that run.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -68,8 +69,10 @@ def test_a_bulk_activation_waits_in_the_triggerer_and_records_what_salesforce_co
     assert "SalesforceBulkJobTrigger" in deferred["trigger"]["classpath"]
     assert org.sandbox.calls_to("jobs/ingest") > 0, "the jobs were queued before the task deferred"
 
-    # The spool's copy is where every worker reaches it; the worker that spooled keeps nothing.
+    # The spool's copy is where every worker reaches it; the worker that spooled keeps nothing. The
+    # earlier scenarios' runs (api=auto, sent over REST) left nothing there.
     (copy,) = deployment.bulk_spool_copies.glob(f"{CONTACTS}/*/activate")
+    assert copy.parent.name == re.sub(r"[^A-Za-z0-9._=-]+", "_", run_id)
     assert (copy / "manifest.json").is_file() and (copy / "jobs.json").is_file()
     assert not list(deployment.home.glob(f"sfcrm/bulk/{CONTACTS}/*/activate"))
 
@@ -81,7 +84,7 @@ def test_a_bulk_activation_waits_in_the_triggerer_and_records_what_salesforce_co
     assert activate["try_number"] == 1, "the task resumed from its trigger; it was not retried"
     log = api.task_log(CONTACTS, run_id, "activate")
     assert f"Restored the Bulk API 2.0 spool from {copy.as_uri()}" in log, log[-4000:]
-    assert not copy.exists(), "the copy goes when the task concludes"
+    assert not copy.exists() and not copy.parent.exists(), "the copy goes when the task concludes"
     assert not list(deployment.home.glob(f"sfcrm/bulk/{CONTACTS}/*/activate"))
     summary = api.xcom(CONTACTS, run_id, "activate")
     assert_counts_add_up(summary, org.segment_rows("Contact"))

@@ -93,6 +93,7 @@ class SpoolMirror:
         with self._reaching("open"):
             self.fs, root = resolve_filesystem(base)
         self.root = posixpath.join(root, *suffix)
+        self.levels = len(suffix)
 
     def prepare(self, directory: Path, log: Callable[..., Any]) -> None:
         """Make the local copy agree with the remote one, which wins (see the module's docstring)."""
@@ -113,7 +114,9 @@ class SpoolMirror:
             # the location cannot be written.
             with self._reaching("write"):
                 self._write(_WRITE_CHECK, b"")
-                self.fs.rm(self._remote(_WRITE_CHECK))
+                # The check file and the directories it made go: no copy is complete here, and a run
+                # that ends up sending over REST (``api="auto"``) must leave nothing at the location.
+                self._delete()
             if local_id is not None:
                 shutil.rmtree(directory, ignore_errors=True)
                 log(
@@ -209,6 +212,22 @@ class SpoolMirror:
     def _delete(self) -> None:
         with contextlib.suppress(FileNotFoundError):
             self.fs.rm(self.root, recursive=True)
+        self._prune_parents()
+
+    def _prune_parents(self) -> None:
+        """Remove the run's and the DAG's directories once empty, on a filesystem that has directories
+        (a shared mount would otherwise collect two empty ones per run; object stores have none)."""
+        from fsspec.implementations.local import LocalFileSystem
+
+        if not isinstance(self.fs, LocalFileSystem):
+            return
+        parent = Path(self.root)
+        for _ in range(self.levels - 1):
+            parent = parent.parent
+            try:
+                parent.rmdir()
+            except OSError:  # not empty (another task's copy), or already gone
+                return
 
     @contextlib.contextmanager
     def _reaching(self, doing: str) -> Iterator[None]:

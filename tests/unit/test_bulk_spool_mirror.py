@@ -208,6 +208,30 @@ def test_a_spool_never_published_is_kept_to_be_published(base, tmp_path):
     assert not mirror.fs.exists(f"{mirror.root}/manifest.json")  # published once the task says so
 
 
+def test_a_location_checked_but_never_published_to_keeps_nothing(base, tmp_path):
+    # A run api="auto" sends over REST is checked, then never publishes: nothing stays at the location.
+    local = tmp_path / "local"
+    mirror = SpoolMirror(base, SUFFIX)
+    mirror.prepare(local, lambda *a: pytest.fail("nothing to restore or remove"))
+    assert not mirror.fs.exists(mirror.root)
+    if base.startswith("file://"):  # real directories: not even the DAG's and the run's
+        assert not any(Path(mirror.root).parents[2].iterdir())
+
+
+def test_removing_the_last_copy_of_a_run_prunes_its_empty_directories(tmp_path):
+    base = tmp_path / "shared"
+    _spool(tmp_path / "one")
+    _spool(tmp_path / "two")
+    mine, other = SpoolMirror(base.as_uri(), SUFFIX), SpoolMirror(base.as_uri(), ("dag", "run_2", "export"))
+    mine.publish(tmp_path / "one")
+    other.publish(tmp_path / "two")
+
+    mine.remove()
+    assert [p.name for p in (base / "dag").iterdir()] == ["run_2"]  # run_1 went; the DAG holds run_2
+    other.remove()
+    assert base.is_dir() and not any(base.iterdir())  # the location itself stays
+
+
 def test_remove_takes_only_this_tasks_copy(base, tmp_path):
     _spool(tmp_path / "one")
     _spool(tmp_path / "two")
