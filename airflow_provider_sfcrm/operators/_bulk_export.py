@@ -124,8 +124,13 @@ def bulk_export(
     rejected_path: str,
     dry_run: bool,
     sync: Any,
+    *,
+    started_at: float | None = None,
 ) -> dict[str, Any] | None:
     """Run the export through Bulk API 2.0 when :func:`resolve_api` says so: spool, upload, defer.
+
+    ``started_at``: when the task's try began (epoch seconds), for the summary's duration: it is kept
+    in ``jobs.json``, so a resumed task counts from the try that spooled, checks and spooling included.
 
     None when REST is chosen up front. Defers (``TaskDeferred``) once the jobs are queued; with
     nothing to send after the checks, or when ``api="auto"`` sent the rows over REST after all,
@@ -144,12 +149,11 @@ def bulk_export(
     if manifest is None:  # a spool complete (an earlier try chose Bulk) is resumed whatever ``api``
         shutil.rmtree(directory, ignore_errors=True)
         directory.mkdir(parents=True)
-        started = time.monotonic()
         manifest, counts = _spool(
             operator, hook, describe, mapping, directory, sync, rejected_path, auto=api == "auto"
         )
         if manifest is None:
-            seconds = time.monotonic() - started
+            seconds = time.time() - (started_at or time.time())
             return _sent_over_rest(
                 operator, hook, describe, mapping, counts, directory, rejected_path, sync, seconds
             )
@@ -159,7 +163,7 @@ def bulk_export(
         mirror.publish(directory)
     if operator._stop.is_set():
         raise SfCrmStoppedError("stopped before the Bulk API 2.0 jobs were queued; a retry resumes the spool")
-    jobs = _submit(operator, hook, mapping, directory, manifest, mirror)
+    jobs = _submit(operator, hook, mapping, directory, manifest, mirror, started_at=started_at)
     state = {"rejected_path": rejected_path, "api_calls": hook.api_calls}
     if not jobs:
         operator.log.info("Nothing to send after the checks: no Bulk API 2.0 job")
@@ -288,6 +292,8 @@ def _submit(
     directory: Path,
     manifest: SpoolManifest,
     mirror: SpoolMirror | None = None,
+    *,
+    started_at: float | None = None,
 ) -> list[str]:
     """Create, upload and close one job per part, or resume those an earlier try recorded; their ids.
 
@@ -296,7 +302,7 @@ def _submit(
     from airflow_provider_sfcrm.activation.bulk_spool import job_parts, part_data
 
     jobs = hook.bulk2_ingest_jobs()
-    record = _read_jobs(directory)
+    record = _read_jobs(directory, started_at)
     parts: list[dict[str, Any]] = record["parts"]
 
     def save() -> None:
@@ -306,6 +312,8 @@ def _submit(
         if mirror is not None:
             mirror.save(directory, _JOBS)
 
+    if not (directory / _JOBS).is_file():  # when the try began: the summary's duration counts from it
+        save()
     spooled = job_parts(directory, manifest, mapping.operation)
 
     def new_job(part: int) -> str:
@@ -365,13 +373,14 @@ def _mirror(operator: Any, directory: Path) -> SpoolMirror | None:
     return spool_mirror(operator.bulk_spool_path, directory, mutable=(_JOBS,))
 
 
-def _read_jobs(directory: Path) -> dict[str, Any]:
+def _read_jobs(directory: Path, started_at: float | None = None) -> dict[str, Any]:
+    """``jobs.json``, or a new record started at ``started_at`` (default now)."""
     import json
 
     path = directory / _JOBS
     if path.is_file():
         return json.loads(path.read_text())
-    return {"parts": [], "started_at": time.time()}
+    return {"parts": [], "started_at": time.time() if started_at is None else started_at}
 
 
 def bulk_export_complete(

@@ -247,7 +247,7 @@ class SalesforceSegmentExportOperator(BaseOperator):
         self._duplicate_rules: Mapping[str, Any] | None = None
 
     def execute(self, context: Context) -> dict[str, Any]:
-        started = time.monotonic()
+        started, started_at = time.monotonic(), time.time()
         mapping, dry_run = self._checked_arguments()
         self._check_filter_columns()  # before any API call when the segment is a file
         hook = SalesforceCrmHook(sfcrm_conn_id=self.sfcrm_conn_id)
@@ -272,7 +272,9 @@ class SalesforceSegmentExportOperator(BaseOperator):
         # Bulk API 2.0: when chosen, bulk_export spools and uploads the rows, then defers.
         from airflow_provider_sfcrm.operators._bulk_export import bulk_export
 
-        bulk_summary = bulk_export(self, context, hook, describe, mapping, rejected_path, dry_run, sync)
+        bulk_summary = bulk_export(
+            self, context, hook, describe, mapping, rejected_path, dry_run, sync, started_at=started_at
+        )
         if bulk_summary is not None:  # Bulk chosen, but nothing left to send after the checks
             return bulk_summary
         counts = self._export(hook, describe, mapping, rejected_path, dry_run, sync)

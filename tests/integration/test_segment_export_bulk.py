@@ -9,6 +9,7 @@ for the rows refused before sending), and a second run changes nothing.
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from types import SimpleNamespace
 from typing import Any
@@ -311,6 +312,26 @@ def test_the_task_defers_to_a_serialisable_trigger(org, tmp_path):
     summary = operator.execute_bulk_complete(context, event=event, **deferred.value.kwargs)
     assert (summary["total"], summary["written"]) == (10, 10)
     assert not bulk_spool_dir(context).exists()
+
+
+@pytest.mark.parametrize("case", ["bulk", "auto_sent_over_rest", "bulk_nothing_to_send"])
+def test_the_summarys_duration_counts_the_checks_and_the_spooling(org, tmp_path, monkeypatch, case):
+    spool = _bulk_export._spool
+
+    def slow_spool(*args, **kwargs):  # a big segment's checks and spooling take a while
+        time.sleep(1.0)
+        return spool(*args, **kwargs)
+
+    monkeypatch.setattr(_bulk_export, "_spool", slow_spool)
+    ids = _seed(org, 10, f"d{case[:4]}")
+    bad = {i: "missing" for i in range(10)} if case == "bulk_nothing_to_send" else {}
+    segment = write_segment(tmp_path / "d.parquet", _segment_rows(ids, bad), SCHEMA)
+    api = "auto" if case == "auto_sent_over_rest" else "bulk"
+    operator = _operator(segment, tmp_path / "d-rejected.parquet", api=api, max_rejected_ratio=1.0)
+    summary = run_deferrable(operator, _context())
+    assert summary["api"] == ("rest" if case == "auto_sent_over_rest" else "bulk")
+    assert summary["total"] == 10 and summary["written"] + summary["rejected"] == 10
+    assert summary["duration_s"] >= 1.0, summary["duration_s"]
 
 
 @pytest.mark.parametrize("crash_in", ["close", "upload"])
