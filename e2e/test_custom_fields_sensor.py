@@ -50,10 +50,27 @@ def test_sensor_defers_until_the_fields_exist_then_the_activation_resumes(deploy
     assert not missing & set(STATUS_FIELDS), "the audience fields must not exist while the sensor waits"
     assert api.dag_run(CONTACTS, run_id)["state"] == "running"
 
+    # The fields are created only once the trigger has checked and found them missing: a triggerer
+    # that picks the trigger up after they exist would rightly fire at once.
+    processes.wait_until(
+        lambda: "Still waiting for" in api.task_log(CONTACTS, run_id, "check_fields"),
+        timeout=120,
+        interval=2,
+        what="the trigger's first check of the fields",
+    )
     setup_run = api.trigger(SETUP, logical_date=None)
     api.wait_for_run(SETUP, setup_run, timeout=240)
     # Still deferred: nothing but the trigger looks at the org while the task waits.
-    assert _check_fields(api, run_id)["state"] == "deferred"
+    state = _check_fields(api, run_id)["state"]
+    if state != "deferred":  # say why the trigger fired: its event shows in the resumed task's log
+        processes.wait_until(
+            lambda: _check_fields(api, run_id)["state"] in ("success", "failed", "up_for_retry"),
+            timeout=120,
+            interval=2,
+            what="check_fields to end after its early resumption",
+        )
+        log = api.task_log(CONTACTS, run_id, "check_fields")
+        raise AssertionError(f"check_fields left the triggerer early ({state}):\n{log[-6000:]}")
 
     deployment.stop_component("triggerer")
     deployment.start_component("triggerer")
