@@ -168,6 +168,7 @@ def bulk_export(
     if not jobs:
         operator.log.info("Nothing to send after the checks: no Bulk API 2.0 job")
         return bulk_export_complete(operator, context, {"status": "success", "jobs": {}}, **state)
+    from airflow_provider_sfcrm.operators._wait_deadline import wait_deadline
     from airflow_provider_sfcrm.triggers.bulk_job import SalesforceBulkJobTrigger
 
     operator.log.info("Bulk API 2.0 jobs queued: %s; deferring until they end", ", ".join(jobs))
@@ -180,9 +181,11 @@ def bulk_export(
             expected_records=manifest.part_rows,
             poll_interval=POLL_INTERVAL_S,
             max_poll_interval=MAX_POLL_INTERVAL_S,
+            deadline=wait_deadline(operator.execution_timeout, started_at or time.time()),
         ),
         method_name="execute_bulk_complete",
         kwargs=state,
+        timeout=operator.execution_timeout,
     )
     return None  # pragma: no cover - defer() raises
 
@@ -391,6 +394,16 @@ def bulk_export_complete(
     from airflow_provider_sfcrm.hooks.salesforce_crm import SalesforceCrmHook
     from airflow_provider_sfcrm.operators._export_support import atomic_output, our_errors
 
+    if event.get("status") == "timeout":
+        from airflow_provider_sfcrm.operators._wait_deadline import timed_out_note
+
+        # Not aborted: what they write is recorded by the retry, which waits for them (nothing is sent again).
+        raise SfCrmApiError(
+            f"{event.get('message')}: {timed_out_note(operator.execution_timeout)}. The jobs keep running in "
+            "Salesforce and the spool stays: a retry of this task waits for the same jobs, uploading nothing "
+            "again (abort them in Setup, Bulk Data Load Jobs, to stop them)",
+            error_code="WAIT_TIMEOUT",
+        )
     if event.get("status") != "success":
         # The spool and jobs.json stay: a retry waits for the same jobs again.
         raise SfCrmApiError(f"waiting for the Bulk API 2.0 jobs failed: {event.get('message')}")

@@ -69,7 +69,8 @@ class SalesforceExtractOperator(BaseOperator):
     :param bulk_threshold: rows from which ``api="auto"`` reads through Bulk API 2.0.
     :param rows_per_file: rows per Parquet part.
     :param deferrable: wait in the triggerer instead of in a worker slot: for ``settle``, and for the
-        Bulk API 2.0 query job to end. ``False`` sleeps, and polls the job, in the worker.
+        Bulk API 2.0 query job to end (the task's ``execution_timeout``, from the try's start, bounds
+        that wait; the job is then aborted). ``False`` sleeps, and polls the job, in the worker.
     :param sfcrm_conn_id: the Salesforce CRM connection.
     """
 
@@ -188,6 +189,7 @@ class SalesforceExtractOperator(BaseOperator):
 
     def _defer_to_query_job(self, deferred: DeferredRead) -> None:
         """Free the worker while Salesforce runs the query job: the triggerer polls it."""
+        from airflow_provider_sfcrm.operators._wait_deadline import wait_deadline
         from airflow_provider_sfcrm.triggers.bulk_job import SalesforceBulkJobTrigger
 
         self.log.info("Deferring until Bulk API 2.0 query job %s ends", deferred.job_id)
@@ -198,10 +200,12 @@ class SalesforceExtractOperator(BaseOperator):
                 expected_records=[deferred.expected],
                 poll_interval=POLL_INTERVAL_S,
                 max_poll_interval=MAX_POLL_INTERVAL_S,
+                deadline=wait_deadline(self.execution_timeout, deferred.started_at),
                 kind="query",
             ),
             method_name="execute_bulk_query_complete",
             kwargs={"extract": dataclasses.asdict(deferred)},
+            timeout=self.execution_timeout,
         )
 
     def execute_bulk_query_complete(
@@ -213,6 +217,10 @@ class SalesforceExtractOperator(BaseOperator):
         from airflow_provider_sfcrm.operators._extract_run import DeferredRead
 
         deferred = DeferredRead(**extract)
+        if isinstance(event, dict) and event.get("status") == "timeout":
+            from airflow_provider_sfcrm.operators._wait_deadline import timed_out_note
+
+            event = {**event, "message": f"{event.get('message')}: {timed_out_note(self.execution_timeout)}"}
         hook = SalesforceCrmHook(sfcrm_conn_id=self.sfcrm_conn_id)
         window = ExtractWindow.from_description(deferred.interval)
         run = self._run(hook, deferred.sobject, window, deferred.output_path)

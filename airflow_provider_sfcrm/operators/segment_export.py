@@ -132,8 +132,9 @@ class SalesforceSegmentExportOperator(BaseOperator):
         ``DUPLICATES_DETECTED``), ``include_record_details``, ``run_as_current_user``. None
         (default): no header.
     :param api: ``"rest"`` (default: sObject Collections), ``"bulk"`` (Bulk API 2.0 ingest: the task
-        defers while Salesforce processes the job, and a retry resumes the job instead of uploading
-        again; with a ``sync_state``, the same plan and state as on REST, one job per operation) or
+        defers while Salesforce processes the job — its ``execution_timeout``, from the try's start,
+        bounds the wait — and a retry resumes the job instead of uploading again; with a
+        ``sync_state``, the same plan and state as on REST, one job per operation) or
         ``"auto"``: when nothing needs REST, Bulk API 2.0 when there are more rows to send than
         ``airflow_provider_sfcrm.operators._bulk_export.BULK_THRESHOLD_ROWS`` (10,000), else REST. The
         rows to send are known after the export's first pass, before anything is sent: the rows the

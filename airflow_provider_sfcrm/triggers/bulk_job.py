@@ -4,6 +4,7 @@ extract) — have ended (``JobComplete``, ``Failed``, ``Aborted``)."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import AsyncIterator, Sequence
 from typing import TYPE_CHECKING, Any
@@ -174,7 +175,8 @@ class SalesforceBulkJobTrigger(BaseTrigger):
                 if remaining is not None and remaining <= 0:
                     return {
                         "status": "timeout",
-                        "message": f"Bulk API 2.0 jobs {', '.join(waiting)} had not ended by the deadline",
+                        "message": f"Bulk API 2.0 jobs {', '.join(waiting)} had not ended by the deadline, "
+                        f"{_utc_text(self.deadline)}",
                         "jobs": ended,
                     }
                 if estimates:  # processing: come back when the slowest job should be done
@@ -202,6 +204,12 @@ def _remaining_s(
         return None
     rate = (processed - before) / (now - since)
     return max(expected - processed, 0) / rate
+
+
+def _utc_text(epoch: float | None) -> str:
+    """``epoch`` as an ISO 8601 UTC moment, to the second."""
+    moment = dt.datetime.fromtimestamp(epoch or 0, tz=dt.timezone.utc)
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _essentials(info: dict[str, Any]) -> dict[str, Any]:

@@ -148,15 +148,25 @@ def test_a_job_aborted_while_the_task_waits_fails_it_with_the_jobs_state(slow_or
     assert not (tmp_path / "aborted").exists()
 
 
-def test_a_wait_that_times_out_fails_naming_the_job_and_stops_it(slow_org, tmp_path):
-    deferred = _defer(_operator(tmp_path, "late", "sfcrm_slow"))
+def test_the_tasks_execution_timeout_ends_the_wait_naming_the_job_and_stops_it(slow_org, tmp_path):
+    timeout = dt.timedelta(seconds=2)
+    started = time.time()
+    deferred = _defer(_operator(tmp_path, "late", "sfcrm_slow", execution_timeout=timeout))
     job_id = deferred.kwargs["extract"]["job_id"]
+    # The wait ends when the try's execution_timeout runs out, counted from the try's start; Airflow's
+    # own deferral timeout backs it up.
     _, kwargs = deferred.trigger.serialize()
-    event = _event(SalesforceBulkJobTrigger(**{**kwargs, "deadline": time.time()}))
-    assert event["status"] == "timeout"
+    assert started <= kwargs["deadline"] - timeout.total_seconds() <= time.time()
+    assert deferred.timeout == timeout
+    event = _event(deferred.trigger)
+    assert event["status"] == "timeout" and job_id in event["message"]
 
-    with pytest.raises(SfCrmApiError, match=f"waiting for Bulk API 2.0 query job {job_id} ended in timeout"):
-        _resume(_operator(tmp_path, "late", "sfcrm_slow"), deferred, event)
+    with pytest.raises(
+        SfCrmApiError, match=f"waiting for Bulk API 2.0 query job {job_id} ended in timeout"
+    ) as failed:
+        _resume(_operator(tmp_path, "late", "sfcrm_slow", execution_timeout=timeout), deferred, event)
+    assert "execution_timeout (0:00:02) ran out" in str(failed.value)
+    assert failed.value.error_code == "WAIT_TIMEOUT"
     # Nobody will read it: aborted while still queued, then deleted. A retry creates a new job.
     assert slow_org.calls_to("PATCH /jobs/query") == 1
     assert job_id not in _query_jobs(SalesforceCrmHook("sfcrm_slow"))

@@ -9,6 +9,7 @@ for the rows refused before sending), and a second run changes nothing.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 import uuid
 from types import SimpleNamespace
@@ -19,7 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 from airflow.sdk.exceptions import TaskDeferred
 
-from airflow_provider_sfcrm.exceptions import SfCrmConfigError
+from airflow_provider_sfcrm.exceptions import SfCrmApiError, SfCrmConfigError
 from airflow_provider_sfcrm.hooks._bulk2_ingest import Bulk2IngestJobs
 from airflow_provider_sfcrm.operators import _bulk_export
 from airflow_provider_sfcrm.operators._bulk_export import bulk_spool_dir
@@ -311,6 +312,55 @@ def test_the_task_defers_to_a_serialisable_trigger(org, tmp_path):
     operator = _operator(segment, tmp_path / "t-rejected.parquet", api="bulk")  # a new process resumes
     summary = operator.execute_bulk_complete(context, event=event, **deferred.value.kwargs)
     assert (summary["total"], summary["written"]) == (10, 10)
+    assert not bulk_spool_dir(context).exists()
+
+
+def test_the_tasks_execution_timeout_ends_the_wait_and_a_retry_waits_for_the_same_jobs(org, tmp_path):
+    ids = _seed(org, 20, "x")
+    segment = write_segment(tmp_path / "x.parquet", _segment_rows(ids, {}), SCHEMA)
+    context, jobs_before, timeout = (
+        _context(),
+        {job["id"] for job in _ingest_jobs(org)},
+        dt.timedelta(minutes=5),
+    )
+    started = time.time()
+    with pytest.raises(TaskDeferred) as deferred:
+        _operator(segment, tmp_path / "x-rejected.parquet", api="bulk", execution_timeout=timeout).execute(
+            context
+        )
+    # The wait ends when the try's execution_timeout runs out, counted from the try's start (checks and
+    # spooling included); Airflow's own deferral timeout backs it up.
+    _, kwargs = deferred.value.trigger.serialize()
+    assert started <= kwargs["deadline"] - timeout.total_seconds() <= time.time()
+    assert deferred.value.timeout == timeout
+    (job_id,) = kwargs["job_ids"]
+    # The trigger's event when the deadline passes first (its contract: tests/unit/test_bulk_job_trigger.py).
+    event = {
+        "status": "timeout",
+        "message": f"Bulk API 2.0 jobs {job_id} had not ended by the deadline",
+        "jobs": {},
+    }
+    operator = _operator(segment, tmp_path / "x-rejected.parquet", api="bulk", execution_timeout=timeout)
+    with pytest.raises(SfCrmApiError, match=f"{job_id} had not ended") as failed:
+        operator.execute_bulk_complete(context, event=event, **deferred.value.kwargs)
+    assert failed.value.error_code == "WAIT_TIMEOUT"
+    assert "execution_timeout (0:05:00) ran out" in str(failed.value) and "uploading nothing again" in str(
+        failed.value
+    )
+    # Not aborted: the job keeps its data and its work; the spool stays for the retry.
+    assert {job["id"]: job["state"] for job in _ingest_jobs(org) if job["id"] not in jobs_before} == {
+        job_id: "JobComplete"
+    }
+    assert bulk_spool_dir(context).is_dir()
+
+    uploads = org.sandbox.calls_to("PUT /jobs/ingest")
+    summary = run_deferrable(_operator(segment, tmp_path / "x-rejected.parquet", api="bulk"), context)
+
+    assert (summary["total"], summary["written"], summary["rejected"]) == (20, 20, 0)
+    assert (
+        org.sandbox.calls_to("PUT /jobs/ingest") == uploads
+    )  # the retry uploaded nothing: it waited for the job
+    assert [job["id"] for job in _ingest_jobs(org) if job["id"] not in jobs_before] == [job_id]
     assert not bulk_spool_dir(context).exists()
 
 

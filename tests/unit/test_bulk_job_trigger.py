@@ -120,9 +120,10 @@ def test_a_failed_poll_is_an_error_event_and_a_deadline_a_timeout(monkeypatch):
     assert event["status"] == "error" and "NOT_FOUND: gone" in event["message"]
 
     jobs = _Jobs({"750a": [{"state": "InProgress"}]})
-    trigger = SalesforceBulkJobTrigger(sfcrm_conn_id="c", job_ids=["750a"], deadline=0.0)
+    trigger = SalesforceBulkJobTrigger(sfcrm_conn_id="c", job_ids=["750a"], deadline=1_764_554_400.0)
     event, _ = _run(trigger, jobs, monkeypatch)
-    assert event["status"] == "timeout" and "750a" in event["message"]
+    assert event["status"] == "timeout"
+    assert event["message"] == "Bulk API 2.0 jobs 750a had not ended by the deadline, 2025-12-01T02:00:00Z"
 
 
 @pytest.mark.parametrize("kind", [None, "ingest", "query"])
