@@ -183,6 +183,7 @@ class BulkEngine:
     async def _run(self) -> None:
         rate = self.settings.records_per_s
         while True:
+            started = self._clock()
             stepped = self._step()
             if stepped is None:
                 self._wake.clear()
@@ -195,9 +196,9 @@ class BulkEngine:
                 continue
             work, written = stepped
             if work.paced and rate and written:
-                # The org's rate is shared: no other chunk starts before this one's time is up.
-                now = self._clock()
-                self._due = max(self._due, now) + written / rate
-                await asyncio.sleep(self._due - now)
+                # The org's rate is shared: no other chunk starts before this one's time is up. Its time
+                # counts from when it started, so that writing it is part of its slot, not added to it.
+                self._due = max(self._due, started) + written / rate
+                await asyncio.sleep(max(0.0, self._due - self._clock()))
             else:
                 await asyncio.sleep(0)  # let requests in between chunks

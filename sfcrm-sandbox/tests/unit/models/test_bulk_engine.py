@@ -139,3 +139,36 @@ def test_the_background_task_holds_paced_work_to_the_org_rate(monkeypatch):
     # 200 records at 1,000/s take 0.2 s each; the unpaced query only yields.
     assert log == ["write", "query", "write", "write"]
     assert slept == [0.2, 0, 0.2, 0.2]
+
+
+@pytest.mark.parametrize(("writing_s", "slept"), [(0.05, [0.15, 0.15, 0.15]), (0.3, [0.0, 0.0, 0.0])])
+def test_writing_a_chunk_is_part_of_its_slot_not_added_to_it(monkeypatch, writing_s, slept):
+    """At 1,000 records/s a 200-record chunk has 0.2 s: a chunk written in 0.05 s leaves 0.15 s to wait,
+    so the org writes at its rate; one slower than its slot (0.3 s) starts the next at once."""
+    clock, log, pauses = FakeClock(), [], []
+
+    class SlowWork(FakeWork):
+        def step(self):
+            clock.advance(writing_s)  # the sandbox's own time to write the chunk
+            return super().step()
+
+    async def fake_sleep(seconds):
+        pauses.append(round(seconds, 6))
+        clock.advance(seconds)
+        if len(log) >= 3:
+            raise asyncio.CancelledError
+
+    monkeypatch.setattr(bulk_engine.asyncio, "sleep", fake_sleep)
+
+    async def run():
+        engine = BulkEngine(BulkSettings(records_per_s=1000, job_latency_ms=0), clock)
+        engine.submit(SlowWork("write", log, chunks=3, size=200))
+        with pytest.raises(asyncio.CancelledError):
+            await engine._task
+
+    began = clock()
+    asyncio.run(run())
+    assert log == ["write"] * 3
+    assert pauses == slept
+    # Three chunks of 200 at 1,000/s: 0.6 s in all when the writing fits in the slots.
+    assert round(clock() - began, 6) == round(max(0.6, 3 * writing_s), 6)
