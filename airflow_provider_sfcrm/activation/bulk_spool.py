@@ -21,6 +21,8 @@ subdirectory (a *section*); its manifest lists them (:func:`job_parts`). Pure: n
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 from collections import Counter
@@ -128,6 +130,10 @@ class BulkSpool:
         self.header = list(header)
         self.max_part_bytes = max_part_bytes
         self._header_bytes = len(encode_rows(self.header, []))
+        self._columns = frozenset(self.header)
+        # One writer for every row's line (a writer per row cost more than the encoding itself).
+        self._line_buffer = io.StringIO()
+        self._line_writer = csv.writer(self._line_buffer, lineterminator="\n")
         self._part_rows: list[int] = []
         self._part_size = 0
         self._part: Any = None
@@ -141,7 +147,7 @@ class BulkSpool:
         results = []
         for index, record in enumerate(records):
             try:
-                values = record_row(record, self.header)
+                values = record_row(record, self.header, self._columns)
             except UnsendableValueError as exc:
                 results.append(RecordResult.failure(index, exc.code, f"record {index}: {exc}", [exc.field]))
                 continue
@@ -166,7 +172,11 @@ class BulkSpool:
         self._rows.append(np.asarray([-1 if row is None else row for row in rows], dtype=np.int64))
 
     def _append(self, values: list[str]) -> None:
-        line = encode_rows([], [values])
+        buffer = self._line_buffer
+        buffer.seek(0)
+        buffer.truncate()
+        self._line_writer.writerow(values)
+        line = buffer.getvalue().encode("utf-8")  # the bytes encode_rows gives for this one row
         if self._part is None or self._part_size + len(line) > self.max_part_bytes and self._part_rows[-1]:
             self._close_part()
             self._part = open(self.directory / f"part-{len(self._part_rows)}.csv", "wb")  # noqa: SIM115

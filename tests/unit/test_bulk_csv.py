@@ -47,11 +47,31 @@ def test_a_value_that_cannot_be_sent_names_its_field():
     assert raised.value.code == NON_FINITE_NUMBER
 
 
-def test_a_field_left_out_is_empty_and_an_unknown_field_is_refused():
+@pytest.mark.parametrize("columns", [None, frozenset(["Id", "FirstName", "Email"])])
+def test_a_field_left_out_is_empty_and_an_unknown_field_is_refused(columns):
     header = ["Id", "FirstName", "Email"]
-    assert record_row({"Id": "003x", "Email": None}, header) == ["003x", "", "#N/A"]
+    assert record_row({"Id": "003x", "Email": None}, header, columns) == ["003x", "", "#N/A"]
     with pytest.raises(ValueError, match=r"\['Title'\]"):
-        record_row({"Id": "003x", "Title": "Dr"}, header)
+        record_row({"Id": "003x", "Title": "Dr"}, header, columns)
+    with pytest.raises(ValueError, match=r"\['Account.Ext_Id__c'\]"):
+        record_row({"Id": "003x", "Account": {"Ext_Id__c": "A-1"}}, header, columns)
+
+
+def test_text_subclasses_and_other_plain_values_take_the_general_path():
+    class Name(str):
+        pass
+
+    header = ["LastName", "Score__c", "Active__c"]
+    assert record_row({"LastName": Name("Ng"), "Score__c": 1e21, "Active__c": True}, header) == [
+        "Ng",
+        "1000000000000000000000",
+        "true",
+    ]
+    assert record_row({"LastName": Name(""), "Score__c": 0.5, "Active__c": None}, header) == [
+        "#N/A",
+        "0.5",
+        "#N/A",
+    ]
 
 
 def test_a_parent_set_by_its_external_id_is_its_relationship_column():
