@@ -269,15 +269,27 @@ class SalesforceSegmentExportOperator(BaseOperator):
             self.sync_state,
             mapping_summary(mapping),
         )
-        # Bulk API 2.0: when chosen, bulk_export spools and uploads the rows, then defers.
+        lock = None
+        if sync is not None and not dry_run:  # one run at a time per scope; a dry run writes nothing
+            from airflow_provider_sfcrm.operators._sync_lock import hold_sync_lock
+
+            lock = hold_sync_lock(self, context, hook, mapping, sync)
+        # Bulk API 2.0: when chosen, bulk_export spools and uploads the rows, then defers (the lock
+        # stays held until execute_bulk_complete has recorded the jobs' results).
         from airflow_provider_sfcrm.operators._bulk_export import bulk_export
 
         bulk_summary = bulk_export(
             self, context, hook, describe, mapping, rejected_path, dry_run, sync, started_at=started_at
         )
-        if bulk_summary is not None:  # Bulk chosen, but nothing left to send after the checks
+        if bulk_summary is not None:  # Bulk chosen but nothing left to send, or api=auto sent over REST
+            if lock is not None:
+                lock.release(self.log.info)
             return bulk_summary
-        counts = self._export(hook, describe, mapping, rejected_path, dry_run, sync)
+        try:
+            counts = self._export(hook, describe, mapping, rejected_path, dry_run, sync)
+        finally:  # REST records every outcome as it goes (unsettled inserts are journaled): done
+            if lock is not None:
+                lock.release(self.log.info)
         summary = self._summarise(
             hook, mapping, counts, rejected_path, dry_run, time.monotonic() - started, sync
         )
