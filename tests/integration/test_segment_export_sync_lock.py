@@ -146,7 +146,7 @@ def test_a_deferred_bulk_sync_holds_its_scope_until_it_has_recorded(org, tmp_pat
 
 
 @pytest.mark.timeout(300)
-def test_overlapping_insert_runs_create_each_person_once(org, tmp_path, sync_state_db):
+def test_overlapping_insert_runs_create_each_person_once(tmp_path, monkeypatch, sync_state_db):
     tag = uuid.uuid4().hex[:6]
     rows = [{"email": f"{tag}{i}@example.com", "last": f"I{i}"} for i in range(50)]
     segment = write_segment(tmp_path / "people.parquet", rows, PEOPLE)
@@ -158,18 +158,24 @@ def test_overlapping_insert_runs_create_each_person_once(org, tmp_path, sync_sta
     )
     states = TaskStates()
     scheduled, backfill = states.context(), states.context()
-    deferred = _defer(_operator(tmp_path, segment, DAY2, **insert), scheduled)
-    states.by_run[scheduled["ti"].run_id] = "deferred"
+    # The org takes a while to start a job: the first run's inserts are not in Salesforce yet when
+    # the second comes, so no lookup of unsettled inserts can find them.
+    for org in start_export_org(
+        tmp_path / "org", monkeypatch, bulk_records_per_s=0, bulk_job_latency_ms=3000
+    ):
+        deferred = _defer(_operator(tmp_path, segment, DAY2, **insert), scheduled)
+        states.by_run[scheduled["ti"].run_id] = "deferred"
 
-    refusals = []
-    try:  # the old code let it plan on the same empty state and insert everyone again
-        run_deferrable(_operator(tmp_path, segment, DAY1, **insert), backfill)
-    except SfCrmSyncBusyError as busy:
-        refusals.append(busy)
-    _resume(_operator(tmp_path, segment, DAY2, **insert), scheduled, deferred)
-    retried = run_deferrable(_operator(tmp_path, segment, DAY1, **insert), backfill)  # its retry
+        refusals = []
+        try:  # the old code let it plan on the same state and insert everyone again
+            run_deferrable(_operator(tmp_path, segment, DAY1, **insert), backfill)
+        except SfCrmSyncBusyError as busy:
+            refusals.append(busy)
+        _resume(_operator(tmp_path, segment, DAY2, **insert), scheduled, deferred)
+        retried = run_deferrable(_operator(tmp_path, segment, DAY1, **insert), backfill)  # its retry
+        query = f"SELECT Email FROM Contact WHERE Email LIKE '{tag}%'"
+        emails = [r["Email"] for r in org.hook.query_all(query)]
 
-    emails = [r["Email"] for r in org.hook.query_all(f"SELECT Email FROM Contact WHERE Email LIKE '{tag}%'")]
     assert sorted(emails) == sorted(row["email"] for row in rows)  # each person once
     assert len(refusals) == 1 and refusals[0].holder[1] == scheduled["ti"].run_id
     assert (retried["written"], retried["created"], retried["unchanged"]) == (0, 0, 50)
