@@ -115,6 +115,13 @@ def bulk_spool_dir(context: Any) -> Path:
     return Path(default_rejected_rows_path(context, "bulk")).with_suffix("")
 
 
+def bulk_spooled(context: Any) -> bool:
+    """Whether this task instance has a complete spool (planned rows awaiting, or in, Bulk jobs)."""
+    from airflow_provider_sfcrm.activation.bulk_spool import read_manifest
+
+    return read_manifest(bulk_spool_dir(context)) is not None
+
+
 def bulk_export(
     operator: Any,
     context: Any,

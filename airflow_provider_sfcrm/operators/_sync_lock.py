@@ -2,15 +2,19 @@
 (asked of Airflow through the Task SDK), and the refusal. The rules are in
 :mod:`airflow_provider_sfcrm.sync.lock`.
 
-A run that writes (not a dry run) takes the lock before it plans. REST releases it when the export
-ends; a Bulk run keeps it across the deferral and releases it once its jobs' results are recorded
-(``execute_bulk_complete``), and keeps it when it fails (its jobs may still be running: its retry
-re-enters, and once its task instance has ended a newcomer takes it over).
+A run that writes (not a dry run) takes the lock before it reads the segment
+(:func:`sync_scope_locked`). REST releases it when the export ends, whether it succeeded or failed
+(every confirmed write is recorded as it comes, unsettled inserts are journaled); a Bulk run keeps it
+across the deferral and releases it once its jobs' results are recorded (``execute_bulk_complete``),
+and keeps it when it fails with a complete spool (its jobs may still be running, and the spool was
+planned on the state as it was: its retry re-enters, and once its task instance has ended a
+newcomer takes it over).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import contextlib
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,12 +39,22 @@ class HeldSyncLock:
     holder: LockHolder
     map_index: int
 
-    def release(self, log: Callable[..., object]) -> None:
+    def release(self, log: Any) -> None:
+        """Let go; a failure is logged, not raised: it must not hide the run's own outcome or error,
+        and a lock left behind is taken over once this task instance has ended."""
         from airflow_provider_sfcrm.operators._sync_support import open_state
         from airflow_provider_sfcrm.sync.lock import release_lock
 
-        with open_state(self.conn_id) as state:
-            release_lock(state, self.scope_id, self.holder, self.map_index, log=log)
+        try:
+            with open_state(self.conn_id) as state:
+                release_lock(state, self.scope_id, self.holder, self.map_index, log=log.info)
+        except Exception as exc:
+            log.warning(
+                "Could not release the sync lock of scope %d (%s); the next run takes it over once this "
+                "task instance has ended",
+                self.scope_id,
+                type(exc).__name__,
+            )
 
 
 def lock_holder(operator: Any, context: Mapping[str, Any]) -> tuple[LockHolder, int]:
@@ -51,6 +65,40 @@ def lock_holder(operator: Any, context: Mapping[str, Any]) -> tuple[LockHolder, 
     map_index = getattr(ti, "map_index", -1)
     index = map_index if isinstance(map_index, int) and map_index >= 0 else -1
     return LockHolder(str(ti.dag_id), str(ti.run_id), str(ti.task_id)), index
+
+
+@contextlib.contextmanager
+def sync_scope_locked(
+    operator: Any,
+    context: Mapping[str, Any],
+    hook: Any,
+    mapping: Any,
+    sync: Any,
+    *,
+    keep_on_error: Callable[[], bool],
+) -> Iterator[None]:
+    """Hold the scope's lock around a run of the export (``sync`` None: no lock, as for a dry run).
+
+    Released when the block ends or fails — but kept when the task defers (``execute_bulk_complete``
+    releases it once the jobs are recorded) and when it fails while ``keep_on_error()`` says that
+    planned work is left for its retry (a complete Bulk spool: its jobs may be running, and its
+    plan was made on the state as it was).
+    """
+    if sync is None:
+        yield
+        return
+    from airflow.sdk.exceptions import TaskDeferred
+
+    lock = hold_sync_lock(operator, context, hook, mapping, sync)
+    try:
+        yield
+    except TaskDeferred:
+        raise
+    except BaseException:
+        if not keep_on_error():
+            lock.release(operator.log)
+        raise
+    lock.release(operator.log)
 
 
 def hold_sync_lock(

@@ -269,27 +269,25 @@ class SalesforceSegmentExportOperator(BaseOperator):
             self.sync_state,
             mapping_summary(mapping),
         )
-        lock = None
-        if sync is not None and not dry_run:  # one run at a time per scope; a dry run writes nothing
-            from airflow_provider_sfcrm.operators._sync_lock import hold_sync_lock
+        from airflow_provider_sfcrm.operators._bulk_export import bulk_export, bulk_spooled
+        from airflow_provider_sfcrm.operators._sync_lock import sync_scope_locked
 
-            lock = hold_sync_lock(self, context, hook, mapping, sync)
-        # Bulk API 2.0: when chosen, bulk_export spools and uploads the rows, then defers (the lock
-        # stays held until execute_bulk_complete has recorded the jobs' results).
-        from airflow_provider_sfcrm.operators._bulk_export import bulk_export
-
-        bulk_summary = bulk_export(
-            self, context, hook, describe, mapping, rejected_path, dry_run, sync, started_at=started_at
-        )
-        if bulk_summary is not None:  # Bulk chosen but nothing left to send, or api=auto sent over REST
-            if lock is not None:
-                lock.release(self.log.info)
-            return bulk_summary
-        try:
+        # One run at a time per sync scope (a dry run writes nothing: no lock). Bulk API 2.0, when
+        # chosen: bulk_export spools and uploads the rows, then defers with the lock held.
+        with sync_scope_locked(
+            self,
+            context,
+            hook,
+            mapping,
+            None if dry_run else sync,
+            keep_on_error=lambda: bulk_spooled(context),
+        ):
+            bulk_summary = bulk_export(
+                self, context, hook, describe, mapping, rejected_path, dry_run, sync, started_at=started_at
+            )
+            if bulk_summary is not None:  # Bulk, but nothing left to send; or api=auto sent over REST
+                return bulk_summary
             counts = self._export(hook, describe, mapping, rejected_path, dry_run, sync)
-        finally:  # REST records every outcome as it goes (unsettled inserts are journaled): done
-            if lock is not None:
-                lock.release(self.log.info)
         summary = self._summarise(
             hook, mapping, counts, rejected_path, dry_run, time.monotonic() - started, sync
         )

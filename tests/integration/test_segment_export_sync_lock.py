@@ -198,3 +198,34 @@ def test_a_holder_whose_task_ended_is_taken_over(org, tmp_path, sync_state_db, c
         in capfd.readouterr().out
     )
     assert sync_state_db.query("SELECT count(*) FROM sfcrm_sync_locks") == [(0,)]
+
+
+@pytest.mark.timeout(300)
+def test_a_bulk_run_that_failed_with_its_spool_keeps_the_scope_for_its_retry(
+    org, tmp_path, sync_state_db, monkeypatch
+):
+    from airflow_provider_sfcrm.hooks._bulk2_ingest import Bulk2IngestJobs
+
+    rows = [{"ext": f"K-{i}", "last": f"P{i}", "aud_1": True} for i in range(40)]
+    segment = write_segment(tmp_path / "day1.parquet", rows, MEMBERSHIP)
+    states = TaskStates()
+    crashed, other = states.context(), states.context()
+    real = Bulk2IngestJobs.upload
+
+    def lost_answer(self, job_id, data):  # the upload arrived, its answer did not
+        real(self, job_id, data)
+        raise RuntimeError("worker died")
+
+    monkeypatch.setattr(Bulk2IngestJobs, "upload", lost_answer)
+    with pytest.raises(RuntimeError, match="worker died"):
+        _operator(tmp_path, segment, DAY1).execute(crashed)
+    monkeypatch.setattr(Bulk2IngestJobs, "upload", real)
+    states.by_run[crashed["ti"].run_id] = "up_for_retry"
+
+    with pytest.raises(SfCrmSyncBusyError):  # its job may be running: the scope stays its own
+        _operator(tmp_path, segment, DAY1, api="rest").execute(other)
+    retried = run_deferrable(_operator(tmp_path, segment, DAY1), crashed)  # re-enters, resumes the spool
+
+    assert (retried["written"], retried["created"]) == (40, 40)
+    assert sync_state_db.query("SELECT count(*) FROM sfcrm_sync_locks") == [(0,)]
+    assert run_deferrable(_operator(tmp_path, segment, DAY1, api="rest"), other)["unchanged"] == 40

@@ -3,6 +3,7 @@ holder's task instances is read, and the refusal's message."""
 
 from __future__ import annotations
 
+import contextlib
 from datetime import datetime, timezone
 from types import SimpleNamespace
 
@@ -10,7 +11,13 @@ import pytest
 from airflow.utils.state import TaskInstanceState
 
 from airflow_provider_sfcrm.exceptions import SfCrmError, SfCrmSyncBusyError
-from airflow_provider_sfcrm.operators._sync_lock import ALIVE_STATES, busy_message, holder_alive, lock_holder
+from airflow_provider_sfcrm.operators._sync_lock import (
+    ALIVE_STATES,
+    HeldSyncLock,
+    busy_message,
+    holder_alive,
+    lock_holder,
+)
 from airflow_provider_sfcrm.sync.lock import SyncScopeBusy
 from airflow_provider_sfcrm.sync.store import LockHolder
 
@@ -99,3 +106,57 @@ def test_the_busy_error_is_retried():
     error = SfCrmSyncBusyError("busy", holder=("d", "r", "t"), since="2026-01-08T00:01:02+00:00")
     assert isinstance(error, SfCrmError) and not isinstance(error, AirflowFailException)
     assert error.holder == ("d", "r", "t")
+
+
+def test_a_release_that_fails_is_logged_not_raised():
+    warned: list[str] = []
+    log = SimpleNamespace(info=lambda *a: None, warning=lambda message, *args: warned.append(message % args))
+
+    HeldSyncLock("no_such_connection", 7, HOLDER, -1).release(log)
+
+    assert len(warned) == 1 and warned[0].startswith("Could not release the sync lock of scope 7")
+
+
+class _Lock:
+    released = 0
+
+    def release(self, log):
+        self.released += 1
+
+
+@pytest.mark.parametrize(
+    ("raised", "spool_left", "released"),
+    [
+        (None, False, 1),  # the export ended: REST, or Bulk concluded at once
+        (RuntimeError("REST run failed"), False, 1),  # recorded as it went: nothing left to guard
+        (RuntimeError("Bulk run failed"), True, 0),  # its spool (and maybe jobs) await its retry
+        ("deferred", True, 0),  # released by execute_bulk_complete once the jobs are recorded
+    ],
+)
+def test_the_lock_is_released_unless_planned_work_awaits(monkeypatch, raised, spool_left, released):
+    from airflow.sdk.exceptions import TaskDeferred
+
+    from airflow_provider_sfcrm.operators import _sync_lock
+
+    lock = _Lock()
+    monkeypatch.setattr(_sync_lock, "hold_sync_lock", lambda *a: lock)
+    if raised == "deferred":
+        raised = TaskDeferred(trigger=None, method_name="execute_bulk_complete")
+    operator = SimpleNamespace(log=None)
+
+    with contextlib.suppress(type(raised) if raised else ()):
+        with _sync_lock.sync_scope_locked(
+            operator, {}, None, None, object(), keep_on_error=lambda: spool_left
+        ):
+            if raised:
+                raise raised
+
+    assert lock.released == released
+
+
+def test_a_dry_run_takes_no_lock(monkeypatch):
+    from airflow_provider_sfcrm.operators import _sync_lock
+
+    monkeypatch.setattr(_sync_lock, "hold_sync_lock", lambda *a: pytest.fail("a lock was taken"))
+    with _sync_lock.sync_scope_locked(None, {}, None, None, None, keep_on_error=lambda: False):
+        pass
