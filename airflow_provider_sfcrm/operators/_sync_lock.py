@@ -95,7 +95,11 @@ def sync_scope_locked(
     except TaskDeferred:
         raise
     except BaseException:
-        if not keep_on_error():
+        try:
+            keep = keep_on_error()
+        except Exception:  # cannot tell whether work is left: keeping the lock is the safe side
+            keep = True
+        if not keep:
             lock.release(operator.log)
         raise
     lock.release(operator.log)

@@ -131,6 +131,7 @@ class _Lock:
         (RuntimeError("REST run failed"), False, 1),  # recorded as it went: nothing left to guard
         (RuntimeError("Bulk run failed"), True, 0),  # its spool (and maybe jobs) await its retry
         ("deferred", True, 0),  # released by execute_bulk_complete once the jobs are recorded
+        (RuntimeError("Bulk run failed"), None, 0),  # whether a spool is left cannot be told: kept
     ],
 )
 def test_the_lock_is_released_unless_planned_work_awaits(monkeypatch, raised, spool_left, released):
@@ -144,10 +145,13 @@ def test_the_lock_is_released_unless_planned_work_awaits(monkeypatch, raised, sp
         raised = TaskDeferred(trigger=None, method_name="execute_bulk_complete")
     operator = SimpleNamespace(log=None)
 
+    def keep_on_error() -> bool:
+        if spool_left is None:
+            raise ValueError("manifest.json is not JSON")
+        return spool_left
+
     with contextlib.suppress(type(raised) if raised else ()):
-        with _sync_lock.sync_scope_locked(
-            operator, {}, None, None, object(), keep_on_error=lambda: spool_left
-        ):
+        with _sync_lock.sync_scope_locked(operator, {}, None, None, object(), keep_on_error=keep_on_error):
             if raised:
                 raise raised
 
