@@ -52,6 +52,16 @@ class SfCrmVanishedError(SfCrmConfigError, AirflowFailException):
     reads the same segment)."""
 
 
+class SfCrmSyncBusyError(SfCrmError):
+    """Another run's task holds the sync scope's lock: nothing was sent, spooled or recorded. Retried
+    (not an ``AirflowFailException``): a later try finds the scope free."""
+
+    def __init__(self, message: str, *, holder: tuple[str, str, str], since: str):
+        self.holder = holder
+        self.since = since
+        super().__init__(message)
+
+
 class SfCrmStoppedError(SfCrmError):
     """The task was stopped (``on_kill``) before every row was processed; the rest is in the rejected rows."""
 

@@ -115,6 +115,13 @@ def bulk_spool_dir(context: Any) -> Path:
     return Path(default_rejected_rows_path(context, "bulk")).with_suffix("")
 
 
+def bulk_spooled(context: Any) -> bool:
+    """Whether this task instance has a complete spool (planned rows awaiting, or in, Bulk jobs)."""
+    from airflow_provider_sfcrm.activation.bulk_spool import read_manifest
+
+    return read_manifest(bulk_spool_dir(context)) is not None
+
+
 def bulk_export(
     operator: Any,
     context: Any,
@@ -433,12 +440,15 @@ def bulk_export_complete(
     results = _job_results(operator, hook, event, record, parts)
     sync = None
     if manifest.sync is not None:  # recorded first: a crash after it leaves nothing to record again
+        from airflow_provider_sfcrm.operators._sync_lock import release_sync_lock
         from airflow_provider_sfcrm.operators._sync_support import open_state, sync_settings
         from airflow_provider_sfcrm.sync.bulk import record_jobs
 
         sync = sync_settings(operator, context)
         with open_state(sync.conn_id) as state:
             record_jobs(state, manifest.sync, parts, results, log=operator.log.info)
+            # The outcome is recorded: another run of the scope may plan now.
+            release_sync_lock(state, int(manifest.sync["scope_id"]), operator, context)
     sections: dict[Path, tuple[Path, str, list[Any]]] = {}
     for spooled, outcome in zip(parts, results, strict=True):
         sections.setdefault(spooled.directory, (spooled.directory, spooled.operation, []))[2].extend(outcome)

@@ -87,7 +87,7 @@ def run_sync(
     rules, rejected = rules_and_rejected
     with open_state(sync.conn_id) as state, atomic_output(sync.stale_rows_path) as where:
         org_id = hook.org_id
-        scope_id = state.scope(org_id, mapping.sobject, mapping.identity_field or "")
+        scope_id = scope_of(state, org_id, mapping)
         operator.log.info(
             "Sync state %s: scope %d (org %s, %s by %s), shard %d of %d, as of %s%s",
             sync.conn_id,
@@ -133,6 +133,11 @@ def run_sync(
                 raise SfCrmConfigError(f"segment_path: {exc}") from None
             except VanishedGuardError as exc:
                 raise SfCrmVanishedError(str(exc)) from None
+
+
+def scope_of(state: Any, org_id: str, mapping: Any) -> int:
+    """The id of the scope the export syncs: (org, object, identity field)."""
+    return state.scope(org_id, mapping.sobject, mapping.identity_field or "")
 
 
 def open_state(conn_id: str) -> Any:

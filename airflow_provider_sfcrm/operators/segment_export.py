@@ -270,15 +270,25 @@ class SalesforceSegmentExportOperator(BaseOperator):
             self.sync_state,
             mapping_summary(mapping),
         )
-        # Bulk API 2.0: when chosen, bulk_export spools and uploads the rows, then defers.
-        from airflow_provider_sfcrm.operators._bulk_export import bulk_export
+        from airflow_provider_sfcrm.operators._bulk_export import bulk_export, bulk_spooled
+        from airflow_provider_sfcrm.operators._sync_lock import sync_scope_locked
 
-        bulk_summary = bulk_export(
-            self, context, hook, describe, mapping, rejected_path, dry_run, sync, started_at=started_at
-        )
-        if bulk_summary is not None:  # Bulk chosen, but nothing left to send after the checks
-            return bulk_summary
-        counts = self._export(hook, describe, mapping, rejected_path, dry_run, sync)
+        # One run at a time per sync scope (a dry run writes nothing: no lock). Bulk API 2.0, when
+        # chosen: bulk_export spools and uploads the rows, then defers with the lock held.
+        with sync_scope_locked(
+            self,
+            context,
+            hook,
+            mapping,
+            None if dry_run else sync,
+            keep_on_error=lambda: bulk_spooled(context),
+        ):
+            bulk_summary = bulk_export(
+                self, context, hook, describe, mapping, rejected_path, dry_run, sync, started_at=started_at
+            )
+            if bulk_summary is not None:  # Bulk, but nothing left to send; or api=auto sent over REST
+                return bulk_summary
+            counts = self._export(hook, describe, mapping, rejected_path, dry_run, sync)
         summary = self._summarise(
             hook, mapping, counts, rejected_path, dry_run, time.monotonic() - started, sync
         )

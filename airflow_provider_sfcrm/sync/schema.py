@@ -23,12 +23,15 @@ database from one version to the next. The layout (also described in the README)
 ``sfcrm_sync_pending``
     insert batches recorded before they are sent and not yet confirmed: a retry reconciles them
     with Salesforce before sending anything again.
+``sfcrm_sync_locks`` (version 2)
+    the lock of a scope (:mod:`.lock`): one row per map index of the task holding it — its DAG,
+    run and task, and since when. No rows: nobody holds the scope.
 """
 
 from __future__ import annotations
 
 #: The schema version this code reads and writes.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _TYPES = {
     "sqlite": {
@@ -95,7 +98,20 @@ _VERSION_1 = (
     )""",
 )
 
-_MIGRATIONS: dict[int, tuple[str, ...]] = {1: _VERSION_1}
+# One run at a time per scope: all map indexes of the holding task share the lock, each with a row.
+_VERSION_2 = (
+    """CREATE TABLE sfcrm_sync_locks (
+        scope_id BIGINT NOT NULL,
+        map_index INTEGER NOT NULL,
+        dag_id TEXT NOT NULL,
+        run_id TEXT NOT NULL,
+        task_id TEXT NOT NULL,
+        acquired_at {ts} NOT NULL,
+        PRIMARY KEY (scope_id, map_index)
+    )""",
+)
+
+_MIGRATIONS: dict[int, tuple[str, ...]] = {1: _VERSION_1, 2: _VERSION_2}
 
 
 def migrations(dialect: str, from_version: int) -> list[tuple[int, list[str]]]:

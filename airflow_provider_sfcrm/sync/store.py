@@ -92,6 +92,18 @@ class Mark:
     as_of: datetime
 
 
+@dataclass(frozen=True)
+class LockHolder:
+    """The task of one run that holds a scope's lock (:mod:`.lock`): all its map indexes share it."""
+
+    dag_id: str
+    run_id: str
+    task_id: str
+
+    def __str__(self) -> str:
+        return f"DAG {self.dag_id!r}, run {self.run_id!r}, task {self.task_id!r}"
+
+
 def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
@@ -473,3 +485,59 @@ class SyncStateStore:
             cursor.executemany(
                 statement, [(scope_id, f, shard[1], shard[0], self._ts(as_of), run_id, now) for f in fields]
             )
+
+    # -- the scope's lock (the rules are in :mod:`.lock`) ------------------------------------------
+
+    def claim_lock(
+        self, scope_id: int, holder: LockHolder, map_index: int
+    ) -> tuple[LockHolder, datetime] | None:
+        """Hold the scope's lock as map index ``map_index`` of ``holder`` (held already: nothing
+        changes) and return None — unless another holder has it: then that holder and since when.
+
+        One short transaction, serialised per scope (SQLite: ``BEGIN IMMEDIATE``; PostgreSQL: the
+        scope's row locked), so that two runs never both find the scope free.
+        """
+        with self._transaction() as cursor:
+            if self.dialect == "postgres":
+                cursor.execute("SELECT 1 FROM sfcrm_sync_scopes WHERE scope_id = %s FOR UPDATE", (scope_id,))
+            cursor.execute(
+                self._sql(
+                    "SELECT dag_id, run_id, task_id, min(acquired_at) FROM sfcrm_sync_locks "
+                    "WHERE scope_id = ? GROUP BY dag_id, run_id, task_id ORDER BY 4"
+                ),
+                (scope_id,),
+            )
+            for dag_id, run_id, task_id, since in cursor.fetchall():
+                other = LockHolder(str(dag_id), str(run_id), str(task_id))
+                if other != holder:
+                    return other, self._read_ts(since)
+            cursor.execute(
+                self._sql(
+                    "INSERT INTO sfcrm_sync_locks "
+                    "(scope_id, map_index, dag_id, run_id, task_id, acquired_at) VALUES (?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (scope_id, map_index) DO NOTHING"
+                ),
+                (
+                    scope_id,
+                    map_index,
+                    holder.dag_id,
+                    holder.run_id,
+                    holder.task_id,
+                    self._ts(datetime.now(timezone.utc)),
+                ),
+            )
+        return None
+
+    def drop_lock(self, scope_id: int, holder: LockHolder, map_index: int | None = None) -> int:
+        """Let go of ``holder``'s hold on the scope: that of map index ``map_index``, or (None) all of
+        them; how many map indexes let go."""
+        statement = (
+            "DELETE FROM sfcrm_sync_locks WHERE scope_id = ? AND dag_id = ? AND run_id = ? AND task_id = ?"
+        )
+        parameters: list[Any] = [scope_id, holder.dag_id, holder.run_id, holder.task_id]
+        if map_index is not None:
+            statement += " AND map_index = ?"
+            parameters.append(map_index)
+        with self._transaction() as cursor:
+            cursor.execute(self._sql(statement), tuple(parameters))
+            return max(cursor.rowcount, 0)

@@ -35,6 +35,7 @@ class FakeHook:
         self.api_calls = 1
         self.api_usage = (5, 15000)
         self.instance_url = "https://acme.my.salesforce.com"
+        self.org_id = "00D000000000001AAA"  # a sync run locks its scope (org, object, identity) first
         FakeHook.instances.append(self)
 
     def describe_object(self, sobject, refresh=False):

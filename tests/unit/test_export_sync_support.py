@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from datetime import datetime, timedelta, timezone
 
 import pyarrow as pa
@@ -142,6 +143,9 @@ def test_a_replayed_file_of_memberships_is_refused(fake_hook, tmp_path, monkeypa
     )
     with pytest.raises(SfCrmConfigError, match="would exit everyone not in it"):
         _operator(str(path), tmp_path, sync_state="state", as_of="2026-01-03T00:00:00Z").execute({})
+    # A REST run that fails lets go of its scope's lock: the next run is not refused.
+    with sqlite3.connect(tmp_path / "s.sqlite") as database:
+        assert database.execute("SELECT count(*) FROM sfcrm_sync_locks").fetchone() == (0,)
 
 
 def test_a_sync_of_nothing_but_the_identity_is_refused(fake_hook, members, tmp_path, monkeypatch):  # noqa: F811

@@ -8,9 +8,15 @@ from datetime import datetime, timedelta, timezone
 import pyarrow as pa
 import pytest
 
-from airflow_provider_sfcrm.sync.schema import SCHEMA_VERSION
+from airflow_provider_sfcrm.sync.schema import SCHEMA_VERSION, migrations
 from airflow_provider_sfcrm.sync.sharding import key_hash
-from airflow_provider_sfcrm.sync.store import HistoryRow, StateRow, SyncStateError, SyncStateStore
+from airflow_provider_sfcrm.sync.store import (
+    HistoryRow,
+    LockHolder,
+    StateRow,
+    SyncStateError,
+    SyncStateStore,
+)
 
 ORG = "00D000000000001AAA"
 T1 = datetime(2026, 1, 2, tzinfo=timezone.utc)
@@ -42,6 +48,29 @@ def test_migrating_again_changes_nothing_and_a_newer_schema_is_refused(store, sy
     connection.close()
     with pytest.raises(SyncStateError, match="newer airflow-provider-sfcrm"):
         store.migrate()
+
+
+def test_a_version_1_database_migrates_to_the_lock_table_and_keeps_its_state(sync_state_db):
+    connection = sync_state_db.connect()  # a state written by the provider before the sync lock
+    cursor = connection.cursor()
+    [(version, statements)] = migrations(sync_state_db.kind, 0)[:1]
+    assert version == 1
+    for statement in ["CREATE TABLE sfcrm_sync_schema (version INTEGER NOT NULL)", *statements]:
+        cursor.execute(statement)
+    cursor.execute("INSERT INTO sfcrm_sync_schema (version) VALUES (1)")
+    connection.commit()
+    with SyncStateStore(connection) as old:
+        scope = old.scope(ORG, "Contact", "Id")
+        old.apply(scope, [row("k1", {"Email": ["d", 1]}, "003000000000001AAA")], run_id="r1")
+
+    with SyncStateStore(sync_state_db.connect()) as store:
+        assert store.migrate() == SCHEMA_VERSION == 2
+        assert store.claim_lock(scope, LockHolder("dag", "run", "task"), -1) is None
+        assert fields(store, scope, "k1") == {"Email": ["d", 1]}
+    assert sync_state_db.query("SELECT version FROM sfcrm_sync_schema") == [(2,)]
+    assert sync_state_db.query("SELECT dag_id, run_id, task_id, map_index FROM sfcrm_sync_locks") == [
+        ("dag", "run", "task", -1)
+    ]
 
 
 def test_a_scope_is_one_org_object_and_identity_field(store):
