@@ -117,25 +117,36 @@ def test_settle_finishes_ready_work_only_in_the_as_fast_as_possible_model():
     assert log == ["a"] * 3
 
 
-def test_the_background_task_holds_paced_work_to_the_org_rate(monkeypatch):
-    clock, log, slept = FakeClock(), [], []
+def _run_in_background(monkeypatch, clock, log, works, *, steps, records_per_s=1000):
+    """Run the engine's background task on ``clock`` until ``steps`` chunks are in ``log``; its pauses."""
+    paused = []
 
     async def fake_sleep(seconds):
-        slept.append(round(seconds, 6))
+        paused.append(round(seconds, 6))
         clock.advance(seconds)
-        if len(log) >= 4:
+        if len(log) >= steps:
             raise asyncio.CancelledError
 
     monkeypatch.setattr(bulk_engine.asyncio, "sleep", fake_sleep)
 
     async def run():
-        engine = BulkEngine(BulkSettings(records_per_s=1000, job_latency_ms=0), clock)
-        engine.submit(FakeWork("write", log, chunks=3, size=200))
-        engine.submit(FakeWork("query", log, chunks=1, size=0, paced=False))
+        engine = BulkEngine(BulkSettings(records_per_s=records_per_s, job_latency_ms=0), clock)
+        for work in works:
+            engine.submit(work)
         with pytest.raises(asyncio.CancelledError):
             await engine._task
 
     asyncio.run(run())
+    return paused
+
+
+def test_the_background_task_holds_paced_work_to_the_org_rate(monkeypatch):
+    clock, log = FakeClock(), []
+    works = [
+        FakeWork("write", log, chunks=3, size=200),
+        FakeWork("query", log, chunks=1, size=0, paced=False),
+    ]
+    slept = _run_in_background(monkeypatch, clock, log, works, steps=4)
     # 200 records at 1,000/s take 0.2 s each; the unpaced query only yields.
     assert log == ["write", "query", "write", "write"]
     assert slept == [0.2, 0, 0.2, 0.2]
@@ -145,29 +156,17 @@ def test_the_background_task_holds_paced_work_to_the_org_rate(monkeypatch):
 def test_writing_a_chunk_is_part_of_its_slot_not_added_to_it(monkeypatch, writing_s, slept):
     """At 1,000 records/s a 200-record chunk has 0.2 s: a chunk written in 0.05 s leaves 0.15 s to wait,
     so the org writes at its rate; one slower than its slot (0.3 s) starts the next at once."""
-    clock, log, pauses = FakeClock(), [], []
+    clock, log = FakeClock(), []
 
     class SlowWork(FakeWork):
         def step(self):
             clock.advance(writing_s)  # the sandbox's own time to write the chunk
             return super().step()
 
-    async def fake_sleep(seconds):
-        pauses.append(round(seconds, 6))
-        clock.advance(seconds)
-        if len(log) >= 3:
-            raise asyncio.CancelledError
-
-    monkeypatch.setattr(bulk_engine.asyncio, "sleep", fake_sleep)
-
-    async def run():
-        engine = BulkEngine(BulkSettings(records_per_s=1000, job_latency_ms=0), clock)
-        engine.submit(SlowWork("write", log, chunks=3, size=200))
-        with pytest.raises(asyncio.CancelledError):
-            await engine._task
-
     began = clock()
-    asyncio.run(run())
+    pauses = _run_in_background(
+        monkeypatch, clock, log, [SlowWork("write", log, chunks=3, size=200)], steps=3
+    )
     assert log == ["write"] * 3
     assert pauses == slept
     # Three chunks of 200 at 1,000/s: 0.6 s in all when the writing fits in the slots.
