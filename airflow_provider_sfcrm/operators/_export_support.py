@@ -99,17 +99,28 @@ def as_mapping(value: Any, name: str) -> dict[str, str]:
     return dict(value)
 
 
+def task_instance_of(context: Mapping[str, Any]) -> Any | None:
+    """The context's task instance (``ti``, or ``task_instance``); None outside Airflow."""
+    return context.get("ti") or context.get("task_instance")
+
+
+def map_index_of(ti: Any | None) -> int:
+    """The task instance's map index; -1 when it is not mapped, or there is no task instance."""
+    map_index = getattr(ti, "map_index", -1) if ti is not None else -1
+    return map_index if isinstance(map_index, int) and map_index >= 0 else -1
+
+
 def default_rejected_rows_path(context: Mapping[str, Any], kind: str = "rejected") -> str:
     """``<AIRFLOW_HOME or tmp>/sfcrm/<kind>/<dag_id>/<run_id>/<task_id>[_<map_index>].parquet``."""
-    ti = context.get("ti") or context.get("task_instance")
+    ti = task_instance_of(context)
 
     def part(name: str, default: str) -> str:
         value = getattr(ti, name, None) if ti is not None else None
         return _UNSAFE_PATH_CHARS.sub("_", str(value if value not in (None, "") else default))
 
     task = part("task_id", "task")
-    map_index = getattr(ti, "map_index", -1) if ti is not None else -1
-    if isinstance(map_index, int) and map_index >= 0:
+    map_index = map_index_of(ti)
+    if map_index >= 0:
         task += f"_{map_index}"
     home = os.environ.get("AIRFLOW_HOME") or tempfile.gettempdir()
     return str(Path(home, "sfcrm", kind, part("dag_id", "dag"), part("run_id", "manual"), f"{task}.parquet"))

@@ -59,12 +59,12 @@ class HeldSyncLock:
 
 def lock_holder(operator: Any, context: Mapping[str, Any]) -> tuple[LockHolder, int]:
     """``(holder, map_index)`` of this task instance: the task of this run, and its map index (-1)."""
-    ti = context.get("ti") or context.get("task_instance")
+    from airflow_provider_sfcrm.operators._export_support import map_index_of, task_instance_of
+
+    ti = task_instance_of(context)
     if ti is None:
         return LockHolder(*_OUTSIDE_AIRFLOW, str(operator.task_id)), -1
-    map_index = getattr(ti, "map_index", -1)
-    index = map_index if isinstance(map_index, int) and map_index >= 0 else -1
-    return LockHolder(str(ti.dag_id), str(ti.run_id), str(ti.task_id)), index
+    return LockHolder(str(ti.dag_id), str(ti.run_id), str(ti.task_id)), map_index_of(ti)
 
 
 @contextlib.contextmanager
@@ -147,7 +147,9 @@ def holder_alive(context: Mapping[str, Any], log: Callable[..., object]) -> Call
     """``is_alive(holder)``: whether any task instance of the holder (any map index) is in one of
     :data:`ALIVE_STATES`, asked through the Task SDK (``RuntimeTaskInstance.get_task_states``, which
     answers ``{run_id: {task_id or f"{task_id}_{map_index}": state}}``). Raises when it cannot ask."""
-    ti = context.get("ti") or context.get("task_instance")
+    from airflow_provider_sfcrm.operators._export_support import task_instance_of
+
+    ti = task_instance_of(context)
 
     def is_alive(holder: LockHolder) -> bool:
         if ti is None or not hasattr(ti, "get_task_states"):

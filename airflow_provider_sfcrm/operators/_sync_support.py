@@ -196,12 +196,14 @@ def checked_shard(shard_index: Any, shard_count: Any) -> tuple[int, int]:
 
 def run_id_of(context: Mapping[str, Any]) -> str:
     """``<dag_id>/<run_id>/<task_id>[/<map_index>]``: the run recorded with every state row written."""
-    ti = context.get("ti") or context.get("task_instance")
+    from airflow_provider_sfcrm.operators._export_support import map_index_of, task_instance_of
+
+    ti = task_instance_of(context)
     if ti is None:
         return f"manual/{datetime.now(timezone.utc):%Y%m%dT%H%M%S}"
     parts = [str(getattr(ti, name, "")) for name in ("dag_id", "run_id", "task_id")]
-    map_index = getattr(ti, "map_index", -1)
-    if isinstance(map_index, int) and map_index >= 0:
+    map_index = map_index_of(ti)
+    if map_index >= 0:
         parts.append(str(map_index))
     return "/".join(parts)
 
