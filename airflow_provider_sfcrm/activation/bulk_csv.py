@@ -61,14 +61,34 @@ def row_hash(values: Sequence[str]) -> int:
     return int.from_bytes(digest, "little", signed=True)
 
 
+def _csv_writer(buffer: io.StringIO) -> Any:
+    """The jobs' CSV dialect: LF line endings, minimal quoting."""
+    return csv.writer(buffer, lineterminator="\n")
+
+
 def encode_rows(header: Sequence[str], rows: Sequence[Sequence[str]]) -> bytes:
     """CSV bytes (LF line endings, minimal quoting) of ``rows``; with ``header`` first when given."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    writer = _csv_writer(buffer)
     if header:
         writer.writerow(header)
     writer.writerows(rows)
     return buffer.getvalue().encode("utf-8")
+
+
+class RowEncoder:
+    """One row's CSV bytes at a time, as :func:`encode_rows` gives them, with one writer for every row
+    (a writer per row costs more than the encoding itself)."""
+
+    def __init__(self) -> None:
+        self._buffer = io.StringIO()
+        self._writer = _csv_writer(self._buffer)
+
+    def __call__(self, values: Sequence[str]) -> bytes:
+        self._buffer.seek(0)
+        self._buffer.truncate()
+        self._writer.writerow(values)
+        return self._buffer.getvalue().encode("utf-8")
 
 
 def record_row(

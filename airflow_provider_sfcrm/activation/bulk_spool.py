@@ -21,8 +21,6 @@ subdirectory (a *section*); its manifest lists them (:func:`job_parts`). Pure: n
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import os
 from collections import Counter
@@ -35,7 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from airflow_provider_sfcrm.activation.bulk_csv import encode_rows, record_row, row_hash
+from airflow_provider_sfcrm.activation.bulk_csv import RowEncoder, encode_rows, record_row, row_hash
 from airflow_provider_sfcrm.activation.json_values import UnsendableValueError
 from airflow_provider_sfcrm.activation.mapping import ExportMapping, audience_fields
 from airflow_provider_sfcrm.activation.report import SOURCE_CLIENT, SOURCE_SALESFORCE, RejectedRowsWriter
@@ -131,9 +129,7 @@ class BulkSpool:
         self.max_part_bytes = max_part_bytes
         self._header_bytes = len(encode_rows(self.header, []))
         self._columns = frozenset(self.header)
-        # One writer for every row's line (a writer per row cost more than the encoding itself).
-        self._line_buffer = io.StringIO()
-        self._line_writer = csv.writer(self._line_buffer, lineterminator="\n")
+        self._encode_row = RowEncoder()
         self._part_rows: list[int] = []
         self._part_size = 0
         self._part: Any = None
@@ -172,11 +168,7 @@ class BulkSpool:
         self._rows.append(np.asarray([-1 if row is None else row for row in rows], dtype=np.int64))
 
     def _append(self, values: list[str]) -> None:
-        buffer = self._line_buffer
-        buffer.seek(0)
-        buffer.truncate()
-        self._line_writer.writerow(values)
-        line = buffer.getvalue().encode("utf-8")  # the bytes encode_rows gives for this one row
+        line = self._encode_row(values)
         if self._part is None or self._part_size + len(line) > self.max_part_bytes and self._part_rows[-1]:
             self._close_part()
             self._part = open(self.directory / f"part-{len(self._part_rows)}.csv", "wb")  # noqa: SIM115

@@ -11,6 +11,7 @@ import pytest
 from airflow_provider_sfcrm.activation.bulk_csv import (
     BULK_JOB_UNPROCESSED,
     ResultIndex,
+    RowEncoder,
     csv_text,
     encode_rows,
     job_results,
@@ -84,6 +85,9 @@ def test_a_parent_set_by_its_external_id_is_its_relationship_column():
 def test_rows_are_encoded_with_quotes_only_where_needed():
     data = encode_rows(["Id", "LastName"], [["003a", "Doe"], ["003b", 'O"Neil, Jr']])
     assert data == b'Id,LastName\n003a,Doe\n003b,"O""Neil, Jr"\n'
+    encode_row = RowEncoder()  # one row at a time, the same bytes, one writer for all
+    rows = [["003b", 'O"Neil, Jr'], ["003c", "two\nlines"], ["003a", "Doe"]]
+    assert [encode_row(row) for row in rows] == [encode_rows([], [row]) for row in rows]
 
 
 @pytest.mark.parametrize(
